@@ -1,0 +1,108 @@
+"""The one place that chooses the array module: NumPy on the CPU or CuPy on the GPU.
+
+Layers never import cupy. They ask the array they were given which module it belongs to
+(`xp = backend.xp_of(x)`), so the same code runs on both devices. The CLI picks the device
+once with `use("numpy")` or `use("cupy")`; `to_device` then moves host arrays there.
+"""
+import numpy
+
+_name = "numpy"
+_xp = numpy
+_cupy = None  # the cupy module once `use("cupy")` has succeeded
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot be used on this machine."""
+
+
+def _import_cupy():
+    try:
+        import cupy
+    except ImportError as error:
+        raise BackendError(
+            "CuPy is not installed, so --backend cupy cannot run. Install the GPU extra with "
+            "`pip install -r requirements-gpu.txt` (a CuPy build matching your CUDA), "
+            f"or use --backend numpy. ({error})") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # CUDARuntimeError, or a missing driver library
+        raise BackendError(
+            f"CuPy is installed but no CUDA GPU is usable ({error}). Check the NVIDIA driver "
+            "with `nvidia-smi`, or use --backend numpy.") from None
+    if count == 0:
+        raise BackendError("CuPy is installed but no CUDA GPU is visible; use --backend numpy.")
+    return cupy
+
+
+def use(name):
+    """Choose the array module for everything created from now on: "numpy" or "cupy"."""
+    global _name, _xp, _cupy
+    if name == "numpy":
+        _name, _xp = "numpy", numpy
+    elif name == "cupy":
+        _cupy = _import_cupy()
+        _name, _xp = "cupy", _cupy
+    else:
+        raise BackendError(f"unknown backend {name!r}; choose 'numpy' or 'cupy'")
+
+
+def name():
+    """The name of the active backend: "numpy" or "cupy"."""
+    return _name
+
+
+def xp():
+    """The active array module (numpy or cupy)."""
+    return _xp
+
+
+def cupy_available():
+    """True when CuPy imports and sees at least one GPU (never raises)."""
+    try:
+        _import_cupy()
+        return True
+    except BackendError:
+        return False
+
+
+def xp_of(array):
+    """The array module an array belongs to: cupy for a cupy array, numpy otherwise."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy
+    return numpy
+
+
+def to_device(array):
+    """Copy a host array onto the active device (no copy on the numpy backend)."""
+    return _xp.asarray(array)
+
+
+def to_host(array):
+    """A NumPy copy of any array (no copy for NumPy arrays)."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.asnumpy(array)
+    return numpy.asarray(array)
+
+
+def sync():
+    """Wait for the device to finish queued work (a no-op on the CPU)."""
+    if _name == "cupy":
+        _cupy.cuda.get_current_stream().synchronize()
+
+
+def random_generator(seed):
+    """A generator on the active device for run-time randomness (dropout, sampled slots).
+
+    Initial values are drawn on the host instead (see `slotnp.init`), so that one seed gives
+    the same network on both backends.
+    """
+    if _name == "cupy":
+        return _cupy.random.RandomState(seed)
+    return numpy.random.default_rng(seed)
+
+
+def uniform(generator, shape, dtype):
+    """U[0, 1) samples of `dtype` from a generator made by `random_generator`."""
+    if isinstance(generator, numpy.random.Generator):
+        return generator.random(shape, dtype=dtype)
+    return generator.random_sample(shape, dtype=dtype)

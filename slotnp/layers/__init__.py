@@ -1,0 +1,12 @@
+"""Every layer of slotnp: forward(x, train) -> y and backward(dout) -> dx, params/grads dicts."""
+from .activation import Dropout, ReLU
+from .base import Layer
+from .conv import Conv2d
+from .linear import Linear
+from .pooling import AvgPool2d, MaxPool2d
+from .sequential import Sequential
+from .shape import Flatten
+from .slot import SELECTIONS, SlotConv2d, SlotLinear
+
+__all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Layer", "Linear", "MaxPool2d", "ReLU",
+           "SELECTIONS", "Sequential", "SlotConv2d", "SlotLinear"]

@@ -1,0 +1,75 @@
+"""2-D convolution (cross-correlation, as in every framework) as im2col + one GEMM."""
+import numpy as np
+
+from .. import backend, init
+from .base import Layer, check_input, check_pair, check_positive_int
+from .im2col import col2im, im2col, output_size
+
+
+class Conv2d(Layer):
+    """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
+                 rng=None, dtype=np.float32):
+        super().__init__()
+        self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
+        self.params["W"] = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
+        if bias:
+            self.params["b"] = backend.to_device(np.zeros(self.out_channels, dtype))
+
+    def _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding):
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = check_pair(kernel_size, "kernel_size")
+        self.stride = check_positive_int(stride, "stride")
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+        self.padding = int(padding)
+
+    @property
+    def weight_shape(self):
+        return (self.out_channels, self.in_channels) + self.kernel_size
+
+    def weight(self):
+        """The weight the evaluation forward uses: (F, C, KH, KW)."""
+        return self.params["W"]
+
+    def _forward_weight(self, train):
+        return self.params["W"]
+
+    def _store_weight_grad(self, dW):
+        self.grads["W"] = dW
+
+    def forward(self, x, train=True):
+        check_input(self, x, 4, "(N, C, H, W)", self.in_channels)
+        kh, kw = self.kernel_size
+        N, _, H, W = x.shape
+        if output_size(H, kh, self.stride, self.padding) < 1 or \
+                output_size(W, kw, self.stride, self.padding) < 1:
+            raise ValueError(f"{self!r}: input {H}x{W} is smaller than the {kh}x{kw} kernel "
+                             f"with padding {self.padding}; use larger images or more padding")
+        xp = backend.xp_of(x)
+        w = self._forward_weight(train)
+        cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
+        y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
+        y = xp.ascontiguousarray(y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3))
+        if "b" in self.params:
+            y += self.params["b"].reshape(1, -1, 1, 1)
+        self.cache = (x.shape, cols, w)
+        return y
+
+    def backward(self, dout):
+        x_shape, cols, w = self.cache
+        xp = backend.xp_of(dout)
+        dout2d = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*OH*OW)
+        self._store_weight_grad((dout2d @ cols.T).reshape(w.shape))
+        if "b" in self.params:
+            self.grads["b"] = dout2d.sum(axis=1)
+        dcols = w.reshape(self.out_channels, -1).T @ dout2d                 # (C*KH*KW, N*OH*OW)
+        kh, kw = self.kernel_size
+        return col2im(xp, dcols, x_shape, kh, kw, self.stride, self.padding)
+
+    def __repr__(self):
+        kh, kw = self.kernel_size
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
+                f"kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding})")

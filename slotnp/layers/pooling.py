@@ -1,0 +1,79 @@
+"""2-D max and average pooling over KH x KW windows with a stride (default: the window).
+
+Both loop over the window taps only: tap (i, j) of every window is one strided slice of x.
+Outputs are floor-sized, so rows or columns that do not fill a window are ignored.
+"""
+from .. import backend
+from .base import Layer, check_input, check_pair, check_positive_int
+from .im2col import output_size
+
+
+class _Pool2d(Layer):
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.kernel_size = check_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size[0] if stride is None else \
+            check_positive_int(stride, "stride")
+
+    def _geometry(self, x):
+        check_input(self, x, 4, "(N, C, H, W)")
+        (kh, kw), s = self.kernel_size, self.stride
+        OH, OW = output_size(x.shape[2], kh, s, 0), output_size(x.shape[3], kw, s, 0)
+        if OH < 1 or OW < 1:
+            raise ValueError(f"{self!r}: input {x.shape[2]}x{x.shape[3]} is smaller than the "
+                             f"{kh}x{kw} window")
+        return OH, OW
+
+    def _taps(self, OH, OW):
+        """The slice of x that holds tap (i, j) of every window, for each tap in order."""
+        (kh, kw), s = self.kernel_size, self.stride
+        for i in range(kh):
+            for j in range(kw):
+                yield (slice(None), slice(None), slice(i, i + s * OH, s), slice(j, j + s * OW, s))
+
+    def __repr__(self):
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class MaxPool2d(_Pool2d):
+    """x: (N, C, H, W) -> y: (N, C, OH, OW), the max of each window.
+
+    Backward sends each gradient to the first maximum of its window (as other frameworks do).
+    """
+
+    def forward(self, x, train=True):
+        OH, OW = self._geometry(x)
+        xp = backend.xp_of(x)
+        windows = xp.stack([x[tap] for tap in self._taps(OH, OW)])   # (KH*KW, N, C, OH, OW)
+        self.argmax = windows.argmax(axis=0)
+        self.x_shape = x.shape
+        return windows.max(axis=0)
+
+    def backward(self, dout):
+        xp = backend.xp_of(dout)
+        dx = xp.zeros(self.x_shape, dtype=dout.dtype)
+        OH, OW = dout.shape[2:]
+        for t, tap in enumerate(self._taps(OH, OW)):
+            dx[tap] += dout * (self.argmax == t)
+        return dx
+
+
+class AvgPool2d(_Pool2d):
+    """x: (N, C, H, W) -> y: (N, C, OH, OW), the mean of each window."""
+
+    def forward(self, x, train=True):
+        OH, OW = self._geometry(x)
+        xp = backend.xp_of(x)
+        y = xp.zeros(x.shape[:2] + (OH, OW), dtype=x.dtype)
+        for tap in self._taps(OH, OW):
+            y += x[tap]
+        self.x_shape = x.shape
+        return y * x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
+
+    def backward(self, dout):
+        xp = backend.xp_of(dout)
+        dx = xp.zeros(self.x_shape, dtype=dout.dtype)
+        share = dout * dout.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
+        for tap in self._taps(*dout.shape[2:]):
+            dx[tap] += share
+        return dx

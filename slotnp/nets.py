@@ -1,0 +1,105 @@
+"""The paper's networks, as slot machines or with ordinary learned weights.
+
+All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2, no biases, and
+dropout 0.5 after the first two fully connected layers:
+  lenet  784-300-100-10                                  (MNIST, 1x28x28)
+  conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
+  conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
+  conv6  [64, 64, P, 128, 128, P, 256, 256, P] then FC 256-256-10
+  vgg19  Simonyan & Zisserman's 16 convolutions (5 pools), global average pool, FC-10
+"""
+import numpy as np
+
+from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, SELECTIONS,
+                     Sequential, SlotConv2d, SlotLinear)
+from .layers.base import check_positive_int
+
+CONV_STACKS = {
+    "conv2": [64, 64, "P"],
+    "conv4": [64, 64, "P", 128, 128, "P"],
+    "conv6": [64, 64, "P", 128, 128, "P", 256, 256, "P"],
+    "vgg19": [64, 64, "P", 128, 128, "P", 256, 256, 256, 256, "P",
+              512, 512, 512, 512, "P", 512, 512, 512, 512, "P"],
+}
+NETS = ("lenet",) + tuple(CONV_STACKS)
+INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STACKS}}
+
+
+def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
+          dtype=np.float32):
+    """Build net `name` with every weight drawn from one Generator seeded by `seed`.
+
+    slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
+    one set of K values) or, with slot=False, ordinary learned weights. `image_size` shrinks the
+    CIFAR nets' input for quick experiments (default 32). Returns a Sequential whose `config`
+    holds these arguments, enough to build the same network again.
+    """
+    if name not in NETS:
+        raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
+    if slot:
+        check_positive_int(K, "K (the number of options per connection)")
+        if selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
+    rng = np.random.default_rng(seed)
+
+    def linear(n_in, n_out):
+        if slot:
+            return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype)
+        return Linear(n_in, n_out, rng=rng, dtype=dtype)
+
+    def conv(c_in, c_out):
+        if slot:
+            return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
+                              rng=rng, dtype=dtype)
+        return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
+
+    layers = []
+    if name == "lenet":
+        widths = [28 * 28, 300, 100, 10]
+        layers.append(("flatten", Flatten()))
+    else:
+        size = 32 if image_size is None else check_positive_int(image_size, "image_size")
+        channels, n_conv, n_pool = 3, 0, 0
+        for item in CONV_STACKS[name]:
+            if item == "P":
+                n_pool += 1
+                layers.append((f"pool{n_pool}", MaxPool2d(2)))
+                size //= 2
+            else:
+                n_conv += 1
+                layers += [(f"conv{n_conv}", conv(channels, item)), (f"relu{n_conv}", ReLU())]
+                channels = item
+        if size < 1:
+            raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
+        if name == "vgg19":
+            layers += [("avgpool", AvgPool2d(size)), ("flatten", Flatten())]
+            widths = [channels, 10]
+        else:
+            layers.append(("flatten", Flatten()))
+            widths = [channels * size * size, 256, 256, 10]
+    n_fc = len(widths) - 1
+    for i in range(n_fc):
+        layers.append((f"fc{i + 1}", linear(widths[i], widths[i + 1])))
+        if i < n_fc - 1:
+            layers.append((f"fc_relu{i + 1}", ReLU()))
+            if i < 2:
+                layers.append((f"dropout{i + 1}", Dropout(0.5)))
+    net = Sequential(layers)
+    net.reseed(seed)
+    net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
+                      image_size=image_size, dtype=np.dtype(dtype).name)
+    return net
+
+
+def slot_layers(net):
+    """(name, layer) for every slot layer of a Sequential."""
+    return [(name, layer) for name, layer in net.named_layers() if hasattr(layer, "slots")]
+
+
+def freeze(net):
+    """A copy of a slot machine with each slot layer replaced by a dense one holding its
+    selected weights (the paper's fine-tuning starts from this). Other layers are shared."""
+    frozen = Sequential([(name, layer.freeze() if hasattr(layer, "slots") else layer)
+                         for name, layer in net.named_layers()])
+    frozen.config = dict(net.config, slot=False, frozen_from_slots=True)
+    return frozen

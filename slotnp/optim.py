@@ -1,0 +1,68 @@
+"""SGD with momentum and weight decay, and the cosine learning-rate schedule with warm restarts."""
+import math
+
+from . import backend
+
+
+class SGD:
+    """Updates arrays in place (PyTorch's convention):
+        v <- momentum * v + (grad + weight_decay * param);   param <- param - lr * v
+    `params` is a dict name -> array (e.g. `model.params`); the velocity is keyed the same way.
+    """
+
+    def __init__(self, params, lr, momentum=0.9, weight_decay=1e-4):
+        for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"SGD {name} must be a finite number >= 0, got {value!r}")
+        self.params = params
+        self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.velocity = {name: backend.xp_of(p).zeros_like(p) for name, p in params.items()}
+
+    def step(self, grads, lr=None):
+        """One update from `grads` (same keys as params) at `lr` (default: self.lr)."""
+        lr = self.lr if lr is None else float(lr)
+        for name, param in self.params.items():
+            velocity = self.velocity[name]
+            velocity *= self.momentum
+            velocity += grads[name]
+            if self.weight_decay:
+                velocity += self.weight_decay * param
+            param -= lr * velocity
+
+    def state_dict(self):
+        """Host copies of the velocities, keyed by parameter name."""
+        return {name: backend.to_host(v) for name, v in self.velocity.items()}
+
+    def load_state_dict(self, state):
+        missing = set(self.velocity) - set(state)
+        if missing:
+            raise ValueError(f"optimizer state lacks {sorted(missing)}; was it saved for another net?")
+        for name, velocity in self.velocity.items():
+            velocity[...] = backend.to_device(state[name])
+
+
+class CosineWithRestarts:
+    """SGDR: within each cycle the rate falls from base_lr to 0 along half a cosine.
+
+    Cycles start at epoch 0 and at each epoch in `restarts`; the last one ends at total_epochs.
+    `lr(epoch)` takes fractional epochs, so it can be called every step.
+    """
+
+    def __init__(self, base_lr, total_epochs, restarts=(25, 75)):
+        starts = [0] + sorted(r for r in restarts if 0 < r < total_epochs)
+        self.base_lr = float(base_lr)
+        self.cycles = list(zip(starts, starts[1:] + [total_epochs]))
+
+    def lr(self, epoch):
+        for start, end in reversed(self.cycles):
+            if epoch >= start:
+                progress = min((epoch - start) / (end - start), 1.0)
+                return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.base_lr
+
+
+def paper_lr(selection, K):
+    """The paper's learning rate: 0.2 (greedy, K <= 8), 0.1 (greedy, K > 8), 25 (sampling)."""
+    if selection == "sample":
+        return 25.0
+    return 0.2 if K <= 8 else 0.1

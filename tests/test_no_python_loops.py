@@ -1,0 +1,47 @@
+"""No Python loop over samples or pixels: the Python lines executed in slotnp during a training
+step must not depend on the batch size or the image size (only on the layers and kernel taps)."""
+import sys
+
+import numpy as np
+import pytest
+
+from slotnp import nets
+from slotnp.losses import softmax_cross_entropy
+
+
+def lines_executed_in_slotnp(step):
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if "slotnp" not in frame.f_code.co_filename:
+            return None
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        step()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize("name, slot, selection", [("conv2", True, "greedy"),
+                                                   ("conv4", True, "sample"),
+                                                   ("lenet", False, "greedy")])
+def test_line_count_is_independent_of_batch_and_image_size(name, slot, selection):
+    counts = []
+    for batch, size in [(2, 8), (5, 16)]:
+        net = nets.build(name, slot=slot, K=3, selection=selection, image_size=size)
+        shape = nets.INPUT_SHAPES[name] if name == "lenet" else (3, size, size)
+        x = np.random.default_rng(0).standard_normal((batch,) + shape).astype(np.float32)
+        labels = np.zeros(batch, dtype=np.int64)
+
+        def step():
+            loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), labels)
+            net.backward(dlogits)
+
+        counts.append(lines_executed_in_slotnp(step))
+    assert counts[0] == counts[1] > 50

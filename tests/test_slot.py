@@ -1,0 +1,155 @@
+"""Slot layers: initialisation, selection, the straight-through score gradient, variants."""
+import math
+
+import numpy as np
+import pytest
+
+from slotnp import backend
+from slotnp.layers import Conv2d, Linear, SlotConv2d, SlotLinear
+from slotnp.layers.slot import gather, sampled_index
+from gradcheck import check_layer, rel_error
+
+F64 = np.float64
+
+
+def device(a):
+    return backend.to_device(np.asarray(a))
+
+
+def straight_through_check(layer, x, dout, train=True):
+    """Check a slot layer's backward with its selection held fixed.
+
+    Numerically, L = sum(y * dout) is a function of the effective weight w (and x); the
+    straight-through rule then says dL/dscores[..., k] = dL/dw * options[..., k] for every k.
+    """
+    layer.forward(x, train=train)
+    dx = layer.backward(dout.copy())
+    chosen = gather(layer.options, layer.slots.last_index)
+    dense = layer.freeze()           # the same geometry as a dense layer ...
+    dense.params["W"] = chosen.copy()  # ... holding the weight this forward selected
+    errors = check_layer(dense, x, dout)  # numerical dL/dx and dL/dw through the selected w
+    dw = dense.grads["W"]
+    expected_scores_grad = backend.to_host(dw)[..., None] * backend.to_host(layer.options)
+    errors["scores"] = rel_error(layer.grads["scores"], expected_scores_grad)
+    errors["x_slot"] = rel_error(dx, dense.backward(dout.copy()))
+    assert max(errors.values()) < 1e-7, errors
+    assert set(layer.grads) == set(layer.params) == {"scores"}
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_slot_linear_straight_through_gradient(xp, rng, selection, shared):
+    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64)
+    straight_through_check(layer, device(rng.standard_normal((3, 7))),
+                           device(rng.standard_normal((3, 5))))
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shape, F, kernel, stride, padding",
+                         [((2, 3, 7, 5), 4, 3, 2, 2), ((1, 2, 6, 9), 3, (2, 3), 3, 0)])
+def test_slot_conv_straight_through_gradient(xp, rng, selection, shape, F, kernel, stride,
+                                             padding):
+    layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
+                       selection=selection, rng=rng, dtype=F64)
+    x = device(rng.standard_normal(shape))
+    dout = device(rng.standard_normal(layer.forward(x).shape))
+    straight_through_check(layer, x, dout)
+
+
+def test_greedy_selection_exact_values(xp):
+    layer = SlotLinear(2, 1, K=3, dtype=F64)
+    layer.slots.options = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
+    layer.params["scores"] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
+    assert backend.to_host(layer.selected()).tolist() == [[1, 0]]   # ties: first maximum
+    assert backend.to_host(layer.weight()).tolist() == [[-1.0, 3.0]]
+    y = layer.forward(device([[2.0, 1.0]]))
+    assert backend.to_host(y).tolist() == [[-2.0 + 3.0]]
+    layer.backward(device([[10.0]]))                                # dL/dw = 10 * x = [20, 10]
+    expected = [[[20 * 0.5, 20 * -1.0, 20 * 2.0], [10 * 3.0, 10 * 4.0, 10 * -5.0]]]
+    assert backend.to_host(layer.grads["scores"]).tolist() == expected
+
+
+def test_initial_options_and_scores_follow_the_paper(xp):
+    conv = SlotConv2d(16, 32, 3, K=5, rng=0)
+    sigma = math.sqrt(2.0 / (9 * 16 + 9 * 32))
+    options, scores = backend.to_host(conv.options), backend.to_host(conv.params["scores"])
+    assert options.shape == scores.shape == (32, 16, 3, 3, 5)
+    assert options.dtype == scores.dtype == np.float32
+    assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
+    assert 0.0 <= scores.min() < 0.01 * sigma and 0.99 * sigma < scores.max() <= sigma
+    fc = SlotLinear(300, 100, K=5, rng=0)
+    sigma = math.sqrt(2.0 / 400)
+    scores = backend.to_host(fc.params["scores"])
+    assert 0.099 * sigma < scores.max() <= 0.1 * sigma                      # lambda = 0.1
+    assert abs(backend.to_host(fc.options).std() - sigma / math.sqrt(3)) < 0.01 * sigma
+
+
+def test_same_seed_same_slots_in_float32_and_float64():
+    a, b = SlotLinear(5, 4, K=3, rng=7), SlotLinear(5, 4, K=3, rng=7, dtype=F64)
+    assert np.allclose(a.options, b.options, rtol=1e-7) and b.options.dtype == F64
+    assert np.array_equal(a.params["scores"], SlotLinear(5, 4, K=3, rng=7).params["scores"])
+
+
+def test_sampling_follows_softmax_of_scores(xp):
+    scores = device(np.tile(np.log([1.0, 2.0, 3.0, 4.0]), (200_000, 1)))
+    uniform = device(np.random.default_rng(0).random(200_000))
+    counts = np.bincount(backend.to_host(sampled_index(scores, uniform)), minlength=4)
+    assert np.allclose(counts / 200_000, [0.1, 0.2, 0.3, 0.4], atol=0.005)
+
+
+def test_sample_selection_redraws_in_training_and_uses_argmax_in_evaluation(xp, rng):
+    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng)
+    x = device(rng.standard_normal((2, 40)).astype(np.float32))
+    layer.forward(x, train=True)
+    first = backend.to_host(layer.slots.last_index).copy()
+    layer.forward(x, train=True)
+    assert (first != backend.to_host(layer.slots.last_index)).mean() > 0.5
+    y_eval = layer.forward(x, train=False)
+    assert np.array_equal(backend.to_host(layer.slots.last_index),
+                          backend.to_host(layer.selected()))
+    assert rel_error(y_eval, x @ layer.weight().T) == 0.0
+
+
+def test_weight_sharing_uses_one_set_of_K_values(xp):
+    layer = SlotConv2d(3, 4, 3, K=6, shared=True, rng=0)
+    options = backend.to_host(layer.options)
+    assert options.shape == (4, 3, 3, 3, 6)
+    assert np.all(options == options[0, 0, 0, 0])
+    assert len(np.unique(backend.to_host(layer.weight()))) <= 6
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: SlotLinear(6, 5, K=4, rng=1), (3, 6)),
+    (lambda: SlotConv2d(2, 3, 3, K=4, stride=2, padding=1, rng=1), (2, 2, 7, 5)),
+])
+def test_freeze_gives_a_dense_layer_with_the_same_output(xp, make, shape):
+    layer = make()
+    x = backend.to_device(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    dense = layer.freeze()
+    assert type(dense) in (Linear, Conv2d) and set(dense.params) == {"W"}
+    assert np.array_equal(backend.to_host(dense.forward(x, train=False)),
+                          backend.to_host(layer.forward(x, train=False)))
+    dense.params["W"] += 1.0
+    assert not np.array_equal(backend.to_host(dense.params["W"]), backend.to_host(layer.weight()))
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_slot_layers_keep_float32(xp, rng, selection):
+    for layer, shape in ((SlotLinear(6, 5, 4, selection, rng=rng), (3, 6)),
+                         (SlotConv2d(2, 3, 3, 4, padding=1, selection=selection, rng=rng),
+                          (2, 2, 5, 4))):
+        y = layer.forward(backend.to_device(rng.standard_normal(shape).astype(np.float32)))
+        assert y.dtype == np.float32
+        assert layer.backward(xp.ones_like(y)).dtype == np.float32
+        assert layer.grads["scores"].dtype == np.float32
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SlotLinear(3, 2, K=0), "K"),
+    (lambda: SlotConv2d(3, 2, 3, K=-1), "K"),
+    (lambda: SlotLinear(3, 2, K=2.5), "K"),
+    (lambda: SlotLinear(3, 2, K=2, selection="best"), "unknown selection"),
+])
+def test_bad_slot_arguments_give_clear_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
