@@ -1,7 +1,9 @@
 """The paper's networks, as slot machines or with ordinary learned weights.
 
-All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2, no biases, and
-dropout 0.5 after the first two fully connected layers:
+All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases.
+The CONV nets have dropout 0.5 after their first two fully connected layers; Lenet, as in the
+lottery-ticket line of work its 300-100 form comes from, has none by default (with dropout 0.5 a
+K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
@@ -25,13 +27,17 @@ NETS = ("lenet",) + tuple(CONV_STACKS)
 INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STACKS}}
 
 
+DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg19": 0.5}
+
+
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
-          dtype=np.float32):
+          dropout=None, dtype=np.float32):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
     one set of K values) or, with slot=False, ordinary learned weights. `image_size` shrinks the
-    CIFAR nets' input for quick experiments (default 32). Returns a Sequential whose `config`
+    CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
+the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out). Returns a Sequential whose `config`
     holds these arguments, enough to build the same network again.
     """
     if name not in NETS:
@@ -40,6 +46,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         check_positive_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
+    dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     rng = np.random.default_rng(seed)
 
     def linear(n_in, n_out):
@@ -82,12 +89,12 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         layers.append((f"fc{i + 1}", linear(widths[i], widths[i + 1])))
         if i < n_fc - 1:
             layers.append((f"fc_relu{i + 1}", ReLU()))
-            if i < 2:
-                layers.append((f"dropout{i + 1}", Dropout(0.5)))
+            if i < 2 and dropout > 0:
+                layers.append((f"dropout{i + 1}", Dropout(dropout)))
     net = Sequential(layers)
     net.reseed(seed)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
-                      image_size=image_size, dtype=np.dtype(dtype).name)
+                      image_size=image_size, dropout=dropout, dtype=np.dtype(dtype).name)
     return net
 
 

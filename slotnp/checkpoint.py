@@ -1,0 +1,83 @@
+"""Checkpoints: one .npz holding parameters, optimizer velocities and a JSON `meta` record.
+
+Writes are atomic (write a temporary file in the same folder, then rename), so an interrupted
+save never damages the previous checkpoint. Slot options are not stored: they are redrawn from
+the seed in `meta["config"]`, and a digest of them guards against a mismatch.
+"""
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import backend
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or belongs to another network."""
+
+
+def options_digest(net):
+    """SHA-1 over every slot layer's options (empty string for a net without slots)."""
+    digest = hashlib.sha1()
+    found = False
+    for name, layer in net.named_layers():
+        if hasattr(layer, "slots"):
+            found = True
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(backend.to_host(layer.options)).tobytes())
+    return digest.hexdigest() if found else ""
+
+
+def save(path, net, meta, optimizer=None):
+    """Atomically write net.params (and the optimizer's velocities) with `meta` to `path`."""
+    arrays = {f"param/{k}": backend.to_host(v) for k, v in net.params.items()}
+    if optimizer is not None:
+        arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def load(path):
+    """(meta, params, velocities) from a checkpoint; params/velocities are host arrays by name."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the .npz that train.py "
+                              "wrote (last.npz or best.npz in the run's --out folder)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            params = {k[6:]: data[k] for k in data.files if k.startswith("param/")}
+            velocities = {k[9:]: data[k] for k in data.files if k.startswith("velocity/")}
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as error:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: "
+                              f"{error}); use another checkpoint (best.npz or last.npz) or "
+                              "train again") from None
+    if "config" not in meta or not params:
+        raise CheckpointError(f"{path} is not a slotnp checkpoint (no config or parameters)")
+    return meta, params, velocities
+
+
+def load_params(net, params, path="checkpoint"):
+    """Copy host arrays into net.params in place, checking names and shapes."""
+    own = net.params
+    if set(own) != set(params):
+        raise CheckpointError(f"{path} holds parameters {sorted(params)}, but this net has "
+                              f"{sorted(own)}; it was saved for another network")
+    for name, value in own.items():
+        if value.shape != params[name].shape:
+            raise CheckpointError(f"{path}: {name} has shape {params[name].shape}, the net "
+                                  f"expects {value.shape}")
+        value[...] = backend.to_device(params[name])

@@ -1,0 +1,116 @@
+"""train.py end to end on the synthetic set: outputs, exact resume, fine-tuning, clear errors."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import train  # noqa: E402
+
+FAST = ["--net", "lenet", "--dataset", "synthetic", "--K", "4", "--batch-size", "64",
+        "--no-progress", "--dropout", "0.5"]
+
+
+def run(*args):
+    assert train.main(list(FAST) + list(args)) == 0
+
+
+def metrics(folder):
+    with open(os.path.join(folder, "metrics.jsonl")) as file:
+        rows = [json.loads(line) for line in file]
+    for row in rows:
+        row.pop("seconds")
+    return rows
+
+
+def test_end_to_end_run_writes_every_output(tmp_path):
+    out = tmp_path / "run"
+    run("--epochs", "3", "--out", str(out))
+    assert sorted(os.listdir(out)) == ["best.npz", "config.json", "curves.png", "last.npz",
+                                       "metrics.jsonl", "result.json"]
+    rows = metrics(out)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_acc", "val_acc", "test_acc",
+                            "selection_changed"}
+    assert 0 < rows[0]["selection_changed"] <= 1
+    result = json.loads((out / "result.json").read_text())
+    best = max(rows, key=lambda r: r["val_acc"])
+    assert result["best_epoch"] == best["epoch"] and result["test_acc"] == best["test_acc"]
+    assert result["test_acc"] > 0.5                                  # chance is 0.1
+    config = json.loads((out / "config.json").read_text())
+    assert config["lr"] == 0.2 and config["val_fraction"] == 0.15 and config["K"] == 4
+    from PIL import Image
+    assert Image.open(out / "curves.png").size == (960, 400)
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection):
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    run("--epochs", "4", "--selection", selection, "--out", str(whole))
+    run("--epochs", "4", "--selection", selection, "--out", str(pieces), "--time-limit", "1e-6")
+    assert len(metrics(pieces)) == 1                                 # stopped after epoch 1
+    run("--resume", "--out", str(pieces), "--time-limit", "1e-6")
+    run("--resume", "--out", str(pieces))
+    assert metrics(pieces) == metrics(whole)
+    with np.load(whole / "last.npz") as a, np.load(pieces / "last.npz") as b:
+        for key in a.files:
+            if key != "meta":
+                assert np.array_equal(a[key], b[key]), key
+
+
+def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
+    slot = tmp_path / "slot"
+    run("--epochs", "2", "--out", str(slot))
+    tuned = tmp_path / "tuned"
+    run("--epochs", "1", "--finetune", str(slot / "best.npz"), "--out", str(tuned))
+    config = json.loads((tuned / "config.json").read_text())
+    assert config["slot"] is False and config["lr"] == train.LEARNED_LR
+    with np.load(tuned / "last.npz") as data:
+        assert sorted(k for k in data.files if k.startswith("param/")) == \
+            ["param/fc1.W", "param/fc2.W", "param/fc3.W"]
+    capsys.readouterr()
+    assert train.main(["--eval", str(slot / "best.npz"), "--dataset", "synthetic"]) == 0
+    reported = capsys.readouterr().out
+    best = json.loads((slot / "result.json").read_text())
+    assert f"test accuracy: {100 * best['test_acc']:.2f}%" in reported
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--net", "resnet"], "invalid choice: 'resnet'"),
+    (["--K", "0"], "--K: must be an integer >= 1"),
+    (["--lr", "-0.1"], "--lr: must be a positive number"),
+    (["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
+    (["--resume"], "--resume needs --out"),
+])
+def test_bad_flags_give_one_clear_line(args, message):
+    result = cli(*args)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_runtime_errors_give_one_clear_line(tmp_path):
+    cases = []
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip file")
+    cases.append((["--eval", str(corrupt)], "corrupt or truncated"))
+    cases.append((["--net", "lenet", "--data-dir", str(tmp_path / "nothing")],
+                  "could not download"))
+    cases.append((["--eval", str(tmp_path / "missing.npz")], "does not exist"))
+    from slotnp import backend
+    if not backend.cupy_available():
+        cases.append((["--backend", "cupy"], "--backend numpy"))
+    for args, message in cases:
+        result = cli(*args, "--no-progress")
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and message in lines[-1], result.stderr
+        assert len(lines) == 1 or all("B/s" in l or "%" in l for l in lines[:-1]), lines

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Train a Slot Machine (or the same net with learned weights) with the paper's protocol.
+
+  python train.py --net lenet --K 2 --data-dir ../shared/datasets
+  python train.py --backend cupy --net conv2 --K 8
+Writes config.json, metrics.jsonl, result.json, curves.png, last.npz and best.npz to --out.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import datasets
+from datasets import prepare
+from slotnp import backend, checkpoint, nets, optim, training
+from slotnp.checkpoint import CheckpointError
+
+DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
+                   "conv6": "cifar10", "vgg19": "cifar10"}
+LEARNED_LR = 0.01  # learned weights and fine-tuning
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def epoch_list(text):
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected epochs like 25,75, got {text!r}") from None
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """Report a bad flag in one line (not the whole usage block) and exit with status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_args(argv=None):
+    p = OneLineErrors(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--net", choices=nets.NETS, default="lenet")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument("--learned", action="store_true", help="ordinary learned weights, no slots")
+    p.add_argument("--K", type=positive_int, default=8, help="options per connection")
+    p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
+    p.add_argument("--shared", action="store_true", help="one set of K values per layer")
+    p.add_argument("--dropout", type=float, default=None,
+                   help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="default 200 (330 for learned conv4/conv6)")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")
+    p.add_argument("--restarts", type=epoch_list, default=[25, 75],
+                   help="epochs where the cosine schedule restarts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", choices=datasets.DATASETS, default=None,
+                   help="default: mnist for lenet, cifar10 otherwise")
+    p.add_argument("--data-dir", default="data", help="folder with (or for) the data sets")
+    p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
+    p.add_argument("--finetune", metavar="CHECKPOINT",
+                   help="freeze a trained slot machine into learned weights and fine-tune them")
+    p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate a checkpoint")
+    p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
+                   help="stop cleanly after the epoch that passes this time (resume later)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
+    if args.resume and args.out is None:
+        p.error("--resume needs --out, the folder of the run to continue")
+    return args
+
+
+def resolve_config(args):
+    """The full, explicit configuration of a new run (printed and saved as config.json)."""
+    slot = not args.learned and args.finetune is None
+    dataset = args.dataset or DEFAULT_DATASET[args.net]
+    long_run = args.learned and args.net in ("conv4", "conv6")
+    config = dict(net=args.net, slot=slot, K=args.K if slot else None,
+                  selection=args.selection if slot else None, shared=args.shared and slot,
+                  dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
+                  epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
+                  lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
+                  momentum=0.9, weight_decay=1e-4, restarts=args.restarts, seed=args.seed,
+                  dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
+                  augment=dataset == "cifar10", finetune=args.finetune)
+    variant = f"slot-K{args.K}-{args.selection}" if slot else \
+        ("finetune" if args.finetune else "learned")
+    config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
+    return config
+
+
+def build_net(config):
+    image_size = None
+    if config["net"] != "lenet" and config.get("image_shape"):
+        image_size = config["image_shape"][-1]
+    return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
+                      selection=config["selection"] or "greedy", seed=config["seed"],
+                      shared=config["shared"], image_size=image_size,
+                      dropout=config["dropout"])
+
+
+def load_data(config, data_dir):
+    """Train/val/test arrays on the device, normalised with the training split's statistics."""
+    shape = nets.INPUT_SHAPES[config["net"]]
+    raw = datasets.load(config["dataset"], data_dir, shape=shape)
+    images = raw["x_train"].shape[1:]
+    if images[0] != shape[0] or (config["net"] == "lenet" and images != shape):
+        raise datasets.DataError(f"{config['dataset']} images are {images}, but {config['net']} "
+                                 f"takes {shape}; pick a matching --net or --dataset")
+    (x_train, y_train), (x_val, y_val) = prepare.split(raw["x_train"], raw["y_train"],
+                                                       config["val_fraction"], config["seed"])
+    mean, std = prepare.channel_stats(x_train)
+    to_device = lambda x: prepare.normalise_to_device(x, mean, std)  # noqa: E731
+    config["image_shape"] = list(raw["x_train"].shape[1:])
+    return dict(train=(to_device(x_train), backend.to_device(y_train)),
+                val=(to_device(x_val), backend.to_device(y_val)),
+                test=(to_device(raw["x_test"]), backend.to_device(raw["y_test"])))
+
+
+def write_json(path, obj, lines=False):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as file:
+        if lines:
+            file.writelines(json.dumps(o) + "\n" for o in obj)
+        else:
+            json.dump(obj, file, indent=2)
+            file.write("\n")
+    os.replace(temporary, path)
+
+
+def evaluate_checkpoint(args):
+    meta, params, _ = checkpoint.load(args.eval)
+    config = meta["config"]
+    net = build_net(config)
+    checkpoint.load_params(net, params, args.eval)
+    data = load_data(config, args.data_dir)
+    for split in ("val", "test"):
+        print(f"{split} accuracy: {100 * training.evaluate(net, *data[split]):.2f}%")
+    return 0
+
+
+def start_run(args):
+    """(config, net, optimizer, state) for a new run, a resumed run, or a fine-tuning run."""
+    if args.resume:
+        path = os.path.join(args.out, "last.npz")
+        meta, params, velocities = checkpoint.load(path)
+        config = meta["config"]
+        net = build_net(config)
+        if meta.get("options_digest", "") != checkpoint.options_digest(net):
+            raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
+                                  "the ones it was trained with (another slotnp version?)")
+        checkpoint.load_params(net, params, path)
+        optimizer = optim.SGD(net.params, config["lr"], config["momentum"], config["weight_decay"])
+        optimizer.load_state_dict(velocities)
+        return config, net, optimizer, meta["state"]
+    config = resolve_config(args)
+    if config["finetune"]:
+        meta, params, _ = checkpoint.load(config["finetune"])
+        source = meta["config"]
+        if not source["slot"]:
+            raise CheckpointError(f"{config['finetune']} holds learned weights, not a slot "
+                                  "machine; --finetune takes a slot-machine checkpoint")
+        slot_net = build_net(source)
+        checkpoint.load_params(slot_net, params, config["finetune"])
+        net = nets.freeze(slot_net)
+        config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
+                      val_fraction=source["val_fraction"], augment=source["augment"])
+    else:
+        net = None
+    optimizer = None
+    return config, net, optimizer, dict(epoch=0, history=[], best=None, seconds=0.0)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        backend.use(args.backend)
+        if args.eval:
+            return evaluate_checkpoint(args)
+        return train(args)
+    except (datasets.DataError, CheckpointError, backend.BackendError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: the last finished epoch is in last.npz; continue with --resume",
+              file=sys.stderr)
+        return 130
+
+
+def train(args):
+    config, net, optimizer, state = start_run(args)
+    data = load_data(config, args.data_dir)
+    if net is None:
+        net = build_net(config)
+    if optimizer is None:
+        optimizer = optim.SGD(net.params, config["lr"], config["momentum"], config["weight_decay"])
+    out = config["out"] if not args.resume else args.out
+    os.makedirs(out, exist_ok=True)
+    digest = checkpoint.options_digest(net)
+    if not args.resume:
+        write_json(os.path.join(out, "config.json"), config)
+    print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()), flush=True)
+    print(f"  backend: {backend.name()}\n  resuming at epoch: {state['epoch']}" if args.resume
+          else f"  backend: {backend.name()}", flush=True)
+    schedule = optim.CosineWithRestarts(config["lr"], config["epochs"], config["restarts"])
+    augment = prepare.random_crop_flip if config["augment"] else None
+    started = time.time()
+    for epoch in range(state["epoch"], config["epochs"]):
+        tick = time.time()
+        rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
+        net.reseed(config["seed"] * 100_003 + epoch)            # follows from (seed, epoch)
+        before = training.selection_snapshot(net)
+        bar = None
+        if not args.no_progress:
+            from tqdm import tqdm
+            bar = tqdm(total=-(-len(data["train"][0]) // config["batch_size"]), leave=False,
+                       desc=f"epoch {epoch + 1}/{config['epochs']}", file=sys.stdout)
+
+        def progress(steps, loss, acc):
+            bar.update(steps - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}", acc=f"{100 * acc:.2f}%")
+
+        train_loss, train_acc = training.train_epoch(
+            net, optimizer, schedule, epoch, *data["train"], config["batch_size"], rng, augment,
+            progress if bar else None)
+        if bar:
+            bar.close()
+        record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
+                      train_acc=train_acc, val_acc=training.evaluate(net, *data["val"]),
+                      test_acc=training.evaluate(net, *data["test"]),
+                      seconds=round(time.time() - tick, 3))
+        if config["slot"]:
+            record["selection_changed"] = training.fraction_changed(
+                before, training.selection_snapshot(net))
+        state["history"].append(record)
+        state["epoch"] = epoch + 1
+        state["seconds"] += time.time() - tick
+        if state["best"] is None or record["val_acc"] > state["best"]["val_acc"]:
+            state["best"] = dict(epoch=epoch + 1, val_acc=record["val_acc"],
+                                 test_acc=record["test_acc"])
+            checkpoint.save(os.path.join(out, "best.npz"), net,
+                            dict(config=config, state=state, options_digest=digest))
+        checkpoint.save(os.path.join(out, "last.npz"), net,
+                        dict(config=config, state=state, options_digest=digest), optimizer)
+        write_json(os.path.join(out, "metrics.jsonl"), state["history"], lines=True)
+        print(f"epoch {epoch + 1:3d}  lr {record['lr']:.4g}  loss {train_loss:.4f}  "
+              f"train {100 * train_acc:.2f}%  val {100 * record['val_acc']:.2f}%  "
+              f"test {100 * record['test_acc']:.2f}%  ({record['seconds']:.1f}s)", flush=True)
+        if args.time_limit and time.time() - started > 60 * args.time_limit and \
+                state["epoch"] < config["epochs"]:
+            print(f"time limit reached after epoch {state['epoch']}; continue with "
+                  f"python train.py --resume --out {out}", flush=True)
+            break
+    from slotnp.plot import learning_curves
+    learning_curves(state["history"], os.path.join(out, "curves.png"))
+    best = state["best"]
+    result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
+                  epochs_run=state["epoch"], epochs=config["epochs"],
+                  wall_minutes=round(state["seconds"] / 60, 2), backend=backend.name())
+    write_json(os.path.join(out, "result.json"), result)
+    print(f"test accuracy at the best validation epoch ({best['epoch']}): "
+          f"{100 * best['test_acc']:.2f}%  (val {100 * best['val_acc']:.2f}%, "
+          f"{result['wall_minutes']:.1f} min)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
