@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Time slotnp against the same model in PyTorch on this CPU, one process, interleaved.
+
+For each configuration (net, variant) it times a full training step (forward, loss, backward,
+SGD update) and the inference forward, alternating slotnp and PyTorch so machine noise hits both
+alike, and reports the median and min-max, the ratio slotnp/PyTorch, and the peak memory of
+each (measured in a fresh child process per framework). It first checks, in float64, that both
+compute the same loss and score gradients on the first step.
+
+  pip install -r bench/requirements.txt
+  python bench/bench.py                          # every configuration, writes bench/results.json
+  python bench/bench.py --nets conv2 --variants K8 --reps 5
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from slotnp import losses, nets, optim  # noqa: E402
+
+VARIANTS = {"K2": dict(slot=True, K=2), "K8": dict(slot=True, K=8),
+            "K64": dict(slot=True, K=64), "learned": dict(slot=False)}
+BATCH = {"lenet": 128, "conv2": 128, "conv4": 128, "conv6": 128, "vgg19": 16}
+
+
+def make(name, variant, dtype=np.float32, dropout=None):
+    net = nets.build(name, seed=0, dtype=dtype, dropout=dropout, **VARIANTS[variant])
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH[name],) + nets.INPUT_SHAPES[name]).astype(dtype)
+    return net, x, rng.integers(0, 10, BATCH[name])
+
+
+def slotnp_step(net, sgd, x, y):
+    loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+    net.backward(dlogits)
+    sgd.step(net.grads)
+
+
+def torch_parts(net, x, y, threads):
+    import torch
+    from torch_twin import twin
+    torch.set_num_threads(threads)
+    model = twin(net)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        sgd.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(tx), ty).backward()
+        sgd.step()
+
+    def infer():
+        with torch.no_grad():
+            model.eval()
+            model(tx)
+            model.train()
+
+    return step, infer
+
+
+def check_exactness(name, variant):
+    """Max relative error of loss and gradients, slotnp vs PyTorch, float64, no dropout."""
+    import torch
+    from torch_twin import score_grads, twin
+    net, x, y = make(name, variant, np.float64, dropout=0.0)
+    model = twin(net).double()
+    loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+    net.backward(dlogits)
+    t_loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+    t_loss.backward()
+    errors = [abs(float(loss) - t_loss.item()) / abs(t_loss.item())]
+    for key, grad in score_grads(model).items():
+        ours, theirs = net.grads[key], grad.numpy()
+        errors.append(float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-300)))
+    return max(errors)
+
+
+def peak_memory_child(framework, name, variant, threads):
+    """Run 3 steps in a fresh process; return its peak RSS above the RSS after imports, in MiB
+    (Linux: the peak is reset through /proc/self/clear_refs, then read from VmHWM)."""
+    code = f"""
+import os, sys
+sys.path[:0] = [{os.path.dirname(os.path.abspath(__file__))!r}, {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))!r}]
+import numpy as np, bench
+if {framework!r} == 'torch':
+    import torch, torch_twin
+def status(key):
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key))
+open('/proc/self/clear_refs', 'w').write('5')
+base = status('VmRSS:')
+net, x, y = bench.make({name!r}, {variant!r})
+if {framework!r} == 'torch':
+    step, _ = bench.torch_parts(net, x, y, {threads})
+    del net
+else:
+    sgd = bench.optim.SGD(net.params, 0.01)
+    step = lambda: bench.slotnp_step(net, sgd, x, y)
+for _ in range(3):
+    step()
+print((status('VmHWM:') - base) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return 1000 * (time.perf_counter() - start)
+
+
+def bench(name, variant, reps, threads):
+    net, x, y = make(name, variant)
+    sgd = optim.SGD(net.params, 0.01)
+    t_step, t_infer = torch_parts(net, x, y, threads)
+    ours = {"step": lambda: slotnp_step(net, sgd, x, y),
+            "infer": lambda: net.forward(x, train=False)}
+    theirs = {"step": t_step, "infer": t_infer}
+    row = dict(net=name, variant=variant, batch=BATCH[name])
+    for kind in ("step", "infer"):
+        ours[kind](), theirs[kind]()                       # warm-up
+        a, b = [], []
+        for rep in range(reps):                            # alternate who goes first
+            if rep % 2:
+                b.append(timed(theirs[kind])), a.append(timed(ours[kind]))
+            else:
+                a.append(timed(ours[kind])), b.append(timed(theirs[kind]))
+        row[kind] = dict(slotnp=[statistics.median(a), min(a), max(a)],
+                         torch=[statistics.median(b), min(b), max(b)],
+                         ratio=statistics.median(a) / statistics.median(b))
+    return row
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nets", nargs="+", default=["lenet", "conv2", "conv4", "conv6", "vgg19"])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
+    args = p.parse_args()
+    rows = []
+    for name in args.nets:
+        for variant in args.variants:
+            if name == "lenet" and variant == "K64" or name == "vgg19" and variant == "K64":
+                continue
+            row = bench(name, variant, args.reps, args.threads)
+            row["max_rel_error_f64"] = check_exactness(name, variant)
+            assert row["max_rel_error_f64"] < 1e-10, row
+            if not args.no_memory:
+                row["peak_mib"] = dict(slotnp=peak_memory_child("slotnp", name, variant, args.threads),
+                                       torch=peak_memory_child("torch", name, variant, args.threads))
+            rows.append(row)
+            s, i = row["step"], row["infer"]
+            print(f"{name:6s} {variant:8s} step {s['slotnp'][0]:8.1f} / {s['torch'][0]:8.1f} ms "
+                  f"= {s['ratio']:.2f}   infer {i['slotnp'][0]:7.1f} / {i['torch'][0]:7.1f} ms "
+                  f"= {i['ratio']:.2f}   mem {row.get('peak_mib')}   err {row['max_rel_error_f64']:.1e}",
+                  flush=True)
+    with open(args.out, "w") as file:
+        json.dump(dict(threads=args.threads, reps=args.reps, rows=rows), file, indent=1)
+
+
+if __name__ == "__main__":
+    main()
