@@ -8,7 +8,8 @@ each (measured in a fresh child process per framework). It first checks, in floa
 compute the same loss and score gradients on the first step.
 
   pip install -r bench/requirements.txt
-  python bench/bench.py                          # every configuration, writes bench/results.json
+  python bench/bench.py          # every configuration; writes bench/results.json, prints the
+                                 # markdown table kept in bench/RESULTS.md
   python bench/bench.py --nets conv2 --variants K8 --reps 5
 """
 import argparse
@@ -137,6 +138,37 @@ def bench(name, variant, reps, threads):
     return row
 
 
+def machine():
+    """One line about this machine, NumPy's BLAS and PyTorch."""
+    import platform
+    import torch
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), platform.processor())
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
+            f"{np.__version__} ({blas.get('name', '?')} {blas.get('version', '')}), "
+            f"PyTorch {torch.__version__}")
+
+
+def markdown(result):
+    """The RESULTS.md table: medians in ms (min-max), ratio slotnp/PyTorch, peak MiB."""
+    lines = [f"Machine: {result['machine']}. Threads: {result['threads']} for both; "
+             f"{result['reps']} interleaved repetitions after one warm-up; float32.", "",
+             "| net | variant | batch | train step slotnp ms | PyTorch ms | ratio | inference slotnp ms "
+             "| PyTorch ms | ratio | peak MiB slotnp / PyTorch | f64 rel. error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        cell = lambda v: f"{v[0]:.0f} ({v[1]:.0f}-{v[2]:.0f})"  # noqa: E731
+        mem = r.get("peak_mib") or {}
+        mem_text = " / ".join("?" if mem.get(k) is None else f"{mem[k]:.0f}"
+                              for k in ("slotnp", "torch")) if mem else "-"
+        lines.append(f"| {r['net']} | {r['variant']} | {r['batch']} | {cell(r['step']['slotnp'])} | "
+                     f"{cell(r['step']['torch'])} | **{r['step']['ratio']:.2f}** | "
+                     f"{cell(r['infer']['slotnp'])} | {cell(r['infer']['torch'])} | "
+                     f"**{r['infer']['ratio']:.2f}** | {mem_text} | {r['max_rel_error_f64']:.0e} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nets", nargs="+", default=["lenet", "conv2", "conv4", "conv6", "vgg19"])
@@ -163,8 +195,10 @@ def main():
                   f"= {s['ratio']:.2f}   infer {i['slotnp'][0]:7.1f} / {i['torch'][0]:7.1f} ms "
                   f"= {i['ratio']:.2f}   mem {row.get('peak_mib')}   err {row['max_rel_error_f64']:.1e}",
                   flush=True)
+    result = dict(machine=machine(), threads=args.threads, reps=args.reps, rows=rows)
     with open(args.out, "w") as file:
-        json.dump(dict(threads=args.threads, reps=args.reps, rows=rows), file, indent=1)
+        json.dump(result, file, indent=1)
+    print(markdown(result))
 
 
 if __name__ == "__main__":

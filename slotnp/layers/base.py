@@ -24,6 +24,25 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
+class WeightedLayer(Layer):
+    """A layer computed from one weight, `params["W"]` (Linear, Conv2d).
+
+    Forward reads the weight through `_forward_weight` and backward hands dW to
+    `_store_weight_grad`; the slot layers override just these two to choose the weight from
+    their options and to turn dW into score gradients.
+    """
+
+    def weight(self):
+        """The weight the evaluation forward uses: `weight_shape`."""
+        return self.params["W"]
+
+    def _forward_weight(self, train):
+        return self.params["W"]
+
+    def _store_weight_grad(self, dW):
+        self.grads["W"] = dW
+
+
 def check_positive_int(value, what):
     """Raise a ValueError unless `value` is an int >= 1; return it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -2,11 +2,11 @@
 import numpy as np
 
 from .. import backend, init
-from .base import Layer, check_input, check_pair, check_positive_int
+from .base import WeightedLayer, check_input, check_pair, check_positive_int
 from .im2col import col2im, im2col, output_size
 
 
-class Conv2d(Layer):
+class Conv2d(WeightedLayer):
     """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
@@ -29,16 +29,6 @@ class Conv2d(Layer):
     @property
     def weight_shape(self):
         return (self.out_channels, self.in_channels) + self.kernel_size
-
-    def weight(self):
-        """The weight the evaluation forward uses: (F, C, KH, KW)."""
-        return self.params["W"]
-
-    def _forward_weight(self, train):
-        return self.params["W"]
-
-    def _store_weight_grad(self, dW):
-        self.grads["W"] = dW
 
     def forward(self, x, train=True):
         check_input(self, x, 4, "(N, C, H, W)", self.in_channels)

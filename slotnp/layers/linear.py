@@ -2,10 +2,10 @@
 import numpy as np
 
 from .. import backend, init
-from .base import Layer, check_input, check_positive_int
+from .base import WeightedLayer, check_input, check_positive_int
 
 
-class Linear(Layer):
+class Linear(WeightedLayer):
     """x: (N, in_features) -> y: (N, out_features). Trainable `params["W"]` (and `params["b"]`)."""
 
     def __init__(self, in_features, out_features, bias=False, rng=None, dtype=np.float32):
@@ -20,16 +20,6 @@ class Linear(Layer):
     @property
     def weight_shape(self):
         return (self.out_features, self.in_features)
-
-    def weight(self):
-        """The weight the evaluation forward uses: (out_features, in_features)."""
-        return self.params["W"]
-
-    def _forward_weight(self, train):
-        return self.params["W"]
-
-    def _store_weight_grad(self, dW):
-        self.grads["W"] = dW
 
     def forward(self, x, train=True):
         check_input(self, x, 2, "(N, in_features)", self.in_features)
