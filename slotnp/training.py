@@ -2,7 +2,6 @@
 import numpy as np
 
 from . import backend
-from .layers.slot import greedy_index
 from .losses import softmax_cross_entropy
 
 
@@ -46,7 +45,7 @@ def evaluate(net, x, y, batch_size=1000):
 
 def selection_snapshot(net):
     """The evaluation-time option index of every slot layer, by layer name."""
-    return {name: greedy_index(layer.params["scores"]) for name, layer in net.named_layers()
+    return {name: layer.selected() for name, layer in net.named_layers()
             if hasattr(layer, "slots")}
 
 

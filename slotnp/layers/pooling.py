@@ -4,6 +4,7 @@ Both loop over the window taps only: tap (i, j) of every window is one strided s
 Outputs are floor-sized, so rows or columns that do not fill a window are ignored.
 """
 from .. import backend
+from .argmax import first_argmax
 from .base import Layer, check_input, check_pair, check_positive_int
 from .im2col import output_size
 
@@ -43,11 +44,9 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x, train=True):
         OH, OW = self._geometry(x)
-        xp = backend.xp_of(x)
-        windows = xp.stack([x[tap] for tap in self._taps(OH, OW)])   # (KH*KW, N, C, OH, OW)
-        self.argmax = windows.argmax(axis=0)
+        y, self.argmax, _ = first_argmax([x[tap] for tap in self._taps(OH, OW)])
         self.x_shape = x.shape
-        return windows.max(axis=0)
+        return y
 
     def backward(self, dout):
         xp = backend.xp_of(dout)

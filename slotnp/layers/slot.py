@@ -10,6 +10,7 @@ for every k. The options never change.
 import numpy as np
 
 from .. import backend, init
+from .argmax import first_argmax
 from .base import Layer, check_positive_int
 from .conv import Conv2d
 from .linear import Linear
@@ -17,9 +18,18 @@ from .linear import Linear
 SELECTIONS = ("greedy", "sample")
 
 
-def greedy_index(scores):
-    """argmax over the last (K) axis: (..., K) -> (...) ints; the first maximum wins."""
-    return scores.argmax(axis=-1)
+def k_first(array):
+    """A (K, ...) view of a (..., K) array: free, and contiguous when stored K-first."""
+    return backend.xp_of(array).moveaxis(array, -1, 0)
+
+
+def greedy_choice(scores, options):
+    """Per connection, the option with the highest score (the first one on ties).
+
+    scores, options: (..., K). Returns (index (...), chosen option (...)).
+    """
+    _, index, chosen = first_argmax(list(k_first(scores)), list(k_first(options)))
+    return index, chosen
 
 
 def sampled_index(scores, uniform):
@@ -28,17 +38,28 @@ def sampled_index(scores, uniform):
     scores: (..., K); uniform: (...) values in [0, 1). Returns (...) ints in [0, K).
     """
     xp = backend.xp_of(scores)
-    probabilities = xp.exp(scores - scores.max(axis=-1, keepdims=True))
-    cdf = xp.cumsum(probabilities, axis=-1)
+    s = k_first(scores)
+    probabilities = xp.exp(s - s.max(axis=0))
+    cdf = xp.cumsum(probabilities, axis=0)
     # Scaling u by the total normalises the softmax without dividing every entry.
-    below = cdf < (uniform * cdf[..., -1])[..., None]
-    return xp.minimum(below.sum(axis=-1), scores.shape[-1] - 1)
+    below = cdf < uniform * cdf[-1]
+    return xp.minimum(below.sum(axis=0), scores.shape[-1] - 1)
 
 
 def gather(options, index):
     """options: (..., K), index: (...) -> the chosen option per connection: (...)."""
     xp = backend.xp_of(options)
-    return xp.take_along_axis(options, index[..., None], axis=-1)[..., 0]
+    return xp.take_along_axis(k_first(options), index[None].astype(np.intp), axis=0)[0]
+
+
+def k_last_on_device(array):
+    """Upload a host (..., K) array stored K-first, and return the (..., K) view of it.
+
+    Slot work runs over K slices of whole layers (selection, score gradient), so keeping each
+    slice contiguous is what makes it fast; the public shape stays (..., K).
+    """
+    stored = backend.to_device(np.ascontiguousarray(np.moveaxis(array, -1, 0)))
+    return backend.xp_of(stored).moveaxis(stored, 0, -1)
 
 
 class Slots:
@@ -46,7 +67,8 @@ class Slots:
 
     options: weight_shape + (K,), fixed, U(-sigma, sigma). With `shared`, the layer has only K
     values, broadcast to every connection. `initial_scores` (U(0, scale*sigma)) is handed to
-    the owning layer, which keeps the trainable scores in `params["scores"]`.
+    the owning layer, which keeps the trainable scores in `params["scores"]`. Both are stored
+    K-first in memory (see k_last_on_device).
     """
 
     def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype):
@@ -58,12 +80,13 @@ class Slots:
         self.sample_at_eval = False
         rng = init.as_generator(rng)
         options = init.slot_options(rng, weight_shape, self.K, dtype, shared=self.shared)
-        self.initial_scores = backend.to_device(
+        self.initial_scores = k_last_on_device(
             init.slot_scores(rng, weight_shape, self.K, scale, dtype))
-        self.options = backend.to_device(options)
         if self.shared:
-            xp = backend.xp_of(self.options)
-            self.options = xp.broadcast_to(self.options, tuple(weight_shape) + (self.K,))
+            options = backend.to_device(options)
+            self.options = backend.xp_of(options).broadcast_to(options, tuple(weight_shape) + (self.K,))
+        else:
+            self.options = k_last_on_device(options)
         self.reseed(0)
 
     def reseed(self, seed):
@@ -77,13 +100,14 @@ class Slots:
                 self._generator = backend.random_generator(self.seed)
             uniform = backend.uniform(self._generator, scores.shape[:-1], scores.dtype)
             self.last_index = sampled_index(scores, uniform)
-        else:
-            self.last_index = greedy_index(scores)
-        return gather(self.options, self.last_index)
+            return gather(self.options, self.last_index)
+        self.last_index, weight = greedy_choice(scores, self.options)
+        return weight
 
     def score_grad(self, dW):
-        """Straight-through: dL/dscores[..., k] = dL/dw * options[..., k]."""
-        return dW[..., None] * self.options
+        """Straight-through: dL/dscores[..., k] = dL/dw * options[..., k]  (stored K-first)."""
+        xp = backend.xp_of(dW)
+        return xp.moveaxis(dW[None] * k_first(self.options), 0, -1)
 
 
 class SlotWeightMixin:
@@ -113,11 +137,11 @@ class SlotWeightMixin:
 
     def selected(self):
         """The option index each connection uses at evaluation (argmax): weight_shape ints."""
-        return greedy_index(self.params["scores"])
+        return greedy_choice(self.params["scores"], self.options)[0]
 
     def weight(self):
         """The effective weight at evaluation: weight_shape."""
-        return gather(self.options, self.selected())
+        return greedy_choice(self.params["scores"], self.options)[1]
 
     def _slot_repr(self):
         shared = ", shared=True" if self.slots.shared else ""

@@ -1,0 +1,29 @@
+"""The first maximum of a list of same-shape arrays, found in one streaming pass.
+
+Slot selection (argmax over K options) and max pooling (argmax over window taps) both need the
+index of the first maximum across a short list of large arrays. NumPy's argmax along a short
+axis works row by row; comparing whole arrays instead reads each of them once, at full speed.
+"""
+import numpy as np
+
+from .. import backend
+
+
+def first_argmax(candidates, companions=None):
+    """candidates: K arrays of one shape -> (maximum, index of its first occurrence, picked).
+
+    `picked` holds, element by element, companions[index] (None without companions): the
+    option that belongs to the best score, for example. Index dtype: the smallest that holds K.
+    """
+    xp = backend.xp_of(candidates[0])
+    best = candidates[0].copy()
+    index = xp.zeros(best.shape, dtype=np.min_scalar_type(len(candidates) - 1))
+    picked = None if companions is None else companions[0].copy()
+    better = xp.empty(best.shape, dtype=bool)
+    for k in range(1, len(candidates)):
+        xp.greater(candidates[k], best, out=better)   # strictly: the first maximum wins
+        xp.maximum(best, candidates[k], out=best)
+        index += better * (index.dtype.type(k) - index)  # index = k where better (no masked copy)
+        if picked is not None:
+            picked = xp.where(better, companions[k], picked)
+    return best, index, picked
