@@ -53,7 +53,14 @@ def decode(files):
     return stacked[:, None] if stacked.ndim == 3 else stacked.transpose(0, 3, 1, 2)
 
 
+def _writable(folder):
+    """Whether we may write into `folder`; its mode bits count even for root, so a folder
+    someone made read-only stays untouched."""
+    return os.access(folder, os.W_OK) and bool(os.stat(folder).st_mode & 0o200)
+
+
 def _cache_paths(root):
+    """Where the cache may live: beside the data, then in the user's cache folder."""
     yield os.path.join(root, CACHE_NAME)
     key = hashlib.sha1(os.path.abspath(root).encode()).hexdigest()[:16]
     yield os.path.join(os.path.expanduser("~"), ".cache", "slotnp", f"{key}-{CACHE_NAME}")
@@ -90,6 +97,8 @@ def load(root):
     for path in _cache_paths(root):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            if not _writable(os.path.dirname(path)):
+                continue
             temporary = path + ".part.npz"
             np.savez(temporary, signature=signature,
                      **{k: v for k, v in data.items() if k != "classes"})

@@ -154,6 +154,21 @@ def test_image_folder_decodes_once_then_reads_its_cache(tmp_path, rng, monkeypat
         image_folder.load(str(root))
 
 
+def test_read_only_image_folder_is_cached_in_the_user_cache(tmp_path, rng, monkeypatch):
+    root = tmp_path / "images"
+    fake_image_folder(root, rng)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    os.chmod(root, 0o555)                       # read-only, which root must respect too
+    try:
+        first = image_folder.load(str(root))
+    finally:
+        os.chmod(root, 0o755)
+    assert not (root / image_folder.CACHE_NAME).exists()
+    cached = list((tmp_path / "home" / ".cache" / "slotnp").glob("*" + image_folder.CACHE_NAME))
+    assert len(cached) == 1
+    assert np.array_equal(image_folder.load(str(root))["x_train"], first["x_train"])
+
+
 def test_image_folder_errors(tmp_path, rng):
     root = tmp_path / "images"
     fake_image_folder(root, rng)
