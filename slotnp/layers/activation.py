@@ -8,7 +8,7 @@ class ReLU(Layer):
 
     def forward(self, x, train=True):
         self.mask = x > 0
-        return x * self.mask
+        return backend.xp_of(x).maximum(x, x.dtype.type(0))
 
     def backward(self, dout):
         return dout * self.mask
