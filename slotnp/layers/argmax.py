@@ -16,10 +16,15 @@ def first_argmax(candidates, companions=None):
     option that belongs to the best score, for example. Index dtype: the smallest that holds K.
     """
     xp = backend.xp_of(candidates[0])
-    best = candidates[0].copy()
-    index = xp.zeros(best.shape, dtype=np.min_scalar_type(len(candidates) - 1))
-    picked = None if companions is None else companions[0].copy()
-    better = xp.empty(best.shape, dtype=bool)
+    # *_like keeps the candidates' memory order (channel-major activations stay so).
+    best = xp.empty_like(candidates[0])
+    best[...] = candidates[0]
+    index = xp.zeros_like(best, dtype=np.min_scalar_type(len(candidates) - 1))
+    picked = None
+    if companions is not None:
+        picked = xp.empty_like(companions[0])
+        picked[...] = companions[0]
+    better = xp.empty_like(best, dtype=bool)
     for k in range(1, len(candidates)):
         xp.greater(candidates[k], best, out=better)   # strictly: the first maximum wins
         xp.maximum(best, candidates[k], out=best)

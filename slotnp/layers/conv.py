@@ -42,7 +42,8 @@ class Conv2d(WeightedLayer):
         w = self._forward_weight(train)
         cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
         y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
-        y = xp.ascontiguousarray(y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3))
+        # (N, F, OH, OW) as a view of the channel-major result: no copy (see im2col.py).
+        y = y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3)
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
         self.cache = (x.shape, cols, w)

@@ -5,6 +5,10 @@ cols[(c, i, j), (n, oh, ow)] = x_padded[n, c, oh*stride + i, ow*stride + j].
 Both directions loop over the KH*KW kernel taps only (9 for a 3x3 kernel); each tap moves a
 whole strided slice at once, so there is no loop over pixels and no scatter-add (col2im sums
 overlapping windows tap by tap, which is deterministic on the GPU too).
+
+Both work channel-major, on (C, N, H, W) memory, because the columns are ordered (c, ...) x (n, ...).
+Conv2d hands its output on as an (N, C, H, W) view of such memory and col2im returns one, so
+between convolutions no array is ever transposed in memory.
 """
 
 
@@ -13,36 +17,39 @@ def output_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def pad(xp, x, padding):
-    """Zero-pad the two spatial axes of x: (N, C, H, W)."""
+def channel_major_padded(xp, x, padding):
+    """x: (N, C, H, W) -> (C, N, H + 2p, W + 2p), zero-padded (a free view when p = 0 and x is
+    already channel-major in memory)."""
+    x_cn = x.transpose(1, 0, 2, 3)
     if padding == 0:
-        return x
-    return xp.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        return x_cn
+    C, N, H, W = x_cn.shape
+    padded = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+    padded[:, :, padding:H + padding, padding:W + padding] = x_cn
+    return padded
 
 
 def im2col(xp, x, kh, kw, stride, padding):
     """x: (N, C, H, W) -> cols: (C*KH*KW, N*OH*OW), plus (OH, OW)."""
     N, C, H, W = x.shape
     OH, OW = output_size(H, kh, stride, padding), output_size(W, kw, stride, padding)
-    xp_ = pad(xp, x, padding)
+    x_cn = channel_major_padded(xp, x, padding)
     cols = xp.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            window = xp_[:, :, i:i + stride * OH:stride, j:j + stride * OW:stride]
-            cols[:, i, j] = window.transpose(1, 0, 2, 3)
+            cols[:, i, j] = x_cn[:, :, i:i + stride * OH:stride, j:j + stride * OW:stride]
     return cols.reshape(C * kh * kw, N * OH * OW), (OH, OW)
 
 
 def col2im(xp, cols, x_shape, kh, kw, stride, padding):
-    """The adjoint of im2col: cols: (C*KH*KW, N*OH*OW) -> dx: (N, C, H, W), overlaps summed."""
+    """The adjoint of im2col: cols: (C*KH*KW, N*OH*OW) -> dx: (N, C, H, W), overlaps summed.
+
+    dx is returned as a view of channel-major memory (see the module docstring)."""
     N, C, H, W = x_shape
     OH, OW = output_size(H, kh, stride, padding), output_size(W, kw, stride, padding)
     cols = cols.reshape(C, kh, kw, N, OH, OW)
-    dx = xp.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    dx = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dx[:, :, i:i + stride * OH:stride, j:j + stride * OW:stride] += \
-                cols[:, i, j].transpose(1, 0, 2, 3)
-    if padding == 0:
-        return dx
-    return xp.ascontiguousarray(dx[:, :, padding:H + padding, padding:W + padding])
+            dx[:, :, i:i + stride * OH:stride, j:j + stride * OW:stride] += cols[:, i, j]
+    return dx[:, :, padding:H + padding, padding:W + padding].transpose(1, 0, 2, 3)

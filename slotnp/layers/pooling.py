@@ -9,6 +9,12 @@ from .base import Layer, check_input, check_pair, check_positive_int
 from .im2col import output_size
 
 
+def _zeros_channel_major(xp, shape, dtype):
+    """Zeros of shape (N, C, H, W) laid out (C, N, H, W) in memory, like the conv activations."""
+    N, C, H, W = shape
+    return xp.zeros((C, N, H, W), dtype=dtype).transpose(1, 0, 2, 3)
+
+
 class _Pool2d(Layer):
     def __init__(self, kernel_size, stride=None):
         super().__init__()
@@ -49,8 +55,7 @@ class MaxPool2d(_Pool2d):
         return y
 
     def backward(self, dout):
-        xp = backend.xp_of(dout)
-        dx = xp.zeros(self.x_shape, dtype=dout.dtype)
+        dx = _zeros_channel_major(backend.xp_of(dout), self.x_shape, dout.dtype)
         OH, OW = dout.shape[2:]
         for t, tap in enumerate(self._taps(OH, OW)):
             dx[tap] += dout * (self.argmax == t)
