@@ -229,10 +229,11 @@ def train(args):
         rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
         net.reseed(config["seed"] * 100_003 + epoch)            # follows from (seed, epoch)
         before = training.selection_snapshot(net)
+        batches = prepare.batches(len(data["train"][0]), config["batch_size"], rng)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
-            bar = tqdm(total=-(-len(data["train"][0]) // config["batch_size"]), leave=False,
+            bar = tqdm(total=len(batches), leave=False,
                        desc=f"epoch {epoch + 1}/{config['epochs']}", file=sys.stdout)
 
         def progress(steps, loss, acc):
@@ -240,7 +241,7 @@ def train(args):
             bar.set_postfix(loss=f"{loss:.4f}", acc=f"{100 * acc:.2f}%")
 
         train_loss, train_acc = training.train_epoch(
-            net, optimizer, schedule, epoch, *data["train"], config["batch_size"], rng, augment,
+            net, optimizer, schedule, epoch, *data["train"], batches, rng, augment,
             progress if bar else None)
         if bar:
             bar.close()

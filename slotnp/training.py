@@ -5,20 +5,21 @@ from . import backend
 from .losses import softmax_cross_entropy
 
 
-def train_epoch(net, optimizer, schedule, epoch, x, y, batch_size, rng, augment=None,
+def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=None,
                 progress=None):
-    """One pass over (x, y) in the order of one permutation drawn from `rng`.
+    """One pass over (x, y), batch by batch: `batches` is a list of index arrays (for example
+    one permutation cut into pieces, `datasets.prepare.batches`).
 
     The learning rate follows `schedule.lr` at fractional epochs. `augment(xb, rng)` transforms
     each batch; `progress(steps_done, loss, acc)` is called every 20 steps (it forces a sync).
     Returns (mean loss, accuracy) of the training-mode forwards.
     """
     xp = backend.xp_of(x)
-    order = rng.permutation(len(x))
-    steps = -(-len(x) // batch_size)
+    steps = len(batches)
+    seen = 0
     loss_sum, correct = xp.zeros((), np.float64), xp.zeros((), np.int64)
-    for step in range(steps):
-        index = backend.to_device(order[step * batch_size:(step + 1) * batch_size])
+    for step, batch in enumerate(batches):
+        index = backend.to_device(batch)
         xb, yb = x[index], y[index]
         if augment is not None:
             xb = augment(xb, rng)
@@ -26,12 +27,12 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batch_size, rng, augment=
         loss, dlogits = softmax_cross_entropy(logits, yb)
         net.backward(dlogits)
         optimizer.step(net.grads, lr=schedule.lr(epoch + step / steps))
-        loss_sum += loss * len(index)   # accumulated on the device: no sync per step
+        loss_sum += loss * len(batch)   # accumulated on the device: no sync per step
         correct += (logits.argmax(axis=1) == yb).sum()
+        seen += len(batch)
         if progress is not None and (step % 20 == 19 or step == steps - 1):
-            seen = min((step + 1) * batch_size, len(x))
             progress(step + 1, float(loss_sum) / seen, int(correct) / seen)
-    return float(loss_sum) / len(x), int(correct) / len(x)
+    return float(loss_sum) / seen, int(correct) / seen
 
 
 def evaluate(net, x, y, batch_size=1000):
