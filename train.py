@@ -159,35 +159,43 @@ def evaluate_checkpoint(args):
 
 
 def start_run(args):
-    """(config, net, optimizer, state) for a new run, a resumed run, or a fine-tuning run."""
+    """Everything a run needs: (config, data, net, optimizer, state, options digest).
+
+    A new run builds its net from the config; --resume rebuilds it and loads last.npz (weights,
+    velocities, epoch, history); --finetune freezes a trained slot machine into learned weights.
+    """
+    state = dict(epoch=0, history=[], best=None, seconds=0.0)
     if args.resume:
         path = os.path.join(args.out, "last.npz")
         meta, params, velocities = checkpoint.load(path)
-        config = meta["config"]
-        net = build_net(config)
-        if meta.get("options_digest", "") != checkpoint.options_digest(net):
-            raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
-                                  "the ones it was trained with (another slotnp version?)")
-        checkpoint.load_params(net, params, path)
-        optimizer = optim.SGD(net.params, config["lr"], config["momentum"], config["weight_decay"])
-        optimizer.load_state_dict(velocities)
-        return config, net, optimizer, meta["state"]
-    config = resolve_config(args)
-    if config["finetune"]:
+        config, state = meta["config"], meta["state"]
+    else:
+        config, velocities = resolve_config(args), None
+    if config["finetune"] and not args.resume:
         meta, params, _ = checkpoint.load(config["finetune"])
         source = meta["config"]
         if not source["slot"]:
             raise CheckpointError(f"{config['finetune']} holds learned weights, not a slot "
                                   "machine; --finetune takes a slot-machine checkpoint")
+        config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
+                      val_fraction=source["val_fraction"], augment=source["augment"])
+    data = load_data(config, args.data_dir)     # also records the image shape the net needs
+    if config["finetune"] and not args.resume:
         slot_net = build_net(source)
         checkpoint.load_params(slot_net, params, config["finetune"])
         net = nets.freeze(slot_net)
-        config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
-                      val_fraction=source["val_fraction"], augment=source["augment"])
     else:
-        net = None
-    optimizer = None
-    return config, net, optimizer, dict(epoch=0, history=[], best=None, seconds=0.0)
+        net = build_net(config)
+    digest = checkpoint.options_digest(net)
+    if args.resume:
+        if meta.get("options_digest", "") != digest:
+            raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
+                                  "the ones it was trained with (another slotnp version?)")
+        checkpoint.load_params(net, params, path)
+    optimizer = optim.SGD(net.params, config["lr"], config["momentum"], config["weight_decay"])
+    if velocities is not None:
+        optimizer.load_state_dict(velocities)
+    return config, data, net, optimizer, state, digest
 
 
 def main(argv=None):
@@ -207,15 +215,9 @@ def main(argv=None):
 
 
 def train(args):
-    config, net, optimizer, state = start_run(args)
-    data = load_data(config, args.data_dir)
-    if net is None:
-        net = build_net(config)
-    if optimizer is None:
-        optimizer = optim.SGD(net.params, config["lr"], config["momentum"], config["weight_decay"])
+    config, data, net, optimizer, state, digest = start_run(args)
     out = config["out"] if not args.resume else args.out
     os.makedirs(out, exist_ok=True)
-    digest = checkpoint.options_digest(net)
     if not args.resume:
         write_json(os.path.join(out, "config.json"), config)
     print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()), flush=True)
