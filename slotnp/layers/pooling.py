@@ -75,8 +75,7 @@ class AvgPool2d(_Pool2d):
         return y * x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
 
     def backward(self, dout):
-        xp = backend.xp_of(dout)
-        dx = xp.zeros(self.x_shape, dtype=dout.dtype)
+        dx = _zeros_channel_major(backend.xp_of(dout), self.x_shape, dout.dtype)
         share = dout * dout.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
         for tap in self._taps(*dout.shape[2:]):
             dx[tap] += share
