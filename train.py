@@ -60,6 +60,9 @@ def parse_args(argv=None):
     p.add_argument("--K", type=positive_int, default=8, help="options per connection")
     p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
     p.add_argument("--shared", action="store_true", help="one set of K values per layer")
+    p.add_argument("--option-bound", type=positive_float, default=1.0, metavar="B",
+                   help="slot options ~ U(-B*sigma, B*sigma): 1 is the paper's text, 1.732 "
+                        "(sqrt 3, the Glorot-uniform bound) the authors' released code")
     p.add_argument("--dropout", type=float, default=None,
                    help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
     p.add_argument("--epochs", type=positive_int, default=None,
@@ -96,6 +99,7 @@ def resolve_config(args):
     long_run = args.learned and args.net in ("conv4", "conv6")
     config = dict(net=args.net, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None, shared=args.shared and slot,
+                  option_bound=args.option_bound if slot else None,
                   dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
                   epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
                   lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
@@ -104,6 +108,8 @@ def resolve_config(args):
                   augment=dataset == "cifar10", finetune=args.finetune)
     variant = f"slot-K{args.K}-{args.selection}" if slot else \
         ("finetune" if args.finetune else "learned")
+    if slot and args.option_bound != 1.0:
+        variant += f"-bound{args.option_bound:g}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
@@ -115,7 +121,7 @@ def build_net(config):
     return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
                       selection=config["selection"] or "greedy", seed=config["seed"],
                       shared=config["shared"], image_size=image_size,
-                      dropout=config["dropout"])
+                      dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0)
 
 
 def load_data(config, data_dir):

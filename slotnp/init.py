@@ -40,14 +40,15 @@ def learned_weight(rng, weight_shape, dtype):
     return as_generator(rng).normal(0.0, sigma, size=weight_shape).astype(dtype)
 
 
-def slot_options(rng, weight_shape, K, dtype, shared=False):
-    """K fixed candidate values per connection, U(-sigma, sigma): shape weight_shape + (K,).
+def slot_options(rng, weight_shape, K, dtype, shared=False, bound=1.0):
+    """K fixed candidate values per connection, U(-bound*sigma, bound*sigma): weight_shape + (K,).
 
-    With `shared`, one set of K values serves every connection of the layer: shape (K,).
+    The paper's bound is 1. With `shared`, one set of K values serves every connection of the
+    layer: shape (K,).
     """
-    sigma = glorot_sigma(weight_shape)
+    limit = bound * glorot_sigma(weight_shape)
     shape = (K,) if shared else tuple(weight_shape) + (K,)
-    return as_generator(rng).uniform(-sigma, sigma, size=shape).astype(dtype)
+    return as_generator(rng).uniform(-limit, limit, size=shape).astype(dtype)
 
 
 def slot_scores(rng, weight_shape, K, scale, dtype):

@@ -31,19 +31,23 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
-          dropout=None, dtype=np.float32):
+          dropout=None, option_bound=1.0, dtype=np.float32):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
     one set of K values) or, with slot=False, ordinary learned weights. `image_size` shrinks the
     CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
-the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out). Returns a Sequential whose `config`
-    holds these arguments, enough to build the same network again.
+the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
+    `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
+    the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). Returns a
+    Sequential whose `config` holds these arguments, enough to build the same network again.
     """
     if name not in NETS:
         raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
     if slot:
         check_positive_int(K, "K (the number of options per connection)")
+        if not option_bound > 0:
+            raise ValueError(f"option_bound must be positive, got {option_bound}")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
@@ -51,13 +55,14 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
 
     def linear(n_in, n_out):
         if slot:
-            return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype)
+            return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
+                              option_bound=option_bound)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
         if slot:
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
-                              rng=rng, dtype=dtype)
+                              rng=rng, dtype=dtype, option_bound=option_bound)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
     layers = []
@@ -94,7 +99,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     net = Sequential(layers)
     net.reseed(seed)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
-                      image_size=image_size, dropout=dropout, dtype=np.dtype(dtype).name)
+                      image_size=image_size, dropout=dropout, option_bound=option_bound,
+                      dtype=np.dtype(dtype).name)
     return net
 
 

@@ -84,6 +84,16 @@ def test_initial_options_and_scores_follow_the_paper(xp):
     assert abs(backend.to_host(fc.options).std() - sigma / math.sqrt(3)) < 0.01 * sigma
 
 
+def test_option_bound_widens_the_same_draws():
+    """option_bound b draws U(-b sigma, b sigma): the paper's options times b, scores unchanged."""
+    paper = SlotLinear(300, 100, K=5, rng=0, dtype=F64)
+    wide = SlotLinear(300, 100, K=5, rng=0, dtype=F64, option_bound=math.sqrt(3))
+    assert np.allclose(wide.options, math.sqrt(3) * paper.options, rtol=1e-12)
+    assert np.array_equal(wide.params["scores"], paper.params["scores"])
+    sigma = math.sqrt(2.0 / 400)
+    assert 0.99 * math.sqrt(3) * sigma < np.abs(wide.options).max() <= math.sqrt(3) * sigma
+
+
 def test_same_seed_same_slots_in_float32_and_float64():
     a, b = SlotLinear(5, 4, K=3, rng=7), SlotLinear(5, 4, K=3, rng=7, dtype=F64)
     assert np.allclose(a.options, b.options, rtol=1e-7) and b.options.dtype == F64

@@ -47,11 +47,13 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     assert Image.open(out / "curves.png").size == (960, 400)
 
 
-@pytest.mark.parametrize("selection", ["greedy", "sample"])
-def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection):
+@pytest.mark.parametrize("selection, bound", [("greedy", "1"), ("sample", "1"), ("greedy", "1.7")])
+def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection, bound):
+    """A resumed run rebuilds the same options (also with a wider --option-bound) and ends equal."""
     whole, pieces = tmp_path / "whole", tmp_path / "pieces"
-    run("--epochs", "4", "--selection", selection, "--out", str(whole))
-    run("--epochs", "4", "--selection", selection, "--out", str(pieces), "--time-limit", "1e-6")
+    flags = ["--epochs", "4", "--selection", selection, "--option-bound", bound]
+    run(*flags, "--out", str(whole))
+    run(*flags, "--out", str(pieces), "--time-limit", "1e-6")
     assert len(metrics(pieces)) == 1                                 # stopped after epoch 1
     run("--resume", "--out", str(pieces), "--time-limit", "1e-6")
     run("--resume", "--out", str(pieces))

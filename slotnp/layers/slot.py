@@ -65,13 +65,14 @@ def k_last_on_device(array):
 class Slots:
     """The K options of one layer and the rule that chooses among them.
 
-    options: weight_shape + (K,), fixed, U(-sigma, sigma). With `shared`, the layer has only K
+    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
+    paper's 1; see nets.build). With `shared`, the layer has only K
     values, broadcast to every connection. `initial_scores` (U(0, scale*sigma)) is handed to
     the owning layer, which keeps the trainable scores in `params["scores"]`. Both are stored
     K-first in memory (see k_last_on_device).
     """
 
-    def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype):
+    def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype, option_bound=1.0):
         self.K = check_positive_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
@@ -79,7 +80,8 @@ class Slots:
         self.shared = bool(shared)
         self.sample_at_eval = False
         rng = init.as_generator(rng)
-        options = init.slot_options(rng, weight_shape, self.K, dtype, shared=self.shared)
+        options = init.slot_options(rng, weight_shape, self.K, dtype, shared=self.shared,
+                                   bound=option_bound)
         self.initial_scores = k_last_on_device(
             init.slot_scores(rng, weight_shape, self.K, scale, dtype))
         if self.shared:
@@ -156,11 +158,11 @@ class SlotLinear(SlotWeightMixin, Linear):
     """
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
-                 dtype=np.float32):
+                 dtype=np.float32, option_bound=1.0):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype)
+        self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype, option_bound)
         self.params["scores"] = self.slots.initial_scores
 
     def freeze(self):
@@ -181,10 +183,10 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
-                 selection="greedy", shared=False, rng=None, dtype=np.float32):
+                 selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype)
+        self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype, option_bound)
         self.params["scores"] = self.slots.initial_scores
 
     def freeze(self):
