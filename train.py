@@ -63,6 +63,9 @@ def parse_args(argv=None):
     p.add_argument("--option-bound", type=positive_float, default=1.0, metavar="B",
                    help="slot options ~ U(-B*sigma, B*sigma): 1 is the paper's text, 1.732 "
                         "(sqrt 3, the Glorot-uniform bound) the authors' released code")
+    p.add_argument("--score-form", choices=("factored", "explicit"), default="factored",
+                   help="how slot scores are stored and updated: the same SGD either way; "
+                        "explicit keeps all K scores (slower, see slotnp/layers/slot.py)")
     p.add_argument("--dropout", type=float, default=None,
                    help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
     p.add_argument("--epochs", type=positive_int, default=None,
@@ -100,6 +103,7 @@ def resolve_config(args):
     config = dict(net=args.net, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None, shared=args.shared and slot,
                   option_bound=args.option_bound if slot else None,
+                  score_form=args.score_form if slot else None,
                   dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
                   epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
                   lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
@@ -121,7 +125,9 @@ def build_net(config):
     return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
                       selection=config["selection"] or "greedy", seed=config["seed"],
                       shared=config["shared"], image_size=image_size,
-                      dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0)
+                      dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
+                      # runs saved before the factored form existed stored explicit scores
+                      score_form=config.get("score_form") or "explicit")
 
 
 def load_data(config, data_dir):

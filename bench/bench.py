@@ -65,20 +65,45 @@ def torch_parts(net, x, y, threads):
     return step, infer
 
 
-def check_exactness(name, variant):
-    """Max relative error of loss and gradients, slotnp vs PyTorch, float64, no dropout."""
+def trained_arrays(net):
+    """name -> (scores or learned weight, its gradient), named as in torch_twin.trained_arrays.
+    Slot layers give their full K scores, whichever form they keep them in."""
+    arrays = {}
+    for name, layer in net.named_layers():
+        if hasattr(layer, "slots"):
+            arrays[f"{name}.scores"] = (layer.scores, layer.score_grad())
+        elif "W" in layer.params:
+            arrays[f"{name}.W"] = (layer.params["W"], layer.grads["W"])
+    return arrays
+
+
+def check_exactness(name, variant, steps=2):
+    """Max relative error, slotnp vs PyTorch, float64, no dropout: of the loss and gradients of
+    `steps` training steps, and of what SGD (momentum, weight decay) changed in between."""
     import torch
-    from torch_twin import score_grads, twin
+    from torch_twin import trained_arrays as torch_arrays, twin
     net, x, y = make(name, variant, np.float64, dropout=0.0)
     model = twin(net).double()
-    loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-    net.backward(dlogits)
-    t_loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
-    t_loss.backward()
-    errors = [abs(float(loss) - t_loss.item()) / abs(t_loss.item())]
-    for key, grad in score_grads(model).items():
-        ours, theirs = net.grads[key], grad.numpy()
-        errors.append(float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-300)))
+    sgd = optim.SGD(net.params, lr=0.1)
+    t_sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+    def relative(ours, theirs):
+        return float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-300))
+
+    errors, start = [], {k: v.detach().numpy().copy() for k, v in torch_arrays(model).items()}
+    for _ in range(steps):
+        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+        net.backward(dlogits)
+        t_sgd.zero_grad()
+        t_loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
+        t_loss.backward()
+        errors.append(abs(float(loss) - t_loss.item()) / abs(t_loss.item()))
+        ours, theirs = trained_arrays(net), torch_arrays(model)
+        errors += [relative(ours[k][1], theirs[k].grad.numpy()) for k in theirs]
+        sgd.step(net.grads)
+        t_sgd.step()
+    ours, theirs = trained_arrays(net), torch_arrays(model)
+    errors += [relative(ours[k][0] - start[k], theirs[k].detach().numpy() - start[k]) for k in theirs]
     return max(errors)
 
 

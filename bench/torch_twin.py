@@ -28,7 +28,7 @@ class GreedySlot(torch.autograd.Function):
 class SlotWeight(nn.Module):
     def __init__(self, layer):
         super().__init__()
-        self.scores = nn.Parameter(torch.from_numpy(layer.params["scores"].copy()))
+        self.scores = nn.Parameter(torch.from_numpy(layer.scores.copy()))
         self.register_buffer("options", torch.from_numpy(layer.options.copy()))
 
     def forward(self):
@@ -89,10 +89,10 @@ def twin(net):
     return nn.Sequential(OrderedDict(modules))
 
 
-def score_grads(model):
-    """name -> gradient, named like slotnp's params ("conv1.scores", "fc1.W")."""
-    grads = {}
+def trained_arrays(model):
+    """name -> parameter ("conv1.scores", "fc1.W"): the twin's scores and learned weights."""
+    arrays = {}
     for name, param in model.named_parameters():
         layer, _, key = name.split(".")
-        grads[f"{layer}.{key}"] = param.grad
-    return grads
+        arrays[f"{layer}.{key}"] = param
+    return arrays

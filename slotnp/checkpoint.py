@@ -1,8 +1,9 @@
 """Checkpoints: one .npz holding parameters, optimizer velocities and a JSON `meta` record.
 
 Writes are atomic (write a temporary file in the same folder, then rename), so an interrupted
-save never damages the previous checkpoint. Slot options are not stored: they are redrawn from
-the seed in `meta["config"]`, and a digest of them guards against a mismatch.
+save never damages the previous checkpoint. Slot options (and the initial scores the factored
+scores build on) are not stored: they are redrawn from the seed in `meta["config"]`, and a
+digest of them guards against a mismatch.
 """
 import hashlib
 import json
@@ -20,7 +21,8 @@ class CheckpointError(RuntimeError):
 
 
 def options_digest(net):
-    """SHA-1 over every slot layer's options (empty string for a net without slots)."""
+    """SHA-1 over every slot layer's options, and its initial scores where the (factored)
+    scores are built on them; empty string for a net without slots."""
     digest = hashlib.sha1()
     found = False
     for name, layer in net.named_layers():
@@ -28,6 +30,9 @@ def options_digest(net):
             found = True
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(backend.to_host(layer.options)).tobytes())
+            if layer.slots.initial_scores is not None:
+                digest.update(np.ascontiguousarray(
+                    backend.to_host(layer.slots.initial_scores)).tobytes())
     return digest.hexdigest() if found else ""
 
 

@@ -12,8 +12,8 @@ K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
 """
 import numpy as np
 
-from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, SELECTIONS,
-                     Sequential, SlotConv2d, SlotLinear)
+from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, SCORE_FORMS,
+                     SELECTIONS, Sequential, SlotConv2d, SlotLinear)
 from .layers.base import check_positive_int
 
 CONV_STACKS = {
@@ -31,7 +31,7 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
-          dropout=None, option_bound=1.0, dtype=np.float32):
+          dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
@@ -39,7 +39,8 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
     CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
 the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
     `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
-    the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). Returns a
+    the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
+    keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py). Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
     if name not in NETS:
@@ -50,19 +51,22 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
             raise ValueError(f"option_bound must be positive, got {option_bound}")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
+        if score_form not in SCORE_FORMS:
+            raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     rng = np.random.default_rng(seed)
 
     def linear(n_in, n_out):
         if slot:
             return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
-                              option_bound=option_bound)
+                              option_bound=option_bound, score_form=score_form)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
         if slot:
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
-                              rng=rng, dtype=dtype, option_bound=option_bound)
+                              rng=rng, dtype=dtype, option_bound=option_bound,
+                              score_form=score_form)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
     layers = []
@@ -100,7 +104,7 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     net.reseed(seed)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
-                      dtype=np.dtype(dtype).name)
+                      score_form=score_form, dtype=np.dtype(dtype).name)
     return net
 
 

@@ -54,9 +54,9 @@ def test_same_seed_same_network_on_every_backend(xp):
     for name, layer in nets.slot_layers(reference):
         twin = dict(nets.slot_layers(host))[name]
         assert np.array_equal(backend.to_host(layer.options), twin.options)
-        assert np.array_equal(backend.to_host(layer.params["scores"]), twin.params["scores"])
-    other = nets.build("conv2", K=3, seed=6, image_size=8)
-    assert not np.array_equal(other.params["conv1.scores"], host.params["conv1.scores"])
+        assert np.array_equal(backend.to_host(layer.scores), twin.scores)
+    other = dict(nets.slot_layers(nets.build("conv2", K=3, seed=6, image_size=8)))
+    assert not np.array_equal(other["conv1"].scores, dict(nets.slot_layers(host))["conv1"].scores)
 
 
 def test_paper_layer_sizes():
@@ -65,7 +65,8 @@ def test_paper_layer_sizes():
     assert shapes["conv1.W"] == (64, 3, 3, 3) and shapes["conv6.W"] == (256, 256, 3, 3)
     assert shapes["fc1.W"] == (256, 256 * 4 * 4) and shapes["fc3.W"] == (10, 256)
     lenet = nets.build("lenet", K=2)
-    assert [v.shape for v in lenet.params.values()] == [(300, 784, 2), (100, 300, 2), (10, 100, 2)]
+    assert [layer.scores.shape for _, layer in nets.slot_layers(lenet)] == \
+        [(300, 784, 2), (100, 300, 2), (10, 100, 2)]
     vgg = nets.build("vgg19", slot=False)
     assert sum(k.startswith("conv") for k in vgg.params) == 16 and vgg.params["fc1.W"].shape == (10, 512)
     dropouts = [n for n, layer in conv6.named_layers() if type(layer).__name__ == "Dropout"]
@@ -76,7 +77,7 @@ def test_freeze_net_matches_slot_machine_in_evaluation(rng):
     net = nets.build("conv2", K=4, image_size=8)
     x, _ = random_batch("conv2", 4, rng, 8)
     frozen = nets.freeze(net)
-    assert set(frozen.params) == {k.replace("scores", "W") for k in net.params}
+    assert set(frozen.params) == {name + ".W" for name, _ in nets.slot_layers(net)}
     assert np.array_equal(frozen.forward(x, train=False), net.forward(x, train=False))
 
 

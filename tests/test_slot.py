@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from slotnp import backend
-from slotnp.layers import Conv2d, Linear, SlotConv2d, SlotLinear
+from slotnp.layers import SCORE_FORMS, Conv2d, Linear, SlotConv2d, SlotLinear
 from slotnp.layers.slot import gather, sampled_index
+from slotnp.optim import SGD
 from gradcheck import check_layer, rel_error
 
 F64 = np.float64
@@ -30,34 +31,40 @@ def straight_through_check(layer, x, dout, train=True):
     errors = check_layer(dense, x, dout)  # numerical dL/dx and dL/dw through the selected w
     dw = dense.grads["W"]
     expected_scores_grad = backend.to_host(dw)[..., None] * backend.to_host(layer.options)
-    errors["scores"] = rel_error(layer.grads["scores"], expected_scores_grad)
+    errors["scores"] = rel_error(layer.score_grad(), expected_scores_grad)
     errors["x_slot"] = rel_error(dx, dense.backward(dout.copy()))
+    if layer.slots.score_form == "factored":  # the score gradient's coordinates: (dL/dw, 0)
+        errors["coef_options"] = rel_error(layer.grads["coef_options"], dw)
+        assert float(layer.grads["coef_initial"]) == 0.0
     assert max(errors.values()) < 1e-7, errors
-    assert set(layer.grads) == set(layer.params) == {"scores"}
+    assert set(layer.grads) == set(layer.params)
 
 
+@pytest.mark.parametrize("score_form", SCORE_FORMS)
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
 @pytest.mark.parametrize("shared", [False, True])
-def test_slot_linear_straight_through_gradient(xp, rng, selection, shared):
-    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64)
+def test_slot_linear_straight_through_gradient(xp, rng, selection, shared, score_form):
+    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64,
+                       score_form=score_form)
     straight_through_check(layer, device(rng.standard_normal((3, 7))),
                            device(rng.standard_normal((3, 5))))
 
 
+@pytest.mark.parametrize("score_form", SCORE_FORMS)
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
 @pytest.mark.parametrize("shape, F, kernel, stride, padding",
                          [((2, 3, 7, 5), 4, 3, 2, 2), ((1, 2, 6, 9), 3, (2, 3), 3, 0)])
 def test_slot_conv_straight_through_gradient(xp, rng, selection, shape, F, kernel, stride,
-                                             padding):
+                                             padding, score_form):
     layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
-                       selection=selection, rng=rng, dtype=F64)
+                       selection=selection, rng=rng, dtype=F64, score_form=score_form)
     x = device(rng.standard_normal(shape))
     dout = device(rng.standard_normal(layer.forward(x).shape))
     straight_through_check(layer, x, dout)
 
 
 def test_greedy_selection_exact_values(xp):
-    layer = SlotLinear(2, 1, K=3, dtype=F64)
+    layer = SlotLinear(2, 1, K=3, dtype=F64, score_form="explicit")
     layer.slots.options = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
     layer.params["scores"] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
     assert backend.to_host(layer.selected()).tolist() == [[1, 0]]   # ties: first maximum
@@ -69,17 +76,58 @@ def test_greedy_selection_exact_values(xp):
     assert backend.to_host(layer.grads["scores"]).tolist() == expected
 
 
+def test_factored_greedy_selection_exact_values(xp):
+    """scores = a * options + b * initial: the argmax of those, also when b is not positive."""
+    layer = SlotLinear(2, 1, K=3, dtype=F64)
+    layer.slots.options[...] = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
+    layer.slots.initial_scores[...] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
+    layer.params["coef_options"][...] = device([[0.0, 0.2]])
+    # connection 0 has a = 0: the argmax of b * initial; b = 0 ties all three (the first wins)
+    for b, expected in ((1.0, [[1, 0]]), (0.01, [[1, 1]]), (0.0, [[0, 1]]), (-1.0, [[0, 1]])):
+        layer.params["coef_initial"][...] = b
+        scores = backend.to_host(layer.scores)
+        assert np.allclose(scores, [[[0.1 * b, 0.3 * b, 0.2 * b],
+                                     [0.6 + 0.9 * b, 0.8, -1.0 + 0.9 * b]]])
+        assert backend.to_host(layer.selected()).tolist() == expected, b
+        assert backend.to_host(layer.selected()).tolist() == scores.argmax(axis=-1).tolist()
+    assert backend.to_host(layer.weight()).tolist() == [[0.5, 4.0]]
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selection):
+    """The factored form is exact: 30 SGD steps (momentum, weight decay, large and changing
+    rates) leave it with the explicit form's scores, selections and outputs (float64)."""
+    twins = [SlotConv2d(3, 4, 3, K=5, padding=1, selection=selection, rng=1, dtype=F64,
+                        score_form=form) for form in ("explicit", "factored")]
+    optimizers = [SGD(layer.params, lr=1.0, momentum=0.9, weight_decay=1e-2) for layer in twins]
+    x = device(rng.standard_normal((2, 3, 5, 5)))
+    start = backend.to_host(twins[0].selected()).copy()
+    for step in range(30):
+        dout = device(rng.standard_normal((2, 4, 5, 5)))
+        outputs = []
+        for layer, optimizer in zip(twins, optimizers):
+            layer.reseed(step)
+            outputs.append(backend.to_host(layer.forward(x, train=True)))
+            layer.backward(dout)
+            optimizer.step(layer.grads, lr=3.0 / (1 + step))
+        assert np.array_equal(outputs[0], outputs[1]), step
+    explicit, factored = twins
+    assert rel_error(factored.scores, explicit.scores) < 1e-10
+    assert np.array_equal(backend.to_host(factored.selected()), backend.to_host(explicit.selected()))
+    assert (backend.to_host(explicit.selected()) != start).mean() > 0.3   # selections did move
+
+
 def test_initial_options_and_scores_follow_the_paper(xp):
     conv = SlotConv2d(16, 32, 3, K=5, rng=0)
     sigma = math.sqrt(2.0 / (9 * 16 + 9 * 32))
-    options, scores = backend.to_host(conv.options), backend.to_host(conv.params["scores"])
+    options, scores = backend.to_host(conv.options), backend.to_host(conv.scores)
     assert options.shape == scores.shape == (32, 16, 3, 3, 5)
     assert options.dtype == scores.dtype == np.float32
     assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
     assert 0.0 <= scores.min() < 0.01 * sigma and 0.99 * sigma < scores.max() <= sigma
     fc = SlotLinear(300, 100, K=5, rng=0)
     sigma = math.sqrt(2.0 / 400)
-    scores = backend.to_host(fc.params["scores"])
+    scores = backend.to_host(fc.scores)
     assert 0.099 * sigma < scores.max() <= 0.1 * sigma                      # lambda = 0.1
     assert abs(backend.to_host(fc.options).std() - sigma / math.sqrt(3)) < 0.01 * sigma
 
@@ -89,7 +137,7 @@ def test_option_bound_widens_the_same_draws():
     paper = SlotLinear(300, 100, K=5, rng=0, dtype=F64)
     wide = SlotLinear(300, 100, K=5, rng=0, dtype=F64, option_bound=math.sqrt(3))
     assert np.allclose(wide.options, math.sqrt(3) * paper.options, rtol=1e-12)
-    assert np.array_equal(wide.params["scores"], paper.params["scores"])
+    assert np.array_equal(wide.scores, paper.scores)
     sigma = math.sqrt(2.0 / 400)
     assert 0.99 * math.sqrt(3) * sigma < np.abs(wide.options).max() <= math.sqrt(3) * sigma
 
@@ -97,7 +145,7 @@ def test_option_bound_widens_the_same_draws():
 def test_same_seed_same_slots_in_float32_and_float64():
     a, b = SlotLinear(5, 4, K=3, rng=7), SlotLinear(5, 4, K=3, rng=7, dtype=F64)
     assert np.allclose(a.options, b.options, rtol=1e-7) and b.options.dtype == F64
-    assert np.array_equal(a.params["scores"], SlotLinear(5, 4, K=3, rng=7).params["scores"])
+    assert np.array_equal(a.scores, SlotLinear(5, 4, K=3, rng=7).scores)
 
 
 def test_sampling_follows_softmax_of_scores(xp):
@@ -151,7 +199,8 @@ def test_slot_layers_keep_float32(xp, rng, selection):
         y = layer.forward(backend.to_device(rng.standard_normal(shape).astype(np.float32)))
         assert y.dtype == np.float32
         assert layer.backward(xp.ones_like(y)).dtype == np.float32
-        assert layer.grads["scores"].dtype == np.float32
+        assert all(g.dtype == np.float32 for g in layer.grads.values())
+        assert all(p.dtype == np.float32 for p in layer.params.values())
 
 
 @pytest.mark.parametrize("make, message", [
@@ -159,6 +208,7 @@ def test_slot_layers_keep_float32(xp, rng, selection):
     (lambda: SlotConv2d(3, 2, 3, K=-1), "K"),
     (lambda: SlotLinear(3, 2, K=2.5), "K"),
     (lambda: SlotLinear(3, 2, K=2, selection="best"), "unknown selection"),
+    (lambda: SlotLinear(3, 2, K=2, score_form="dense"), "unknown score_form"),
 ])
 def test_bad_slot_arguments_give_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):

@@ -81,6 +81,27 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     assert f"test accuracy: {100 * best['test_acc']:.2f}%" in reported
 
 
+def test_explicit_scores_train_alike_and_older_checkpoints_still_load(tmp_path, capsys):
+    """--score-form explicit trains like the default factored form (float32: equal up to
+    rounding); a checkpoint from before the factored form (no score_form in its config) loads."""
+    factored, explicit = tmp_path / "factored", tmp_path / "explicit"
+    run("--epochs", "2", "--out", str(factored))
+    run("--epochs", "2", "--out", str(explicit), "--score-form", "explicit")
+    for a, b in zip(metrics(factored), metrics(explicit)):
+        assert abs(a["train_loss"] - b["train_loss"]) < 1e-3 * a["train_loss"]
+        assert abs(a["test_acc"] - b["test_acc"]) <= 0.01
+    with np.load(explicit / "best.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["config"]["score_form"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "older.npz", **arrays)
+    capsys.readouterr()
+    assert train.main(["--eval", str(tmp_path / "older.npz"), "--dataset", "synthetic"]) == 0
+    best = json.loads((explicit / "result.json").read_text())
+    assert f"test accuracy: {100 * best['test_acc']:.2f}%" in capsys.readouterr().out
+
+
 def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)

@@ -6,7 +6,7 @@ from .linear import Linear
 from .pooling import AvgPool2d, MaxPool2d
 from .sequential import Sequential
 from .shape import Flatten
-from .slot import SELECTIONS, SlotConv2d, SlotLinear
+from .slot import SCORE_FORMS, SELECTIONS, SlotConv2d, SlotLinear
 
 __all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Layer", "Linear", "MaxPool2d", "ReLU",
-           "SELECTIONS", "Sequential", "SlotConv2d", "SlotLinear"]
+           "SCORE_FORMS", "SELECTIONS", "Sequential", "SlotConv2d", "SlotLinear"]

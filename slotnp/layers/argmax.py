@@ -9,25 +9,29 @@ import numpy as np
 from .. import backend
 
 
-def first_argmax(candidates, companions=None):
+def first_argmax(candidates, companions=None, count=None):
     """candidates: K arrays of one shape -> (maximum, index of its first occurrence, picked).
 
+    `candidates` may also be an iterator (pass `count`=K); it may yield one reused buffer.
     `picked` holds, element by element, companions[index] (None without companions): the
     option that belongs to the best score, for example. Index dtype: the smallest that holds K.
     """
-    xp = backend.xp_of(candidates[0])
+    count = len(candidates) if count is None else count
+    candidates = iter(candidates)
+    first = next(candidates)
+    xp = backend.xp_of(first)
     # *_like keeps the candidates' memory order (channel-major activations stay so).
-    best = xp.empty_like(candidates[0])
-    best[...] = candidates[0]
-    index = xp.zeros_like(best, dtype=np.min_scalar_type(len(candidates) - 1))
+    best = xp.empty_like(first)
+    best[...] = first
+    index = xp.zeros_like(best, dtype=np.min_scalar_type(count - 1))
     picked = None
     if companions is not None:
         picked = xp.empty_like(companions[0])
         picked[...] = companions[0]
     better = xp.empty_like(best, dtype=bool)
-    for k in range(1, len(candidates)):
-        xp.greater(candidates[k], best, out=better)   # strictly: the first maximum wins
-        xp.maximum(best, candidates[k], out=best)
+    for k, candidate in enumerate(candidates, start=1):
+        xp.greater(candidate, best, out=better)       # strictly: the first maximum wins
+        xp.maximum(best, candidate, out=best)
         index += better * (index.dtype.type(k) - index)  # index = k where better (no masked copy)
         if picked is not None:
             picked = xp.where(better, companions[k], picked)

@@ -6,6 +6,16 @@ The forward pass uses, per connection, the option picked by the selection rule:
 The effective weight w = options[..., k*] then goes through the ordinary dense layer. Backward
 is straight-through: with g = dL/dw from the dense backward, dL/dscores[..., k] = g * options[..., k]
 for every k. The options never change.
+
+The scores are kept in one of two forms (`score_form`):
+  explicit:  all K scores of every connection, a parameter like any other. The plain form.
+  factored:  scores = a * options + b * initial_scores, with a per connection and b per layer.
+The factored form is exact, not an approximation. Every score gradient g * options[..., k] lies
+along the options, and SGD with momentum and weight decay is linear in the parameters and the
+gradients, so the scores never leave the plane of options and initial scores: SGD on the scores
+is SGD on the coordinates (a, b), started at (0, 1), with the gradient's coordinates (g, 0). The
+step then updates two numbers per connection instead of K, and no K-sized gradient or velocity
+exists. (g and 0 are coordinates of the score gradient, not derivatives of the loss by a or b.)
 """
 import numpy as np
 
@@ -16,6 +26,7 @@ from .conv import Conv2d
 from .linear import Linear
 
 SELECTIONS = ("greedy", "sample")
+SCORE_FORMS = ("factored", "explicit")
 
 
 def k_first(array):
@@ -30,6 +41,39 @@ def greedy_choice(scores, options):
     """
     _, index, chosen = first_argmax(list(k_first(scores)), list(k_first(options)))
     return index, chosen
+
+
+def factored_scores(coef_options, coef_initial, options, initial_scores):
+    """The scores a * options + b * initial_scores: (..., K), computed K-first."""
+    xp = backend.xp_of(options)
+    scores = coef_options[None] * k_first(options)
+    scores += coef_initial * k_first(initial_scores)
+    return xp.moveaxis(scores, 0, -1)
+
+
+def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
+    """greedy_choice of the factored scores a * options + b * initial_scores, without forming them.
+
+    coef_options: (...), coef_initial: a () array, options and initial_scores: (..., K).
+    For b > 0 the argmax of b * (r * options + initial_scores), r = a / b, is that of
+    r * options + initial_scores: one multiply and one add per option, in one reused buffer.
+    """
+    if not float(coef_initial) > 0:
+        return greedy_choice(factored_scores(coef_options, coef_initial, options, initial_scores),
+                             options)
+    xp = backend.xp_of(options)
+    ratio = coef_options / coef_initial
+    W, S0 = k_first(options), k_first(initial_scores)
+
+    def scores_one_option_at_a_time():
+        buffer = xp.empty_like(ratio)
+        for k in range(len(W)):
+            xp.multiply(W[k], ratio, out=buffer)
+            buffer += S0[k]
+            yield buffer
+
+    _, index, _ = first_argmax(scores_one_option_at_a_time(), count=len(W))
+    return index, gather(options, index)
 
 
 def sampled_index(scores, uniform):
@@ -63,22 +107,27 @@ def k_last_on_device(array):
 
 
 class Slots:
-    """The K options of one layer and the rule that chooses among them.
+    """The K options of one layer, its scores' initial values, and the rule that chooses.
 
     options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
-    paper's 1; see nets.build). With `shared`, the layer has only K
-    values, broadcast to every connection. `initial_scores` (U(0, scale*sigma)) is handed to
-    the owning layer, which keeps the trainable scores in `params["scores"]`. Both are stored
-    K-first in memory (see k_last_on_device).
+    paper's 1; see nets.build). With `shared`, the layer has only K values, broadcast to every
+    connection. initial_scores: U(0, scale*sigma), same shape. Both are stored K-first in memory
+    (see k_last_on_device). The trainable arrays live in the owning layer's `params`; `Slots`
+    reads them: {"scores"} in the explicit form, {"coef_options", "coef_initial"} (a and b of
+    the module docstring) in the factored form.
     """
 
-    def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype, option_bound=1.0):
+    def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype, option_bound=1.0,
+                 score_form="factored"):
         self.K = check_positive_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
-        self.selection = selection
+        if score_form not in SCORE_FORMS:
+            raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+        self.selection, self.score_form = selection, score_form
         self.shared = bool(shared)
         self.sample_at_eval = False
+        self.weight_shape = tuple(weight_shape)
         rng = init.as_generator(rng)
         options = init.slot_options(rng, weight_shape, self.K, dtype, shared=self.shared,
                                    bound=option_bound)
@@ -86,25 +135,57 @@ class Slots:
             init.slot_scores(rng, weight_shape, self.K, scale, dtype))
         if self.shared:
             options = backend.to_device(options)
-            self.options = backend.xp_of(options).broadcast_to(options, tuple(weight_shape) + (self.K,))
+            self.options = backend.xp_of(options).broadcast_to(options, self.weight_shape + (self.K,))
         else:
             self.options = k_last_on_device(options)
         self.reseed(0)
+
+    def initial_params(self):
+        """The trainable arrays at the start, by name (the owning layer keeps them)."""
+        xp = backend.xp_of(self.options)
+        if self.score_form == "explicit":
+            scores, self.initial_scores = self.initial_scores, None  # handed over, not copied
+            return {"scores": scores}
+        dtype = self.options.dtype
+        return {"coef_options": xp.zeros(self.weight_shape, dtype),
+                "coef_initial": xp.ones((), dtype)}
 
     def reseed(self, seed):
         self.seed = seed
         self._generator = None
 
-    def choose(self, scores, train):
+    def scores(self, params):
+        """The current scores: weight_shape + (K,)."""
+        if self.score_form == "explicit":
+            return params["scores"]
+        return factored_scores(params["coef_options"], params["coef_initial"], self.options,
+                               self.initial_scores)
+
+    def greedy(self, params):
+        """(index, chosen option) of the highest score of every connection."""
+        if self.score_form == "explicit":
+            return greedy_choice(params["scores"], self.options)
+        return factored_greedy_choice(params["coef_options"], params["coef_initial"],
+                                      self.options, self.initial_scores)
+
+    def choose(self, params, train):
         """The effective weight for a forward pass; remembers the index for inspection."""
         if self.selection == "sample" and (train or self.sample_at_eval):
             if self._generator is None:
                 self._generator = backend.random_generator(self.seed)
+            scores = self.scores(params)
             uniform = backend.uniform(self._generator, scores.shape[:-1], scores.dtype)
             self.last_index = sampled_index(scores, uniform)
             return gather(self.options, self.last_index)
-        self.last_index, weight = greedy_choice(scores, self.options)
+        self.last_index, weight = self.greedy(params)
         return weight
+
+    def gradients(self, dW):
+        """The trainable arrays' gradients from g = dL/dw (weight_shape), by name."""
+        if self.score_form == "explicit":
+            return {"scores": self.score_grad(dW)}
+        xp = backend.xp_of(dW)
+        return {"coef_options": dW, "coef_initial": xp.zeros((), dW.dtype)}
 
     def score_grad(self, dW):
         """Straight-through: dL/dscores[..., k] = dL/dw * options[..., k]  (stored K-first)."""
@@ -127,11 +208,22 @@ class SlotWeightMixin:
     def K(self):
         return self.slots.K
 
+    @property
+    def scores(self):
+        """The current scores, weight_shape + (K,), in either score form."""
+        return self.slots.scores(self.params)
+
+    def score_grad(self):
+        """dL/dscores of the last backward, weight_shape + (K,), in either score form."""
+        if self.slots.score_form == "explicit":
+            return self.grads["scores"]
+        return self.slots.score_grad(self.grads["coef_options"])
+
     def _forward_weight(self, train):
-        return self.slots.choose(self.params["scores"], train)
+        return self.slots.choose(self.params, train)
 
     def _store_weight_grad(self, dW):
-        self.grads["scores"] = self.slots.score_grad(dW)
+        self.grads.update(self.slots.gradients(dW))
 
     def reseed(self, seed):
         """Restart the sampling of `selection="sample"` from `seed`."""
@@ -139,31 +231,33 @@ class SlotWeightMixin:
 
     def selected(self):
         """The option index each connection uses at evaluation (argmax): weight_shape ints."""
-        return greedy_choice(self.params["scores"], self.options)[0]
+        return self.slots.greedy(self.params)[0]
 
     def weight(self):
         """The effective weight at evaluation: weight_shape."""
-        return greedy_choice(self.params["scores"], self.options)[1]
+        return self.slots.greedy(self.params)[1]
 
     def _slot_repr(self):
         shared = ", shared=True" if self.slots.shared else ""
-        return f"K={self.K}, selection={self.slots.selection!r}{shared}"
+        form = ", score_form='explicit'" if self.slots.score_form == "explicit" else ""
+        return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
 
 
 class SlotLinear(SlotWeightMixin, Linear):
     """A Linear layer whose weight (out, in) is chosen from K options per connection.
 
-    Trainable: `params["scores"]`, (out_features, in_features, K); fixed: `options`, same shape.
-    Scores start at U(0, 0.1 sigma).
+    Fixed: `options`, (out_features, in_features, K). Trainable: the scores, same shape, in
+    `params` as `Slots` describes. Scores start at U(0, 0.1 sigma).
     """
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
-                 dtype=np.float32, option_bound=1.0):
+                 dtype=np.float32, option_bound=1.0, score_form="factored"):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype, option_bound)
-        self.params["scores"] = self.slots.initial_scores
+        self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype, option_bound,
+                           score_form)
+        self.params.update(self.slots.initial_params())
 
     def freeze(self):
         """A dense Linear holding the selected weights, for fine-tuning with ordinary SGD."""
@@ -178,16 +272,18 @@ class SlotLinear(SlotWeightMixin, Linear):
 class SlotConv2d(SlotWeightMixin, Conv2d):
     """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection.
 
-    Trainable: `params["scores"]`, (F, C, KH, KW, K); fixed: `options`, same shape.
-    Scores start at U(0, sigma).
+    Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as
+    `Slots` describes. Scores start at U(0, sigma).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
-                 selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0):
+                 selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
+                 score_form="factored"):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype, option_bound)
-        self.params["scores"] = self.slots.initial_scores
+        self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype, option_bound,
+                           score_form)
+        self.params.update(self.slots.initial_params())
 
     def freeze(self):
         """A dense Conv2d holding the selected weights, for fine-tuning with ordinary SGD."""
