@@ -5,6 +5,8 @@ import pytest
 from slotnp import backend
 from slotnp.layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                            Sequential)
+from slotnp.layers import shifted_gemm
+from slotnp.layers.im2col import col2im, im2col
 from gradcheck import check_layer, rel_error
 import naive
 
@@ -44,7 +46,15 @@ CONV_CASES = [  # (N, C, H, W), F, kernel, stride, padding: odd, non-square, str
     ((2, 3, 7, 5), 4, 3, 2, 2),
     ((1, 2, 6, 9), 3, (2, 3), 3, 0),
     ((2, 3, 5, 5), 2, 3, 1, 1),
+    ((1, 16, 10, 12), 3, (1, 2), 1, 0),    # stride 1, 16 channels: the shifted-GEMM path ...
+    ((2, 17, 3, 10), 2, (1, 3), 1, 1),     # ... also with padding (5 x 12 grid for 5 x 10)
 ]
+
+
+def test_conv_cases_cover_both_paths():
+    paths = [shifted_gemm.pays_off(shape[1], *shape[2:], *Conv2d(1, 1, kernel).kernel_size, stride,
+                                   padding) for shape, _, kernel, stride, padding in CONV_CASES]
+    assert paths == [False, False, False, True, True]
 
 
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
@@ -67,6 +77,24 @@ def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, paddin
     dx_expected, dw_expected = naive.conv_backward(x, w, dout, stride, padding)
     assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
     assert rel_error(layer.grads["W"], dw_expected) < 1e-10
+
+
+@pytest.mark.parametrize("shape, F, kh, kw, padding", [((2, 3, 5, 6), 4, 3, 3, 1),
+                                                     ((1, 2, 4, 3), 2, 1, 2, 0)])
+def test_shifted_gemm_conv_equals_im2col_conv(xp, rng, shape, F, kh, kw, padding):
+    """The stride-1 fast path and the plain im2col path give the same y, dW and dx."""
+    x = device(rng.standard_normal(shape))
+    w = device(rng.standard_normal((F, shape[1], kh, kw)))
+    y, x_flat = shifted_gemm.forward(xp, x, w, padding)
+    cols, (OH, OW) = im2col(xp, x, kh, kw, 1, padding)
+    y_plain = (w.reshape(F, -1) @ cols).reshape(F, shape[0], OH, OW).transpose(1, 0, 2, 3)
+    assert rel_error(y, y_plain) < 1e-12
+    dout = device(rng.standard_normal(y.shape))
+    dw, dx = shifted_gemm.backward(xp, dout, x_flat, x.shape, w, padding)
+    dout2d = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    assert rel_error(dw, (dout2d @ cols.T).reshape(w.shape)) < 1e-12
+    dx_plain = col2im(xp, w.reshape(F, -1).T @ dout2d, x.shape, kh, kw, 1, padding)
+    assert rel_error(dx, dx_plain) < 1e-12
 
 
 def test_relu_gradient_and_values(xp, rng):

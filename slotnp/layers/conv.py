@@ -1,8 +1,11 @@
-"""2-D convolution (cross-correlation, as in every framework) as im2col + one GEMM."""
+"""2-D convolution (cross-correlation, as in every framework): as im2col + one GEMM, or, for
+stride 1 where it is faster, as one GEMM per kernel tap on the flattened padded input
+(shifted_gemm.py)."""
 import numpy as np
 
 from .. import backend, init
 from .base import WeightedLayer, check_input, check_pair, check_positive_int
+from . import shifted_gemm
 from .im2col import col2im, im2col, output_size
 
 
@@ -40,24 +43,33 @@ class Conv2d(WeightedLayer):
                              f"with padding {self.padding}; use larger images or more padding")
         xp = backend.xp_of(x)
         w = self._forward_weight(train)
-        cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
-        y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
-        # (N, F, OH, OW) as a view of the channel-major result: no copy (see im2col.py).
-        y = y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3)
+        if shifted_gemm.pays_off(self.in_channels, H, W, kh, kw, self.stride, self.padding):
+            y, x_flat = shifted_gemm.forward(xp, x, w, self.padding)
+            self.cache = ("shifted", x.shape, x_flat, w)
+        else:
+            cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
+            y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
+            # (N, F, OH, OW) as a view of the channel-major result: no copy (see im2col.py).
+            y = y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3)
+            self.cache = ("im2col", x.shape, cols, w)
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
-        self.cache = (x.shape, cols, w)
         return y
 
     def backward(self, dout):
-        x_shape, cols, w = self.cache
+        path, x_shape, x_data, w = self.cache
         xp = backend.xp_of(dout)
+        if "b" in self.params:
+            self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        if path == "shifted":
+            dw, dx = shifted_gemm.backward(xp, dout, x_data, x_shape, w, self.padding)
+            self._store_weight_grad(dw)
+            return dx
+        cols = x_data
         dout2d = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*OH*OW)
         # dW = dout2d @ cols.T, computed as (cols @ dout2d.T).T: the same product, but BLAS
         # runs this orientation 20x faster when N*OH*OW is long (measured with OpenBLAS).
         self._store_weight_grad((cols @ dout2d.T).T.reshape(w.shape))
-        if "b" in self.params:
-            self.grads["b"] = dout2d.sum(axis=1)
         dcols = w.reshape(self.out_channels, -1).T @ dout2d                 # (C*KH*KW, N*OH*OW)
         kh, kw = self.kernel_size
         return col2im(xp, dcols, x_shape, kh, kw, self.stride, self.padding)
