@@ -81,8 +81,12 @@ def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, paddin
 
 @pytest.mark.parametrize("shape, F, kh, kw, padding", [((2, 3, 5, 6), 4, 3, 3, 1),
                                                      ((1, 2, 4, 3), 2, 1, 2, 0)])
-def test_shifted_gemm_conv_equals_im2col_conv(xp, rng, shape, F, kh, kw, padding):
-    """The stride-1 fast path and the plain im2col path give the same y, dW and dx."""
+@pytest.mark.parametrize("block", [7, 8192])
+def test_shifted_gemm_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, kh, kw, padding,
+                                              block):
+    """The stride-1 fast path and the plain im2col path give the same y, dW and dx (also when
+    the columns are summed in many small blocks)."""
+    monkeypatch.setattr(shifted_gemm, "BLOCK", block)
     x = device(rng.standard_normal(shape))
     w = device(rng.standard_normal((F, shape[1], kh, kw)))
     y, x_flat = shifted_gemm.forward(xp, x, w, padding)

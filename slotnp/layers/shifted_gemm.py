@@ -11,7 +11,7 @@ ow < OW are the convolution, the rest (windows running over a row's end) are cro
 The extra work is (Hp*Wp)/(OH*OW), 13% at 32x32 with padding 1. In exchange nothing of size
 KH*KW*C x N*OH*OW is ever written (im2col's columns: 300 MB for CONV-2's second layer).
 Backward is the same shifts read the other way: dW[:, :, i, j] = dy_grid @ x_flat[:, shifted].T
-and dx_flat[:, shifted] += W[:, :, i, j].T @ dy_grid.
+and dx_flat[:, q] = sum_ij W[:, :, i, j].T @ dy_grid[:, q - i*Wp - j].
 
 `Conv2d` takes this path where `pays_off` says so and im2col (im2col.py) otherwise; tests
 compare the two.
@@ -32,9 +32,26 @@ def pays_off(C, H, W, kh, kw, stride, padding):
     return (H + 2 * padding) * (W + 2 * padding) <= MAX_GRID_OVERHEAD * OH * OW
 
 
+BLOCK = 8192  # output columns per pass: a block of partial sums stays in cache (~20% faster)
+
+
 def taps(kh, kw, Wp):
     """((i, j), flat shift) for every kernel tap."""
     return [((i, j), i * Wp + j) for i in range(kh) for j in range(kw)]
+
+
+def sum_of_shifted_products(matrices, source, starts, out):
+    """out[:, q] = sum_t matrices[t] @ source[:, q + starts[t]] for every column q of `out`,
+    one block of columns at a time, so each block is summed in cache and written once."""
+    for s in range(0, out.shape[1], BLOCK):
+        e = min(s + BLOCK, out.shape[1])
+        block = out[:, s:e]
+        for t, (matrix, start) in enumerate(zip(matrices, starts)):
+            product = matrix @ source[:, s + start:e + start]
+            if t == 0:
+                block[...] = product
+            else:
+                block += product
 
 
 def forward(xp, x, w, padding):
@@ -46,11 +63,9 @@ def forward(xp, x, w, padding):
     x_flat = channel_major_padded(xp, x, padding).reshape(C, N * Hp * Wp)
     L = N * Hp * Wp - ((kh - 1) * Wp + (kw - 1))  # grid positions whose windows stay in x_flat
     y_grid = xp.empty((F, N * Hp * Wp), dtype=x.dtype)
-    y_valid, term = y_grid[:, :L], xp.empty((F, L), dtype=x.dtype)
-    for index, ((i, j), shift) in enumerate(taps(kh, kw, Wp)):
-        xp.matmul(w[:, :, i, j], x_flat[:, shift:shift + L], out=y_valid if index == 0 else term)
-        if index:
-            y_valid += term
+    tap_list = taps(kh, kw, Wp)
+    sum_of_shifted_products([w[:, :, i, j] for (i, j), _ in tap_list], x_flat,
+                            [shift for _, shift in tap_list], y_grid[:, :L])
     y = y_grid.reshape(F, N, Hp, Wp)[:, :, :Hp - kh + 1, :Wp - kw + 1]
     return y.transpose(1, 0, 2, 3), x_flat
 
@@ -61,17 +76,21 @@ def backward(xp, dout, x_flat, x_shape, w, padding):
     F, _, kh, kw = w.shape
     Hp, Wp = H + 2 * padding, W + 2 * padding
     OH, OW = dout.shape[2:]
-    dy_grid = xp.zeros((F, N, Hp, Wp), dtype=dout.dtype)   # zero where y_grid was cropped
-    dy_grid[:, :, :OH, :OW] = dout.transpose(1, 0, 2, 3)
-    L = N * Hp * Wp - ((kh - 1) * Wp + (kw - 1))
-    dy = dy_grid.reshape(F, N * Hp * Wp)[:, :L]
+    M = (kh - 1) * Wp + (kw - 1)                     # the largest shift
+    L = N * Hp * Wp - M
+    # dy on the padded grid, zero where y_grid was cropped, after M zeros: dx gathers from
+    # q - shift, which must stay inside the array.
+    dy_shifted = xp.zeros((F, M + N * Hp * Wp), dtype=dout.dtype)
+    dy_grid = dy_shifted[:, M:]
+    dy_grid.reshape(F, N, Hp, Wp)[:, :, :OH, :OW] = dout.transpose(1, 0, 2, 3)
+    tap_list = taps(kh, kw, Wp)
     dw = xp.empty_like(w)
-    dx_flat = xp.zeros((C, N * Hp * Wp), dtype=dout.dtype)
-    term = xp.empty((C, L), dtype=dout.dtype)
-    for (i, j), shift in taps(kh, kw, Wp):
-        x_shifted = x_flat[:, shift:shift + L]
-        dw[:, :, i, j] = (x_shifted @ dy.T).T   # this orientation: see Conv2d.backward
-        xp.matmul(w[:, :, i, j].T, dy, out=term)
-        dx_flat[:, shift:shift + L] += term
+    for (i, j), shift in tap_list:
+        # dW[:, :, i, j] = dy @ x_shifted.T, in the orientation BLAS runs fast (see Conv2d)
+        dw[:, :, i, j] = (x_flat[:, shift:shift + L] @ dy_grid[:, :L].T).T
+    # dx_flat[:, q] = sum over taps of W[:, :, i, j].T @ dy_grid[:, q - shift]
+    dx_flat = xp.empty((C, N * Hp * Wp), dtype=dout.dtype)
+    sum_of_shifted_products([w[:, :, i, j].T for (i, j), _ in tap_list], dy_shifted,
+                            [M - shift for _, shift in tap_list], dx_flat)
     dx = dx_flat.reshape(C, N, Hp, Wp)[:, :, padding:padding + H, padding:padding + W]
     return dw, dx.transpose(1, 0, 2, 3)
