@@ -47,7 +47,7 @@ CONV_CASES = [  # (N, C, H, W), F, kernel, stride, padding: odd, non-square, str
     ((1, 2, 6, 9), 3, (2, 3), 3, 0),
     ((2, 3, 5, 5), 2, 3, 1, 1),
     ((1, 16, 10, 12), 3, (1, 2), 1, 0),    # stride 1, 16 channels: the shifted-GEMM path ...
-    ((2, 17, 3, 10), 2, (1, 3), 1, 1),     # ... also with padding (5 x 12 grid for 5 x 10)
+    ((2, 17, 3, 4), 2, (2, 2), 1, 1),      # ... also with padding
 ]
 
 
@@ -80,7 +80,8 @@ def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, paddin
 
 
 @pytest.mark.parametrize("shape, F, kh, kw, padding", [((2, 3, 5, 6), 4, 3, 3, 1),
-                                                     ((1, 2, 4, 3), 2, 1, 2, 0)])
+                                                     ((1, 2, 4, 3), 2, 1, 2, 0),
+                                                     ((2, 2, 5, 4), 3, 3, 4, 2)])
 @pytest.mark.parametrize("block", [7, 8192])
 def test_shifted_gemm_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, kh, kw, padding,
                                               block):

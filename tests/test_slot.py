@@ -6,7 +6,7 @@ import pytest
 
 from slotnp import backend
 from slotnp.layers import SCORE_FORMS, Conv2d, Linear, SlotConv2d, SlotLinear
-from slotnp.layers.slot import gather, sampled_index
+from slotnp.layers.slot import factored_scores, gather, sampled_index
 from slotnp.optim import SGD
 from gradcheck import check_layer, rel_error
 
@@ -115,6 +115,23 @@ def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selec
     assert rel_error(factored.scores, explicit.scores) < 1e-10
     assert np.array_equal(backend.to_host(factored.selected()), backend.to_host(explicit.selected()))
     assert (backend.to_host(explicit.selected()) != start).mean() > 0.3   # selections did move
+
+
+def test_evaluation_reuses_a_selection_only_while_the_coefficients_are_unchanged(xp, rng):
+    layer = SlotLinear(6, 5, K=4, rng=rng)
+    x = device(rng.standard_normal((3, 6)).astype(np.float32))
+    first = layer.weight()
+    assert layer.weight() is first                          # reused: nothing changed
+    layer.params["coef_options"][...] = device(rng.standard_normal((5, 6)).astype(np.float32))
+    changed = layer.forward(x, train=False)                 # in place, as SGD does
+    fresh = factored_scores(layer.params["coef_options"], layer.params["coef_initial"],
+                            layer.options, layer.slots.initial_scores)
+    expected = gather(layer.options, fresh.argmax(axis=-1))
+    assert rel_error(changed, x @ expected.T) == 0.0
+    assert (backend.to_host(expected) != backend.to_host(first)).any()   # the weight did move
+    layer.params["coef_initial"][...] = -1.0                # b alone changes the argmax too
+    assert np.array_equal(backend.to_host(layer.selected()),
+                          backend.to_host(layer.scores.argmax(axis=-1)))
 
 
 def test_initial_options_and_scores_follow_the_paper(xp):
