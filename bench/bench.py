@@ -228,9 +228,9 @@ def main():
                   f"= {s['ratio']:.2f}   infer {i['slotnp'][0]:7.1f} / {i['torch'][0]:7.1f} ms "
                   f"= {i['ratio']:.2f}   mem {row.get('peak_mib')}   err {row['max_rel_error_f64']:.1e}",
                   flush=True)
-    result = dict(machine=machine(), threads=args.threads, reps=args.reps, rows=rows)
-    with open(args.out, "w") as file:
-        json.dump(result, file, indent=1)
+            result = dict(machine=machine(), threads=args.threads, reps=args.reps, rows=rows)
+            with open(args.out, "w") as file:     # after every row: a long run keeps its rows
+                json.dump(result, file, indent=1)
     print(markdown(result))
 
 
