@@ -202,6 +202,58 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def targets_markdown(result):
+    """Issue 4's acceptance targets, read off the rows of one run."""
+    rows = {(r["net"], r["variant"]): r for r in result["rows"]}
+
+    def have(keys):
+        return all(k in rows for k in keys)
+
+    def ratios(keys, kind="step"):
+        return [rows[k][kind]["ratio"] for k in keys]
+
+    def listed(values):
+        return " / ".join(f"{v:.2f}" for v in values)
+
+    conv = ("conv2", "conv4", "conv6")
+    lines = ["| target | measured | met? |", "|---|---|---|"]
+    for variant, limit, text in (("K8", 1.0, "conv2/4/6 slot K=8 train step <= 1.0"),
+                                 ("learned", 1.2, "conv2/4/6 learned train step <= 1.2")):
+        keys = [(n, variant) for n in conv]
+        if have(keys):
+            values = ratios(keys)
+            met = sum(v <= limit for v in values)
+            lines.append(f"| {text} | {listed(values)} | {met} of 3 |")
+    keys = [(n, "K64") for n in conv]
+    if have(keys):
+        values = ratios(keys)
+        memory = [rows[k].get("peak_mib") or {} for k in keys]
+        below = [m.get("slotnp") is not None and m.get("torch") is not None
+                 and m["slotnp"] <= m["torch"] for m in memory]
+        met = sum(v <= 0.6 and b for v, b in zip(values, below))
+        shares = " / ".join(f"{100 * (m['slotnp'] / m['torch'] - 1):+.0f}%"
+                            if m.get("slotnp") and m.get("torch") else "?" for m in memory)
+        lines.append(f"| conv2/4/6 slot K=64 train step <= 0.6, peak memory <= PyTorch's | "
+                     f"{listed(values)}; memory {shares} | {met} of 3 |")
+    keys = [("lenet", "K2"), ("lenet", "K8")]
+    if have(keys):
+        values = ratios(keys)
+        lines.append(f"| lenet slot K=2 and K=8 train step <= 1.0 | {listed(values)} | "
+                     f"{sum(v <= 1.0 for v in values)} of 2 |")
+    keys = [k for k in rows if k[1] != "learned"]
+    if keys:
+        values = ratios(keys, "infer")
+        over = ", ".join(f"{n} {v} {rows[(n, v)]['infer']['ratio']:.2f}" for n, v in keys
+                         if rows[(n, v)]["infer"]["ratio"] > 1.0) or "none"
+        lines.append(f"| slot-net inference <= 1.0 | {min(values):.2f} to {max(values):.2f}; "
+                     f"over 1.0: {over} | {sum(v <= 1.0 for v in values)} of {len(values)} |")
+    errors = [r["max_rel_error_f64"] for r in result["rows"]]
+    lines.append(f"| float64 loss, gradients and SGD updates as PyTorch's, < 1e-10 | "
+                 f"{min(errors):.0e} to {max(errors):.0e} | "
+                 f"{sum(e < 1e-10 for e in errors)} of {len(errors)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nets", nargs="+", default=["lenet", "conv2", "conv4", "conv6", "vgg19"])
@@ -232,6 +284,7 @@ def main():
             with open(args.out, "w") as file:     # after every row: a long run keeps its rows
                 json.dump(result, file, indent=1)
     print(markdown(result))
+    print(targets_markdown(result))
 
 
 if __name__ == "__main__":
