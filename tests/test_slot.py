@@ -113,7 +113,8 @@ def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selec
         assert np.array_equal(outputs[0], outputs[1]), step
     explicit, factored = twins
     assert rel_error(factored.scores, explicit.scores) < 1e-10
-    assert np.array_equal(backend.to_host(factored.selected()), backend.to_host(explicit.selected()))
+    assert np.array_equal(backend.to_host(factored.selected()),
+                          backend.to_host(explicit.selected()))
     assert (backend.to_host(explicit.selected()) != start).mean() > 0.3   # selections did move
 
 

@@ -7,8 +7,9 @@ from .base import Layer
 class Sequential(Layer):
     """A chain of layers. Build it from layers or from (name, layer) pairs.
 
-    `params` and `grads` are flat dicts keyed "<layer name>.<key>" (e.g. "conv1.scores") that
-    hold the layers' own arrays, so an optimizer updating them in place updates the layers.
+    `params` and `grads` are flat dicts keyed "<layer name>.<key>" (e.g. "conv1.coef_options",
+    "fc1.W") that hold the layers' own arrays, so an optimizer updating them in place updates
+    the layers.
     """
 
     def __init__(self, layers):

@@ -135,7 +135,8 @@ class Slots:
             init.slot_scores(rng, weight_shape, self.K, scale, dtype))
         if self.shared:
             options = backend.to_device(options)
-            self.options = backend.xp_of(options).broadcast_to(options, self.weight_shape + (self.K,))
+            self.options = backend.xp_of(options).broadcast_to(options,
+                                                               self.weight_shape + (self.K,))
         else:
             self.options = k_last_on_device(options)
         self._greedy_cache = None
