@@ -12,8 +12,8 @@ K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
 """
 import numpy as np
 
-from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, SCORE_FORMS,
-                     SELECTIONS, Sequential, SlotConv2d, SlotLinear)
+from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
+                     SlotConv2d, SlotLinear)
 from .layers.base import check_positive_int
 
 CONV_STACKS = {
@@ -45,14 +45,7 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     """
     if name not in NETS:
         raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
-    if slot:
-        check_positive_int(K, "K (the number of options per connection)")
-        if not option_bound > 0:
-            raise ValueError(f"option_bound must be positive, got {option_bound}")
-        if selection not in SELECTIONS:
-            raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
-        if score_form not in SCORE_FORMS:
-            raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+    # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     rng = np.random.default_rng(seed)
 

@@ -227,6 +227,7 @@ def test_slot_layers_keep_float32(xp, rng, selection):
     (lambda: SlotLinear(3, 2, K=2.5), "K"),
     (lambda: SlotLinear(3, 2, K=2, selection="best"), "unknown selection"),
     (lambda: SlotLinear(3, 2, K=2, score_form="dense"), "unknown score_form"),
+    (lambda: SlotConv2d(3, 2, 3, K=2, option_bound=-1.0), "option_bound must be positive"),
 ])
 def test_bad_slot_arguments_give_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):

@@ -124,6 +124,8 @@ class Slots:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
         if score_form not in SCORE_FORMS:
             raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+        if not option_bound > 0:
+            raise ValueError(f"option_bound must be positive, got {option_bound}")
         self.selection, self.score_form = selection, score_form
         self.shared = bool(shared)
         self.sample_at_eval = False
@@ -144,11 +146,10 @@ class Slots:
 
     def initial_params(self):
         """The trainable arrays at the start, by name (the owning layer keeps them)."""
-        xp = backend.xp_of(self.options)
         if self.score_form == "explicit":
             scores, self.initial_scores = self.initial_scores, None  # handed over, not copied
             return {"scores": scores}
-        dtype = self.options.dtype
+        xp, dtype = backend.xp_of(self.options), self.options.dtype
         return {"coef_options": xp.zeros(self.weight_shape, dtype),
                 "coef_initial": xp.ones((), dtype)}
 
