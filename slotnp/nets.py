@@ -1,6 +1,7 @@
 """The paper's networks, as slot machines or with ordinary learned weights.
 
-All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases.
+All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases
+(each pool sits between its convolution and that convolution's ReLU; see `build`).
 The CONV nets have dropout 0.5 after their first two fully connected layers; Lenet, as in the
 lottery-ticket line of work its 300-100 form comes from, has none by default (with dropout 0.5 a
 K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
@@ -71,8 +72,11 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
         channels, n_conv, n_pool = 3, 0, 0
         for item in CONV_STACKS[name]:
             if item == "P":
+                # Max pooling goes before the preceding ReLU: the two commute, values and
+                # gradients alike (a window whose maximum is <= 0 passes no gradient either
+                # way), and the ReLU then touches a quarter of the values.
                 n_pool += 1
-                layers.append((f"pool{n_pool}", MaxPool2d(2)))
+                layers.insert(len(layers) - 1, (f"pool{n_pool}", MaxPool2d(2)))
                 size //= 2
             else:
                 n_conv += 1

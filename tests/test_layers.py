@@ -82,12 +82,12 @@ def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, paddin
 @pytest.mark.parametrize("shape, F, kh, kw, padding", [((2, 3, 5, 6), 4, 3, 3, 1),
                                                      ((1, 2, 4, 3), 2, 1, 2, 0),
                                                      ((2, 2, 5, 4), 3, 3, 4, 2)])
-@pytest.mark.parametrize("block", [7, 8192])
+@pytest.mark.parametrize("stack_values", [1, 100, shifted_gemm.STACK_VALUES])
 def test_shifted_gemm_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, kh, kw, padding,
-                                              block):
+                                              stack_values):
     """The stride-1 fast path and the plain im2col path give the same y, dW and dx (also when
     the columns are summed in many small blocks)."""
-    monkeypatch.setattr(shifted_gemm, "BLOCK", block)
+    monkeypatch.setattr(shifted_gemm, "STACK_VALUES", stack_values)
     x = device(rng.standard_normal(shape))
     w = device(rng.standard_normal((F, shape[1], kh, kw)))
     y, x_flat = shifted_gemm.forward(xp, x, w, padding)
@@ -116,7 +116,7 @@ def test_relu_backward_leaves_dout_untouched(xp):
     assert backend.to_host(dout).tolist() == [5.0, 7.0]
 
 
-POOL_CASES = [((2, 3, 5, 7), 2, None), ((1, 2, 7, 6), 3, 2), ((2, 1, 4, 6), (2, 3), 1)]
+POOL_CASES = [((2, 3, 4, 6), 2, None), ((2, 3, 5, 7), 2, None), ((1, 2, 7, 6), 3, 2), ((2, 1, 4, 6), (2, 3), 1)]
 
 
 @pytest.mark.parametrize("pool", [MaxPool2d, AvgPool2d])
@@ -216,3 +216,20 @@ def test_wrong_input_shapes_give_clear_errors(layer, x_shape, message):
 def test_bad_layer_arguments_give_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_maxpool_then_relu_equals_relu_then_maxpool(xp, rng):
+    """nets.build pools before the ReLU; both orders give the same values and gradients, also
+    for windows whose maximum is negative or zero."""
+    x = rng.standard_normal((2, 3, 4, 6))
+    x[0, 0, :2, :2] = -1.0                      # a window of negatives
+    x[0, 1, :2, :2] = [[0.0, -2.0], [0.0, -1.0]]  # a window whose maximum, 0, is tied
+    dout = device(rng.standard_normal((2, 3, 2, 3)))
+    results = []
+    for order in [(ReLU(), MaxPool2d(2)), (MaxPool2d(2), ReLU())]:
+        y = order[1].forward(order[0].forward(device(x)))
+        dx = order[0].backward(order[1].backward(dout))
+        results.append((backend.to_host(y), backend.to_host(dx)))
+    assert np.array_equal(results[0][0], results[1][0])
+    assert np.array_equal(results[0][1], results[1][1])
+    assert results[0][1][0, :2, :2, :2].tolist() == [[[0.0, 0.0], [0.0, 0.0]]] * 2

@@ -39,7 +39,7 @@ def lines_executed_in_slotnp(step):
                                                    ("lenet", False, "greedy")])
 def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, slot, selection,
                                                            shifted):
-    monkeypatch.setattr(shifted_gemm, "BLOCK", 10 ** 9)
+    monkeypatch.setattr(shifted_gemm, "STACK_VALUES", 10 ** 9)
     monkeypatch.setattr(shifted_gemm, "pays_off", lambda *geometry: shifted)
     counts = []
     for batch, size in [(2, 8), (5, 16)]:
