@@ -4,6 +4,9 @@ Layers never import cupy. They ask the array they were given which module it bel
 (`xp = backend.xp_of(x)`), so the same code runs on both devices. The CLI picks the device
 once with `use("numpy")` or `use("cupy")`; `to_device` then moves host arrays there.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy
 
 _name = "numpy"
@@ -106,3 +109,30 @@ def uniform(generator, shape, dtype):
     if isinstance(generator, numpy.random.Generator):
         return generator.random(shape, dtype=dtype)
     return generator.random_sample(shape, dtype=dtype)
+
+
+CPU_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+MIN_PART_VALUES = 1 << 16  # smaller parts cost more in hand-off than a second core gains
+_threads = None
+
+
+def in_parts(xp, work, length, values_per_item=1):
+    """Call work(start, stop) on consecutive parts of range(length), the parts at once.
+
+    NumPy runs an elementwise loop on one core but releases the GIL inside it, so on the CPU
+    each core takes one part on a thread (a part is at least MIN_PART_VALUES values; the
+    parts must not write to the same memory). On CuPy there is one part: the GPU is parallel
+    already.
+    """
+    parts = 1
+    if xp is numpy:
+        parts = max(1, min(CPU_CORES or 1, length, length * values_per_item // MIN_PART_VALUES))
+    if parts == 1:
+        work(0, length)
+        return
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(CPU_CORES, thread_name_prefix="slotnp")
+    bounds = [length * i // parts for i in range(parts + 1)]
+    for part in [_threads.submit(work, bounds[i], bounds[i + 1]) for i in range(parts)]:
+        part.result()

@@ -232,3 +232,24 @@ def test_slot_layers_keep_float32(xp, rng, selection):
 def test_bad_slot_arguments_give_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("storage", ["k_first", "k_last", "shared"])
+def test_gather_picks_the_indexed_option(xp, rng, monkeypatch, storage):
+    """gather's three routes (K-first flat index, any layout, shared values) agree with plain
+    indexing; tiny parts make the K-first route run in several threads."""
+    monkeypatch.setattr(backend, "MIN_PART_VALUES", 4)
+    K, shape = 5, (6, 7)
+    values = rng.standard_normal(shape + (K,))
+    if storage == "k_first":
+        options = xp.moveaxis(device(np.ascontiguousarray(np.moveaxis(values, -1, 0))), 0, -1)
+    elif storage == "k_last":
+        options = device(values)
+    else:
+        values = np.broadcast_to(values[0, 0], shape + (K,))
+        options = xp.broadcast_to(device(values[0, 0]), shape + (K,))
+    index = rng.integers(0, K, shape)
+    expected = np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+    chosen = gather(options, device(index).astype(np.uint8))
+    assert chosen.shape == shape
+    assert np.array_equal(backend.to_host(chosen), expected)

@@ -64,15 +64,21 @@ def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
     xp = backend.xp_of(options)
     ratio = coef_options / coef_initial
     W, S0 = k_first(options), k_first(initial_scores)
+    index = xp.empty(ratio.shape, dtype=np.min_scalar_type(len(W) - 1))
 
-    def scores_one_option_at_a_time():
-        buffer = xp.empty_like(ratio)
-        for k in range(len(W)):
-            xp.multiply(W[k], ratio, out=buffer)
-            buffer += S0[k]
-            yield buffer
+    def choose_rows(start, stop):                 # rows start:stop of the weight, one core
+        part = ratio[start:stop]
+        buffer = xp.empty_like(part)
 
-    _, index, _ = first_argmax(scores_one_option_at_a_time(), count=len(W))
+        def scores_one_option_at_a_time():
+            for k in range(len(W)):
+                xp.multiply(W[k, start:stop], part, out=buffer)
+                xp.add(buffer, S0[k, start:stop], out=buffer)
+                yield buffer
+
+        index[start:stop] = first_argmax(scores_one_option_at_a_time(), count=len(W))[1]
+
+    backend.in_parts(xp, choose_rows, len(ratio), ratio[0].size * len(W))
     return index, gather(options, index)
 
 
@@ -93,7 +99,24 @@ def sampled_index(scores, uniform):
 def gather(options, index):
     """options: (..., K), index: (...) -> the chosen option per connection: (...)."""
     xp = backend.xp_of(options)
-    return xp.take_along_axis(k_first(options), index[None].astype(np.intp), axis=0)[0]
+    W = k_first(options)
+    if all(step == 0 for step in W.strides[1:]):         # shared: one set of K values
+        return W[(slice(None),) + (0,) * index.ndim][index]
+    if not W.flags.c_contiguous:
+        return xp.take_along_axis(W, index[None].astype(np.intp), axis=0)[0]
+    # Stored K-first, option k of connection j is element k*P + j of the flat array.
+    options_flat, index_flat = W.reshape(-1), index.reshape(-1)
+    chosen = xp.empty(index.shape, dtype=options.dtype)
+    chosen_flat, P = chosen.reshape(-1), index.size
+
+    def gather_part(start, stop):
+        at = index_flat[start:stop].astype(np.intp)
+        at *= P
+        at += xp.arange(start, stop)
+        xp.take(options_flat, at, out=chosen_flat[start:stop])
+
+    backend.in_parts(xp, gather_part, P)
+    return chosen
 
 
 def k_last_on_device(array):
