@@ -25,16 +25,17 @@ def numerical_gradient(f, array, h=1e-5):
     return grad
 
 
-def check_layer(layer, x, dout, forward=None, tolerance=1e-7):
+def check_layer(layer, x, dout, forward=None, tolerance=1e-7, h=1e-5):
     """Compare a layer's backward (dx and every grads entry) with numerical gradients of
-    L = sum(forward(x) * dout). Returns the largest relative error seen."""
+    L = sum(forward(x) * dout), centred differences with step h. Returns the largest relative
+    error seen."""
     forward = forward or (lambda: layer.forward(x, train=True))
     loss = lambda: float((forward() * dout).sum())  # noqa: E731
     forward()
     dx = layer.backward(dout.copy())
-    errors = {"x": rel_error(dx, numerical_gradient(loss, x))}
+    errors = {"x": rel_error(dx, numerical_gradient(loss, x, h))}
     for key, param in layer.params.items():
-        errors[key] = rel_error(layer.grads[key], numerical_gradient(loss, param))
+        errors[key] = rel_error(layer.grads[key], numerical_gradient(loss, param, h))
     assert set(layer.grads) == set(layer.params)
     assert max(errors.values()) < tolerance, errors
     return errors

@@ -20,7 +20,7 @@ def first_argmax(candidates, companions=None, count=None):
     candidates = iter(candidates)
     first = next(candidates)
     xp = backend.xp_of(first)
-    # *_like keeps the candidates' memory order (channel-major activations stay so).
+    # *_like keeps the candidates' memory order (batch-innermost activations stay so).
     best = xp.empty_like(first)
     best[...] = first
     index = xp.zeros_like(best, dtype=np.min_scalar_type(count - 1))

@@ -1,16 +1,23 @@
-"""2-D convolution (cross-correlation, as in every framework): as im2col + one GEMM, or, for
-stride 1 where it is faster, as one GEMM per kernel tap on the flattened padded input
-(shifted_gemm.py)."""
+"""2-D convolution (cross-correlation, as in every framework), by im2col and GEMM, in one of two
+ways: on batch-innermost memory one cache-sized block of output rows at a time (batch_inner.py,
+the fast path, used by default), or as one im2col of the whole batch and one GEMM (im2col.py,
+the plain path that the tests compare the fast one against)."""
 import numpy as np
 
 from .. import backend, init
 from .base import WeightedLayer, check_input, check_pair, check_positive_int
-from . import shifted_gemm
+from . import batch_inner
 from .im2col import col2im, im2col, output_size
 
 
 class Conv2d(WeightedLayer):
-    """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW)."""
+    """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW).
+
+    `path` picks the implementation: "batch_inner" (fast) or "im2col" (plain); both give the
+    same values and gradients, in different memory orders of the same (N, F, OH, OW) shape.
+    """
+    PATHS = ("batch_inner", "im2col")
+    path = "batch_inner"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
                  rng=None, dtype=np.float32):
@@ -43,9 +50,11 @@ class Conv2d(WeightedLayer):
                              f"with padding {self.padding}; use larger images or more padding")
         xp = backend.xp_of(x)
         w = self._forward_weight(train)
-        if shifted_gemm.pays_off(self.in_channels, H, W, kh, kw, self.stride, self.padding):
-            y, x_flat = shifted_gemm.forward(xp, x, w, self.padding)
-            self.cache = ("shifted", x.shape, x_flat, w)
+        if self.path not in self.PATHS:
+            raise ValueError(f"{self!r}: path must be one of {self.PATHS}, got {self.path!r}")
+        if self.path == "batch_inner":
+            y, padded = batch_inner.forward(xp, x, w, self.stride, self.padding)
+            self.cache = ("batch_inner", x.shape, padded, w)
         else:
             cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
             y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
@@ -61,8 +70,8 @@ class Conv2d(WeightedLayer):
         xp = backend.xp_of(dout)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
-        if path == "shifted":
-            dw, dx = shifted_gemm.backward(xp, dout, x_data, x_shape, w, self.padding)
+        if path == "batch_inner":
+            dw, dx = batch_inner.backward(xp, dout, x_data, w, self.stride, self.padding)
             self._store_weight_grad(dw)
             return dx
         cols = x_data

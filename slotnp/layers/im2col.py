@@ -7,8 +7,8 @@ whole strided slice at once, so there is no loop over pixels and no scatter-add 
 overlapping windows tap by tap, which is deterministic on the GPU too).
 
 Both work channel-major, on (C, N, H, W) memory, because the columns are ordered (c, ...) x (n, ...).
-Conv2d hands its output on as an (N, C, H, W) view of such memory and col2im returns one, so
-between convolutions no array is ever transposed in memory.
+This is Conv2d's plain path; its fast path (batch_inner.py) does the same one block of output
+rows at a time, on batch-innermost memory.
 """
 
 

@@ -9,10 +9,13 @@ from .base import Layer, check_input, check_pair, check_positive_int
 from .im2col import output_size
 
 
-def _channel_major(make, shape, dtype):
-    """make((C, N, H, W)) seen as shape (N, C, H, W): laid out like the conv activations."""
-    N, C, H, W = shape
-    return make((C, N, H, W), dtype=dtype).transpose(1, 0, 2, 3)
+def _in_memory_order(make, shape, strides, dtype):
+    """make(...) of `shape`, its axes laid out in memory in the order that `strides` has them
+    (largest stride outermost): gradients keep the memory order of the activations, which
+    the convolutions choose (batch innermost, see batch_inner.py)."""
+    order = sorted(range(len(shape)), key=lambda axis: -strides[axis])
+    memory = make(tuple(shape[axis] for axis in order), dtype=dtype)
+    return memory.transpose([order.index(axis) for axis in range(len(shape))])
 
 
 class _Pool2d(Layer):
@@ -24,6 +27,7 @@ class _Pool2d(Layer):
 
     def _geometry(self, x):
         check_input(self, x, 4, "(N, C, H, W)")
+        self.x_shape, self.x_strides = x.shape, x.strides
         (kh, kw), s = self.kernel_size, self.stride
         OH, OW = output_size(x.shape[2], kh, s, 0), output_size(x.shape[3], kw, s, 0)
         if OH < 1 or OW < 1:
@@ -51,7 +55,6 @@ class MaxPool2d(_Pool2d):
     def forward(self, x, train=True):
         OH, OW = self._geometry(x)
         y, self.argmax, _ = first_argmax([x[tap] for tap in self._taps(OH, OW)])
-        self.x_shape = x.shape
         return y
 
     def backward(self, dout):
@@ -60,11 +63,11 @@ class MaxPool2d(_Pool2d):
         (kh, kw), s = self.kernel_size, self.stride
         if s == kh == kw and self.x_shape[2:] == (s * OH, s * OW):
             # The windows tile x exactly, so every element of dx is written once, by its tap.
-            dx = _channel_major(xp.empty, self.x_shape, dout.dtype)
+            dx = _in_memory_order(xp.empty, self.x_shape, self.x_strides, dout.dtype)
             for t, tap in enumerate(self._taps(OH, OW)):
                 xp.multiply(dout, self.argmax == t, out=dx[tap])
             return dx
-        dx = _channel_major(xp.zeros, self.x_shape, dout.dtype)
+        dx = _in_memory_order(xp.zeros, self.x_shape, self.x_strides, dout.dtype)
         for t, tap in enumerate(self._taps(OH, OW)):
             dx[tap] += dout * (self.argmax == t)
         return dx
@@ -76,14 +79,14 @@ class AvgPool2d(_Pool2d):
     def forward(self, x, train=True):
         OH, OW = self._geometry(x)
         xp = backend.xp_of(x)
-        y = xp.zeros(x.shape[:2] + (OH, OW), dtype=x.dtype)
+        y = _in_memory_order(xp.zeros, x.shape[:2] + (OH, OW), x.strides, x.dtype)
         for tap in self._taps(OH, OW):
             y += x[tap]
-        self.x_shape = x.shape
         return y * x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
 
     def backward(self, dout):
-        dx = _channel_major(backend.xp_of(dout).zeros, self.x_shape, dout.dtype)
+        dx = _in_memory_order(backend.xp_of(dout).zeros, self.x_shape, self.x_strides,
+                              dout.dtype)
         share = dout * dout.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
         for tap in self._taps(*dout.shape[2:]):
             dx[tap] += share
