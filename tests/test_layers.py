@@ -166,6 +166,16 @@ def test_pool_keeps_the_memory_order_of_its_input(xp, rng, pool, shape, kernel, 
     assert batch_innermost(dx) and rel_error(dx, plain.backward(dout)) == 0
 
 
+def test_flatten_gradient_keeps_the_memory_order_of_its_input(xp, rng):
+    x = device(rng.standard_normal((3, 2, 4, 5)))
+    x_batch_inner = xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    layer = Flatten()
+    assert rel_error(layer.forward(x_batch_inner), x.reshape(3, -1)) == 0
+    dout = device(rng.standard_normal((3, 40)))
+    dx = layer.backward(dout)
+    assert batch_innermost(dx) and rel_error(dx, dout.reshape(3, 2, 4, 5)) == 0
+
+
 def test_maxpool_sends_gradient_to_first_maximum(xp):
     layer = MaxPool2d(2)
     x = device(np.array([[[[1.0, 3.0], [3.0, 0.0]]]]))

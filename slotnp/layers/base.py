@@ -68,3 +68,13 @@ def check_input(layer, x, ndim, layout, channels=None):
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{layer!r} expects {channels} input channels/features (axis 1 of "
                          f"{layout}), got input of shape {tuple(x.shape)}")
+
+
+def in_memory_order(make, shape, strides, dtype):
+    """make(...) of `shape` with its axes laid out in memory in the order that `strides` has
+    them, largest outermost: a gradient made this way matches its activation's memory order
+    (batch innermost between convolutions, see batch_inner.py), so elementwise work on the
+    two runs along contiguous memory."""
+    order = sorted(range(len(shape)), key=lambda axis: -strides[axis])
+    memory = make(tuple(shape[axis] for axis in order), dtype=dtype)
+    return memory.transpose([order.index(axis) for axis in range(len(shape))])

@@ -5,17 +5,8 @@ Outputs are floor-sized, so rows or columns that do not fill a window are ignore
 """
 from .. import backend
 from .argmax import first_argmax
-from .base import Layer, check_input, check_pair, check_positive_int
+from .base import Layer, check_input, check_pair, check_positive_int, in_memory_order
 from .im2col import output_size
-
-
-def _in_memory_order(make, shape, strides, dtype):
-    """make(...) of `shape`, its axes laid out in memory in the order that `strides` has them
-    (largest stride outermost): gradients keep the memory order of the activations, which
-    the convolutions choose (batch innermost, see batch_inner.py)."""
-    order = sorted(range(len(shape)), key=lambda axis: -strides[axis])
-    memory = make(tuple(shape[axis] for axis in order), dtype=dtype)
-    return memory.transpose([order.index(axis) for axis in range(len(shape))])
 
 
 class _Pool2d(Layer):
@@ -63,11 +54,11 @@ class MaxPool2d(_Pool2d):
         (kh, kw), s = self.kernel_size, self.stride
         if s == kh == kw and self.x_shape[2:] == (s * OH, s * OW):
             # The windows tile x exactly, so every element of dx is written once, by its tap.
-            dx = _in_memory_order(xp.empty, self.x_shape, self.x_strides, dout.dtype)
+            dx = in_memory_order(xp.empty, self.x_shape, self.x_strides, dout.dtype)
             for t, tap in enumerate(self._taps(OH, OW)):
                 xp.multiply(dout, self.argmax == t, out=dx[tap])
             return dx
-        dx = _in_memory_order(xp.zeros, self.x_shape, self.x_strides, dout.dtype)
+        dx = in_memory_order(xp.zeros, self.x_shape, self.x_strides, dout.dtype)
         for t, tap in enumerate(self._taps(OH, OW)):
             dx[tap] += dout * (self.argmax == t)
         return dx
@@ -79,13 +70,13 @@ class AvgPool2d(_Pool2d):
     def forward(self, x, train=True):
         OH, OW = self._geometry(x)
         xp = backend.xp_of(x)
-        y = _in_memory_order(xp.zeros, x.shape[:2] + (OH, OW), x.strides, x.dtype)
+        y = in_memory_order(xp.zeros, x.shape[:2] + (OH, OW), x.strides, x.dtype)
         for tap in self._taps(OH, OW):
             y += x[tap]
         return y * x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
 
     def backward(self, dout):
-        dx = _in_memory_order(backend.xp_of(dout).zeros, self.x_shape, self.x_strides,
+        dx = in_memory_order(backend.xp_of(dout).zeros, self.x_shape, self.x_strides,
                               dout.dtype)
         share = dout * dout.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
         for tap in self._taps(*dout.shape[2:]):
