@@ -23,6 +23,7 @@ from .. import backend, init
 from .argmax import first_argmax
 from .base import Layer, check_positive_int
 from .conv import Conv2d
+from .envelope import MIN_OPTIONS, envelope_candidates
 from .linear import Linear
 
 SELECTIONS = ("greedy", "sample")
@@ -165,6 +166,7 @@ class Slots:
         else:
             self.options = k_last_on_device(options)
         self._greedy_cache = None
+        self._candidates, self._candidates_found = None, False
         self.reseed(0)
 
     def initial_params(self):
@@ -202,9 +204,23 @@ class Slots:
         if reuse and cached is not None and bool(xp.array_equal(cached[0], a)) \
                 and bool(cached[1] == b):
             return cached[2], cached[3]
-        index, chosen = factored_greedy_choice(a, b, self.options, self.initial_scores)
+        candidates = self.candidates() if float(b) > 0 else None
+        if candidates is None:
+            index, chosen = factored_greedy_choice(a, b, self.options, self.initial_scores)
+        else:
+            which, chosen = factored_greedy_choice(a, b, *candidates[1:])
+            index = gather(candidates[0], which)
         self._greedy_cache = (a.copy(), b.copy(), index, chosen) if reuse else None
         return index, chosen
+
+    def candidates(self):
+        """(index, options, initial scores) of the lines that can win greedy selection of the
+        factored scores while b > 0, each (..., E) (envelope.py), found on first use; None when
+        there is nothing to gain (K < MIN_OPTIONS, shared options, or E = K)."""
+        if not self._candidates_found and self.K >= MIN_OPTIONS and not self.shared:
+            self._candidates = envelope_candidates(self.options, self.initial_scores)
+        self._candidates_found = True
+        return self._candidates
 
     def choose(self, params, train):
         """The effective weight for a forward pass; remembers the index for inspection."""
