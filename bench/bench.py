@@ -29,6 +29,7 @@ from slotnp import losses, nets, optim  # noqa: E402
 
 VARIANTS = {"K2": dict(slot=True, K=2), "K8": dict(slot=True, K=8),
             "K64": dict(slot=True, K=64), "learned": dict(slot=False)}
+WARM_UP = 3  # calls of each before timing (PyTorch's lenet steps took 40 ms, not 2, after one)
 BATCH = {"lenet": 128, "conv2": 128, "conv4": 128, "conv6": 128, "vgg19": 16}
 
 
@@ -160,7 +161,8 @@ def bench(name, variant, reps, threads):
     theirs = {"step": t_step, "infer": t_infer}
     row = dict(net=name, variant=variant, batch=BATCH[name])
     for kind in ("step", "infer"):
-        ours[kind](), theirs[kind]()                       # warm-up
+        for _ in range(WARM_UP):           # fresh process: first calls pay one-time set-up
+            ours[kind](), theirs[kind]()
         a, b = [], []
         for rep in range(reps):                            # alternate who goes first
             if rep % 2:
@@ -188,7 +190,8 @@ def machine():
 def markdown(result):
     """The RESULTS.md table: medians in ms (min-max), ratio slotnp/PyTorch, peak MiB."""
     lines = [f"Machine: {result['machine']}. Threads: {result['threads']} for both; "
-             f"{result['reps']} interleaved repetitions after one warm-up; float32.", "",
+             f"{result['reps']} interleaved repetitions after {WARM_UP} warm-up calls each; "
+             "float32; each configuration in a fresh process.", "",
              "| net | variant | batch | train step slotnp ms | PyTorch ms | ratio | inference slotnp ms "
              "| PyTorch ms | ratio | peak MiB slotnp / PyTorch | f64 rel. error |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
