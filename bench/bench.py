@@ -13,6 +13,8 @@ compute the same loss and score gradients on the first step.
   python bench/bench.py          # every configuration; writes bench/results.json, prints the
                                  # markdown table kept in bench/RESULTS.md
   python bench/bench.py --nets conv2 --variants K8 --reps 5
+
+Per layer: bench/conv_layers.py (each convolution shape alone), bench/profile_step.py (one step).
 """
 import argparse
 import json

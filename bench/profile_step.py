@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Where one slotnp training step spends its time: each layer's forward and backward, and the
+SGD update, in ms (median over repetitions), largest first.
+
+  python bench/profile_step.py conv6 K8
+  python bench/profile_step.py conv6 K64 --reps 7 --top 15
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+from slotnp import losses, optim  # noqa: E402
+
+
+def profiled_step(net, sgd, x, y):
+    """One training step; returns {"<layer>.forward" / "<layer>.backward" / "sgd": seconds}."""
+    times, out = {}, x
+    layers = net.named_layers()
+    for name, layer in layers:
+        start = time.perf_counter()
+        out = layer.forward(out, True)
+        times[name + ".forward"] = time.perf_counter() - start
+    _, grad = losses.softmax_cross_entropy(out, y)
+    for name, layer in reversed(layers):
+        start = time.perf_counter()
+        grad = layer.backward(grad)
+        times[name + ".backward"] = time.perf_counter() - start
+    start = time.perf_counter()
+    sgd.step(net.grads)
+    times["sgd"] = time.perf_counter() - start
+    return times
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("net", choices=list(bench.BATCH))
+    p.add_argument("variant", choices=list(bench.VARIANTS))
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--top", type=int, default=20)
+    args = p.parse_args()
+    net, x, y = bench.make(args.net, args.variant)
+    sgd = optim.SGD(net.params, 0.01)
+    for _ in range(bench.WARM_UP):
+        profiled_step(net, sgd, x, y)
+    runs = [profiled_step(net, sgd, x, y) for _ in range(args.reps)]
+    medians = {key: 1000 * statistics.median(run[key] for run in runs) for key in runs[0]}
+    print(f"{args.net} {args.variant}: sum of medians {sum(medians.values()):.0f} ms")
+    for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
+        print(f"  {key:20s} {ms:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
