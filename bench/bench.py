@@ -275,7 +275,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nets", nargs="+", default=["lenet", "conv2", "conv4", "conv6", "vgg19"])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--reps", type=int, default=7)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
