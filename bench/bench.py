@@ -154,6 +154,20 @@ def timed(fn):
     return 1000 * (time.perf_counter() - start)
 
 
+def interleaved(ours, theirs, reps):
+    """Time two sequences of (key, call) in turn: WARM_UP untimed rounds (a fresh process's first
+    calls pay one-time set-up), then `reps` rounds, alternating which sequence goes first.
+    Returns {key: [ms per round]}."""
+    for _ in range(WARM_UP):
+        for _, call in ours + theirs:
+            call()
+    times = {key: [] for key, _ in ours + theirs}
+    for rep in range(reps):
+        for key, call in (theirs + ours if rep % 2 else ours + theirs):
+            times[key].append(timed(call))
+    return times
+
+
 def bench(name, variant, reps, threads):
     net, x, y = make(name, variant)
     sgd = optim.SGD(net.params, 0.01)
@@ -163,14 +177,8 @@ def bench(name, variant, reps, threads):
     theirs = {"step": t_step, "infer": t_infer}
     row = dict(net=name, variant=variant, batch=BATCH[name])
     for kind in ("step", "infer"):
-        for _ in range(WARM_UP):           # fresh process: first calls pay one-time set-up
-            ours[kind](), theirs[kind]()
-        a, b = [], []
-        for rep in range(reps):                            # alternate who goes first
-            if rep % 2:
-                b.append(timed(theirs[kind])), a.append(timed(ours[kind]))
-            else:
-                a.append(timed(ours[kind])), b.append(timed(theirs[kind]))
+        times = interleaved([("slotnp", ours[kind])], [("torch", theirs[kind])], reps)
+        a, b = times["slotnp"], times["torch"]
         row[kind] = dict(slotnp=[statistics.median(a), min(a), max(a)],
                          torch=[statistics.median(b), min(b), max(b)],
                          ratio=statistics.median(a) / statistics.median(b))

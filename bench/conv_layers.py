@@ -3,8 +3,8 @@
 
 The five 3x3 layers (padding 1, batch 128, float32) that make up CONV-2/4/6 after their first
 layer. Forward, and backward (dW and dx, as inside a net), alternating slotnp and PyTorch per
-repetition; medians in ms. The GFLOP/s column counts 2*N*OH*OW*F*C*9 per GEMM pass (one forward,
-two backward) over slotnp's median.
+repetition after bench.py's warm-up rounds; medians in ms. The GFLOP/s column counts
+2*N*OH*OW*F*C*9 per GEMM pass (one forward, two backward) over slotnp's median.
 
   python bench/conv_layers.py               # prints the markdown table kept in bench/RESULTS.md
   python bench/conv_layers.py --path im2col --reps 9
@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import timed  # noqa: E402
+from bench import interleaved  # noqa: E402
 from slotnp.layers import Conv2d  # noqa: E402
 from slotnp.layers.base import in_memory_order  # noqa: E402
 
@@ -50,18 +50,10 @@ def layer_times(C, F, H, path, reps, threads):
         tx.grad = tw.grad = None
         ty["y"].backward(tdout)
 
-    times = {k: [] for k in ("ours_f", "ours_b", "torch_f", "torch_b")}
-    for rep in range(reps + 1):                    # the first repetition warms up
-        pairs = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout)),
-                 ("torch_f", torch_forward), ("torch_b", torch_backward)]
-        if rep % 2:
-            pairs = pairs[2:] + pairs[:2]
-        for key, fn in pairs:
-            t = timed(fn)
-            if rep:
-                times[key].append(t)
+    ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout))]
+    theirs = [("torch_f", torch_forward), ("torch_b", torch_backward)]
+    times = interleaved(ours, theirs, reps)
     return {k: statistics.median(v) for k, v in times.items()}
-
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
