@@ -1,9 +1,10 @@
 """No Python loop over samples or pixels: the Python lines executed in slotnp during a training
 step must not depend on the batch size or the image size (only on the layers and kernel taps).
 
-The one loop whose length grows with the data is the batch-inner convolution's cache blocking
-(one block of output rows per GEMM); it is switched off here by a block larger than any test
-array, and each convolution path is run in turn."""
+The loops whose length grows with the data are cache blocking: the batch-inner convolution's
+(one block of output rows per GEMM) and greedy selection's (one chunk of connections at a time).
+They are switched off here by blocks larger than any test array, and each convolution path is
+run in turn."""
 import sys
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from slotnp import nets
 from slotnp.layers import Conv2d, batch_inner
+from slotnp.layers import slot as slot_module
 from slotnp.losses import softmax_cross_entropy
 
 
@@ -40,6 +42,7 @@ def lines_executed_in_slotnp(step):
 def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, slot, selection,
                                                            path):
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)
+    monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(Conv2d, "path", path)
     counts = []
     for batch, size in [(2, 8), (5, 16)]:

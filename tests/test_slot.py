@@ -6,6 +6,7 @@ import pytest
 
 from slotnp import backend
 from slotnp.layers import SCORE_FORMS, Conv2d, Linear, SlotConv2d, SlotLinear
+from slotnp.layers import slot as slot_module
 from slotnp.layers.slot import factored_scores, gather, sampled_index
 from slotnp.optim import SGD
 from gradcheck import check_layer, rel_error
@@ -91,6 +92,21 @@ def test_factored_greedy_selection_exact_values(xp):
         assert backend.to_host(layer.selected()).tolist() == expected, b
         assert backend.to_host(layer.selected()).tolist() == scores.argmax(axis=-1).tolist()
     assert backend.to_host(layer.weight()).tolist() == [[0.5, 4.0]]
+
+
+def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
+    """Chunks of 7 values cut a (5, 4, 3, 3) weight inside and across its rows: the chunked
+    greedy choice is the same, index and option, as one pass over the whole layer."""
+    layer = SlotConv2d(4, 5, 3, K=6, rng=rng)
+    layer.params["coef_options"][...] = device(
+        rng.standard_normal(layer.weight_shape).astype(np.float32))
+    whole = [backend.to_host(a).copy() for a in layer.slots.greedy(layer.params)]
+    for chunk in (7, 36, 37):   # 36: one row of the weight
+        monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", chunk)
+        chunked = [backend.to_host(a) for a in layer.slots.greedy(layer.params)]
+        assert np.array_equal(chunked[0], whole[0]) and np.array_equal(chunked[1], whole[1])
+    scores = backend.to_host(layer.scores)
+    assert np.array_equal(whole[0], scores.argmax(axis=-1))
 
 
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
