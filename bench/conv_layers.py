@@ -4,7 +4,9 @@
 The five 3x3 layers (padding 1, batch 128, float32) that make up CONV-2/4/6 after their first
 layer. Forward, and backward (dW and dx, as inside a net), alternating slotnp and PyTorch per
 repetition after bench.py's warm-up rounds; medians in ms. The GFLOP/s column counts
-2*N*OH*OW*F*C*9 per GEMM pass (one forward, two backward) over slotnp's median.
+2*N*OH*OW*F*C*9 per GEMM pass (one forward, two backward) over slotnp's median. The same rounds
+also time the batch-inner path's GEMMs alone (same block sizes, no im2col, col2im or padding):
+what the layer would take if everything but the matrix products were free.
 
   python bench/conv_layers.py               # prints the markdown table kept in bench/RESULTS.md
   python bench/conv_layers.py --path im2col --reps 9
@@ -18,15 +20,38 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import interleaved  # noqa: E402
-from slotnp.layers import Conv2d  # noqa: E402
+from slotnp.layers import Conv2d, batch_inner  # noqa: E402
 from slotnp.layers.base import in_memory_order  # noqa: E402
 
 SHAPES = [(64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 256, 8), (256, 256, 8)]  # C, F, H
 BATCH = 128
 
 
+def gemms_alone(C, F, H, rng):
+    """(forward, backward): the batch-inner path's matrix products for one layer, block by block,
+    on random block-sized buffers: y = W2d @ stack; dW2d = dy @ stack.T and dstack = W2d.T @ dy."""
+    g = batch_inner.Geometry((C, H + 2, H + 2, BATCH), (3, 3), 1)
+    widths = [(r1 - r0) * g.row_values for r0, r1 in g.blocks]
+    w2d = rng.standard_normal((F, g.stack_rows), dtype=np.float32)
+    stack = rng.standard_normal((g.stack_rows, widths[0]), dtype=np.float32)
+    dy = rng.standard_normal((F, widths[0]), dtype=np.float32)
+    y, dw, dstack = np.empty_like(dy), np.empty_like(w2d), np.empty_like(stack)
+
+    def forward():
+        for n in widths:
+            np.matmul(w2d, stack[:, :n], out=y[:, :n])
+
+    def backward():
+        for n in widths:
+            np.matmul(dy[:, :n], stack[:, :n].T, out=dw)
+            np.matmul(w2d.T, dy[:, :n], out=dstack[:, :n])
+
+    return forward, backward
+
+
 def layer_times(C, F, H, path, reps, threads):
-    """Medians in ms: slotnp forward, backward; PyTorch forward, backward."""
+    """Medians in ms: slotnp forward, backward, its GEMMs alone forward, backward; PyTorch
+    forward, backward."""
     import torch
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -50,7 +75,9 @@ def layer_times(C, F, H, path, reps, threads):
         tx.grad = tw.grad = None
         ty["y"].backward(tdout)
 
-    ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout))]
+    gemm_f, gemm_b = gemms_alone(C, F, H, rng)
+    ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout)),
+            ("gemm_f", gemm_f), ("gemm_b", gemm_b)]
     theirs = [("torch_f", torch_forward), ("torch_b", torch_backward)]
     times = interleaved(ours, theirs, reps)
     return {k: statistics.median(v) for k, v in times.items()}
@@ -63,14 +90,14 @@ def main():
     args = p.parse_args()
     print(f"slotnp path {args.path!r}; batch {BATCH}; float32; {args.threads} threads; "
           f"median of {args.reps} interleaved repetitions.\n")
-    print("| layer (C -> F at size) | slotnp forward / backward ms | PyTorch forward / backward ms "
-          "| slotnp GFLOP/s forward / backward |")
-    print("|---|---|---|---|")
+    print("| layer (C -> F at size) | slotnp forward / backward ms | its GEMMs alone forward / backward ms "
+          "| PyTorch forward / backward ms | slotnp GFLOP/s forward / backward |")
+    print("|---|---|---|---|---|")
     for C, F, H in SHAPES:
         t = layer_times(C, F, H, args.path, args.reps, args.threads)
         gflop = 2 * BATCH * H * H * F * C * 9 / 1e9
         print(f"| {C} -> {F} at {H}x{H} | {t['ours_f']:.0f} / {t['ours_b']:.0f} | "
-              f"{t['torch_f']:.0f} / {t['torch_b']:.0f} | "
+              f"{t['gemm_f']:.0f} / {t['gemm_b']:.0f} | {t['torch_f']:.0f} / {t['torch_b']:.0f} | "
               f"{gflop / t['ours_f'] * 1e3:.0f} / {2 * gflop / t['ours_b'] * 1e3:.0f} |")
 
 
