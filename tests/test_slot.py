@@ -94,6 +94,18 @@ def test_factored_greedy_selection_exact_values(xp):
     assert backend.to_host(layer.weight()).tolist() == [[0.5, 4.0]]
 
 
+def test_factored_greedy_selection_when_a_over_b_overflows(xp):
+    """Weight decay at lr 25 shrinks b towards 0; once a / b overflows float32, an infinite
+    ratio would tie all options of one sign. The selection must stay the argmax of the scores."""
+    layer = SlotLinear(2, 1, K=3)
+    layer.slots.options[...] = device(np.array([[[-0.3, 0.5, 2.0], [0.5, -0.3, -1.0]]],
+                                                np.float32))
+    layer.params["coef_options"][...] = device(np.array([[1.0, -1.0]], np.float32))
+    layer.params["coef_initial"][...] = 1e-40                   # a float32 subnormal
+    assert backend.to_host(layer.selected()).tolist() == [[2, 2]]   # a*W: [-.3 .5 2], [-.5 .3 1]
+    assert backend.to_host(layer.weight()).tolist() == [[2.0, -1.0]]
+
+
 def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
     """Chunks of 7 values cut a (5, 4, 3, 3) weight inside and across its rows: the chunked
     greedy choice is the same, index and option, as one pass over the whole layer."""

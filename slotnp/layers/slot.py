@@ -59,12 +59,18 @@ def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
     coef_options: (...), coef_initial: a () array, options and initial_scores: (..., K).
     For b > 0 the argmax of b * (r * options + initial_scores), r = a / b, is that of
     r * options + initial_scores: one multiply and one add per option, in one reused buffer.
+    Otherwise it compares the scores themselves: when b <= 0, and when a / b overflows, as it
+    does once weight decay at a large learning rate (sampling's 25) has shrunk b to almost 0;
+    an infinite r would tie every option of one sign.
     """
-    if not float(coef_initial) > 0:
+    xp = backend.xp_of(options)
+    ratio = None
+    if float(coef_initial) > 0:
+        with np.errstate(over="ignore"):
+            ratio = coef_options / coef_initial
+    if ratio is None or not bool(xp.isfinite(ratio).all()):
         return greedy_choice(factored_scores(coef_options, coef_initial, options, initial_scores),
                              options)
-    xp = backend.xp_of(options)
-    ratio = coef_options / coef_initial
     W, S0 = k_first(options), k_first(initial_scores)
     index = xp.empty(ratio.shape, dtype=np.min_scalar_type(len(W) - 1))
 
