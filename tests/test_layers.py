@@ -119,7 +119,9 @@ def test_conv_rejects_an_unknown_path(xp, rng):
 def test_relu_gradient_and_values(xp, rng):
     x = device(spread(rng, (3, 4, 5)))
     check_layer(ReLU(), x, device(rng.standard_normal((3, 4, 5))), tolerance=1e-6)
-    assert backend.to_host(ReLU().forward(device([-2.0, 0.0, 3.0]))).tolist() == [0.0, 0.0, 3.0]
+    for train in (True, False):
+        y = ReLU().forward(device([-2.0, 0.0, 3.0]), train)
+        assert backend.to_host(y).tolist() == [0.0, 0.0, 3.0]
 
 
 def test_relu_backward_leaves_dout_untouched(xp):
@@ -142,13 +144,14 @@ def test_pool_gradients(xp, rng, pool, shape, kernel, stride):
     check_layer(layer, x, dout, tolerance=1e-6)
 
 
+@pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("pool, reduce", [(MaxPool2d, np.max), (AvgPool2d, np.mean)])
 @pytest.mark.parametrize("shape, kernel, stride", POOL_CASES)
-def test_pool_values_match_naive_loops(xp, rng, pool, reduce, shape, kernel, stride):
+def test_pool_values_match_naive_loops(xp, rng, pool, reduce, shape, kernel, stride, train):
     x = rng.standard_normal(shape)
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     expected = naive.pool_forward(x, kh, kw, stride or kh, reduce)
-    assert rel_error(pool(kernel, stride).forward(device(x)), expected) < 1e-12
+    assert rel_error(pool(kernel, stride).forward(device(x), train), expected) < 1e-12
 
 
 @pytest.mark.parametrize("pool", [MaxPool2d, AvgPool2d])
@@ -159,11 +162,26 @@ def test_pool_keeps_the_memory_order_of_its_input(xp, rng, pool, shape, kernel, 
     x = device(spread(rng, shape))
     x_batch_inner = xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     plain, layer = pool(kernel, stride), pool(kernel, stride)
+    y_eval = layer.forward(x_batch_inner, train=False)
     y = layer.forward(x_batch_inner)
     assert batch_innermost(y) and rel_error(y, plain.forward(x)) == 0
+    assert batch_innermost(y_eval) and rel_error(y_eval, y) == 0
     dout = device(rng.standard_normal(y.shape))
     dx = layer.backward(dout)
     assert batch_innermost(dx) and rel_error(dx, plain.backward(dout)) == 0
+
+
+@pytest.mark.parametrize("layer", [ReLU(), MaxPool2d(2)], ids=repr)
+def test_backward_after_an_evaluation_forward_says_what_to_do(xp, layer):
+    """Evaluation keeps no mask or index, so a backward after it must fail clearly, not use a
+    stale cache from an earlier training forward."""
+    x = device(np.arange(8.0).reshape(1, 2, 2, 2) - 4)
+    with pytest.raises(RuntimeError, match="needs a forward with train=True"):
+        layer.backward(x)
+    layer.forward(x, train=True)
+    layer.forward(x, train=False)
+    with pytest.raises(RuntimeError, match="needs a forward with train=True"):
+        layer.backward(device(np.ones((1, 2, 1, 1))))
 
 
 def test_flatten_gradient_keeps_the_memory_order_of_its_input(xp, rng):

@@ -24,6 +24,7 @@ def test_logits_shape_dtype_and_initial_loss(xp, rng, name, slot):
     assert logits.shape == (len(labels), 10) and logits.dtype == np.float32
     loss, dlogits = softmax_cross_entropy(logits, labels)
     assert abs(float(loss) - math.log(10)) < 0.6
+    net.forward(x, train=True)                       # evaluation keeps nothing for backward
     dx = net.backward(dlogits)
     assert dx.dtype == np.float32 and dx.shape == x.shape
     assert set(net.grads) == set(net.params)

@@ -1,16 +1,18 @@
 """Elementwise layers: ReLU and (inverted) Dropout."""
 from .. import backend
-from .base import Layer
+from .base import Layer, raise_backward_after_evaluation
 
 
 class ReLU(Layer):
-    """y = max(x, 0), any shape. Keeps only the mask x > 0 for backward."""
+    """y = max(x, 0), any shape. Keeps only the mask x > 0 for backward (in training only)."""
 
     def forward(self, x, train=True):
-        self.mask = x > 0
+        self.mask = x > 0 if train else None
         return backend.xp_of(x).maximum(x, x.dtype.type(0))
 
     def backward(self, dout):
+        if getattr(self, "mask", None) is None:
+            raise_backward_after_evaluation(self)
         return dout * self.mask
 
 

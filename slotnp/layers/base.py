@@ -43,6 +43,13 @@ class WeightedLayer(Layer):
         self.grads["W"] = dW
 
 
+def raise_backward_after_evaluation(layer):
+    """The error for a backward whose forward ran with train=False, which keeps no cache."""
+    raise RuntimeError(f"{layer!r}: backward needs a forward with train=True before it; the "
+                       "last forward was an evaluation (train=False), which keeps nothing for "
+                       "backward")
+
+
 def check_positive_int(value, what):
     """Raise a ValueError unless `value` is an int >= 1; return it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
