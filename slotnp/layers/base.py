@@ -1,7 +1,8 @@
 """The layer protocol every layer follows, and the checks that give clear errors on bad input.
 
-A layer has `forward(x, train=True) -> y`, which caches what its backward needs, and
-`backward(dout) -> dx`, which also overwrites `grads` (same keys as `params`). Backward never
+A layer has `forward(x, train=True) -> y`, which caches what its backward needs (an
+evaluation forward, train=False, may keep nothing), and `backward(dout) -> dx`, which also
+overwrites `grads` (same keys as `params`). Backward never
 updates parameters and never writes into `dout`; the optimizer does the updates.
 """
 import numpy as np
