@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Where one slotnp training step spends its time: each layer's forward and backward, and the
-SGD update, in ms (median over repetitions), largest first.
+SGD update, in ms (median over repetitions), largest first. With --eval, the evaluation forward
+(train=False) alone.
 
   python bench/profile_step.py conv6 K8
   python bench/profile_step.py conv6 K64 --reps 7 --top 15
+  python bench/profile_step.py conv4 K2 --eval
 """
 import argparse
 import os
@@ -16,14 +18,17 @@ import bench  # noqa: E402
 from slotnp import losses, optim  # noqa: E402
 
 
-def profiled_step(net, sgd, x, y):
-    """One training step; returns {"<layer>.forward" / "<layer>.backward" / "sgd": seconds}."""
+def profiled_step(net, sgd, x, y, train=True):
+    """One training step; returns {"<layer>.forward" / "<layer>.backward" / "sgd": seconds}.
+    With train=False, one evaluation forward: {"<layer>.forward": seconds}."""
     times, out = {}, x
     layers = net.named_layers()
     for name, layer in layers:
         start = time.perf_counter()
-        out = layer.forward(out, True)
+        out = layer.forward(out, train)
         times[name + ".forward"] = time.perf_counter() - start
+    if not train:
+        return times
     _, grad = losses.softmax_cross_entropy(out, y)
     for name, layer in reversed(layers):
         start = time.perf_counter()
@@ -41,14 +46,16 @@ def main():
     p.add_argument("variant", choices=list(bench.VARIANTS))
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--top", type=int, default=20)
+    p.add_argument("--eval", action="store_true", help="profile the evaluation forward only")
     args = p.parse_args()
     net, x, y = bench.make(args.net, args.variant)
     sgd = optim.SGD(net.params, 0.01)
     for _ in range(bench.WARM_UP):
-        profiled_step(net, sgd, x, y)
-    runs = [profiled_step(net, sgd, x, y) for _ in range(args.reps)]
+        profiled_step(net, sgd, x, y, not args.eval)
+    runs = [profiled_step(net, sgd, x, y, not args.eval) for _ in range(args.reps)]
     medians = {key: 1000 * statistics.median(run[key] for run in runs) for key in runs[0]}
-    print(f"{args.net} {args.variant}: sum of medians {sum(medians.values()):.0f} ms")
+    what = "evaluation forward" if args.eval else "training step"
+    print(f"{args.net} {args.variant} {what}: sum of medians {sum(medians.values()):.0f} ms")
     for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
         print(f"  {key:20s} {ms:7.1f}")
 
