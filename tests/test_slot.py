@@ -107,13 +107,15 @@ def test_factored_greedy_selection_when_a_over_b_overflows(xp):
 
 
 def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
-    """Chunks of 7 values cut a (5, 4, 3, 3) weight inside and across its rows: the chunked
-    greedy choice is the same, index and option, as one pass over the whole layer."""
+    """Chunks are whole rows of the weight (its first axis; 36 connections each here), at least
+    one: chunks of 1, 2 and 3 of the 5 rows, the last chunk of each core's part shorter, give the
+    same greedy choice, index and option, as one pass over the whole layer."""
     layer = SlotConv2d(4, 5, 3, K=6, rng=rng)
     layer.params["coef_options"][...] = device(
         rng.standard_normal(layer.weight_shape).astype(np.float32))
+    monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", 10 ** 9)
     whole = [backend.to_host(a).copy() for a in layer.slots.greedy(layer.params)]
-    for chunk in (7, 36, 37):   # 36: one row of the weight
+    for chunk in (7, 72, 108):   # 7 values round up to one row; 72 and 108 are 2 and 3 rows
         monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", chunk)
         chunked = [backend.to_host(a) for a in layer.slots.greedy(layer.params)]
         assert np.array_equal(chunked[0], whole[0]) and np.array_equal(chunked[1], whole[1])
