@@ -5,7 +5,7 @@ import pytest
 from slotnp import backend
 from slotnp.layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                            Sequential)
-from slotnp.layers import batch_inner
+from slotnp.layers import batch_inner, winograd
 from gradcheck import check_layer, rel_error
 import naive
 
@@ -48,12 +48,15 @@ CONV_CASES = [  # (N, C, H, W), F, kernel, stride, padding: odd, non-square, str
     ((1, 16, 10, 12), 3, (1, 2), 1, 0),
     ((2, 17, 3, 4), 2, (2, 2), 1, 1),
     ((2, 2, 5, 4), 3, (3, 4), 1, 2),     # padding as large as the kernel
+    ((2, 3, 8, 4), 5, 3, 1, 1),          # Winograd's: 3x3, stride 1, output sides 4 divides
+    ((1, 4, 6, 10), 3, 3, 1, 0),
 ]
 
 
 @pytest.mark.parametrize("path", Conv2d.PATHS)
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
-def test_conv_gradients(xp, rng, shape, F, kernel, stride, padding, path):
+def test_conv_gradients(xp, rng, monkeypatch, shape, F, kernel, stride, padding, path):
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
     layer = Conv2d(shape[1], F, kernel, stride, padding, bias=True, rng=rng, dtype=F64)
     layer.path = path
     layer.params["b"][...] = device(rng.standard_normal(F))
@@ -66,7 +69,9 @@ def test_conv_gradients(xp, rng, shape, F, kernel, stride, padding, path):
 
 @pytest.mark.parametrize("path", Conv2d.PATHS)
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
-def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, padding, path):
+def test_conv_values_match_naive_loops(xp, rng, monkeypatch, shape, F, kernel, stride,
+                                       padding, path):
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
     layer = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
     layer.path = path
     x = rng.standard_normal(shape)
@@ -92,6 +97,7 @@ def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, ker
     blocks, takes input and dout in any memory order, and hands y and dx on batch-innermost."""
     monkeypatch.setattr(batch_inner, "STACK_VALUES", stack_values)
     fast = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
+    fast.path = "batch_inner"
     plain = Conv2d(shape[1], F, kernel, stride, padding, dtype=F64)
     plain.params["W"][...] = fast.params["W"]
     plain.path = "im2col"
@@ -109,9 +115,55 @@ def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, ker
     assert rel_error(fast.grads["W"], plain.grads["W"]) < 1e-12
 
 
+WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 12, 8), 4, 1),
+                  ((2, 2, 6, 2), 3, 2)]      # (N, C, H, W), F, padding; 3x3 kernel, stride 1
+
+
+@pytest.mark.parametrize("shape, F, padding", WINOGRAD_CASES)
+@pytest.mark.parametrize("tiles_per_block", ["one", "two", "all"])
+def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, padding,
+                                          tiles_per_block):
+    """Winograd gives the plain path's y, dW and dx (float64: to rounding; float32: to the
+    transforms' rounding), also when the tiles come in blocks of one or two, takes input and
+    dout in any memory order, and hands y and dx on batch-innermost."""
+    N, C = shape[:2]
+    values_per_tile = winograd.PATCH ** 2 * C * N
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "BLOCK_VALUES", {"one": 1, "two": 2 * values_per_tile,
+                                                   "all": 10 ** 9}[tiles_per_block])
+    def error(a, b):   # relative to the largest entry: float32 rounding makes entries near 0 noisy
+        a, b = backend.to_host(a), backend.to_host(b)
+        return float(np.abs(a - b).max() / np.abs(b).max())
+
+    for dtype, tolerance in [(F64, 1e-13), (np.float32, 1e-5)]:
+        fast = Conv2d(C, F, 3, 1, padding, rng=rng, dtype=dtype)
+        plain = Conv2d(C, F, 3, 1, padding, dtype=dtype)
+        plain.params["W"][...] = fast.params["W"]
+        plain.path = "im2col"
+        x = device(rng.standard_normal(shape).astype(dtype))
+        for x_order in (x, xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+            y = fast.forward(x_order)
+            assert fast.cache[0] == "winograd" and batch_innermost(y)
+            assert error(y, plain.forward(x)) < tolerance
+        dout = device(rng.standard_normal(y.shape).astype(dtype))
+        dx = fast.backward(dout)
+        assert batch_innermost(dx) and dx.dtype == dtype
+        assert error(dx, plain.backward(dout)) < tolerance
+        assert error(fast.grads["W"], plain.grads["W"]) < tolerance
+
+
+def test_winograd_applies_to_the_layers_it_is_fast_on():
+    assert winograd.MIN_CHANNELS == 64
+    assert winograd.applies((3, 3), 1, 64, 32, 32) and winograd.applies((3, 3), 1, 512, 4, 8)
+    assert not winograd.applies((3, 3), 1, 3, 32, 32)      # CONV nets' first layer: too shallow
+    assert not winograd.applies((3, 3), 1, 512, 2, 2)      # VGG-19's last block: 4 divides no side
+    assert not winograd.applies((3, 3), 2, 64, 16, 16)
+    assert not winograd.applies((3, 2), 1, 64, 16, 16)
+
+
 def test_conv_rejects_an_unknown_path(xp, rng):
     layer = Conv2d(1, 1, 1, rng=rng)
-    layer.path = "winograd"
+    layer.path = "fft"
     with pytest.raises(ValueError, match="path must be one of"):
         layer.forward(device(np.ones((1, 1, 2, 2), np.float32)))
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from slotnp import nets
-from slotnp.layers import Conv2d, batch_inner
+from slotnp.layers import Conv2d, batch_inner, winograd
 from slotnp.layers import slot as slot_module
 from slotnp.losses import softmax_cross_entropy
 
@@ -42,6 +42,7 @@ def lines_executed_in_slotnp(step):
 def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, slot, selection,
                                                            path):
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)
+    monkeypatch.setattr(winograd, "BLOCK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(Conv2d, "path", path)
     counts = []

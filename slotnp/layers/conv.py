@@ -1,23 +1,27 @@
-"""2-D convolution (cross-correlation, as in every framework), by im2col and GEMM, in one of two
-ways: on batch-innermost memory one cache-sized block of output rows at a time (batch_inner.py,
-the fast path, used by default), or as one im2col of the whole batch and one GEMM (im2col.py,
-the plain path that the tests compare the fast one against)."""
+"""2-D convolution (cross-correlation, as in every framework) in one of three ways:
+- Winograd's F(4x4, 3x3) on batch-innermost memory (winograd.py), the fastest, for 3x3 stride-1
+  layers with 64 or more input channels and output sides that 4 divides;
+- im2col and GEMM on batch-innermost memory, one cache-sized block of output rows at a time
+  (batch_inner.py), the fast path for every other layer;
+- one im2col of the whole batch and one GEMM (im2col.py), the plain path that the tests compare
+  the other two against."""
 import numpy as np
 
 from .. import backend, init
 from .base import WeightedLayer, check_input, check_pair, check_positive_int
-from . import batch_inner
+from . import batch_inner, winograd
 from .im2col import col2im, im2col, output_size
 
 
 class Conv2d(WeightedLayer):
     """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW).
 
-    `path` picks the implementation: "batch_inner" (fast) or "im2col" (plain); both give the
-    same values and gradients, in different memory orders of the same (N, F, OH, OW) shape.
+    `path` picks the implementation: "winograd" (the default: Winograd where it applies,
+    batch_inner elsewhere), "batch_inner" or "im2col" (plain). All give the same values and
+    gradients up to rounding, in different memory orders of the same (N, F, OH, OW) shape.
     """
-    PATHS = ("batch_inner", "im2col")
-    path = "batch_inner"
+    PATHS = ("winograd", "batch_inner", "im2col")
+    path = "winograd"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
                  rng=None, dtype=np.float32):
@@ -44,19 +48,25 @@ class Conv2d(WeightedLayer):
         check_input(self, x, 4, "(N, C, H, W)", self.in_channels)
         kh, kw = self.kernel_size
         N, _, H, W = x.shape
-        if output_size(H, kh, self.stride, self.padding) < 1 or \
-                output_size(W, kw, self.stride, self.padding) < 1:
+        OH, OW = output_size(H, kh, self.stride, self.padding), \
+            output_size(W, kw, self.stride, self.padding)
+        if OH < 1 or OW < 1:
             raise ValueError(f"{self!r}: input {H}x{W} is smaller than the {kh}x{kw} kernel "
                              f"with padding {self.padding}; use larger images or more padding")
         xp = backend.xp_of(x)
         w = self._forward_weight(train)
         if self.path not in self.PATHS:
             raise ValueError(f"{self!r}: path must be one of {self.PATHS}, got {self.path!r}")
-        if self.path == "batch_inner":
+        use_winograd = self.path == "winograd" and winograd.applies(
+            self.kernel_size, self.stride, self.in_channels, OH, OW)
+        if use_winograd:
+            y, padded = winograd.forward(xp, x, w, self.padding)
+            self.cache = ("winograd", x.shape, padded, w)
+        elif self.path in ("winograd", "batch_inner"):
             y, padded = batch_inner.forward(xp, x, w, self.stride, self.padding)
             self.cache = ("batch_inner", x.shape, padded, w)
         else:
-            cols, (OH, OW) = im2col(xp, x, kh, kw, self.stride, self.padding)
+            cols, _ = im2col(xp, x, kh, kw, self.stride, self.padding)
             y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
             # (N, F, OH, OW) as a view of the channel-major result: no copy (see im2col.py).
             y = y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3)
@@ -70,18 +80,21 @@ class Conv2d(WeightedLayer):
         xp = backend.xp_of(dout)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
-        if path == "batch_inner":
+        if path == "winograd":
+            dw, dx = winograd.backward(xp, dout, x_data, w, self.padding)
+        elif path == "batch_inner":
             dw, dx = batch_inner.backward(xp, dout, x_data, w, self.stride, self.padding)
-            self._store_weight_grad(dw)
-            return dx
-        cols = x_data
-        dout2d = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*OH*OW)
-        # dW = dout2d @ cols.T, computed as (cols @ dout2d.T).T: the same product, but BLAS
-        # runs this orientation 20x faster when N*OH*OW is long (measured with OpenBLAS).
-        self._store_weight_grad((cols @ dout2d.T).T.reshape(w.shape))
-        dcols = w.reshape(self.out_channels, -1).T @ dout2d                 # (C*KH*KW, N*OH*OW)
-        kh, kw = self.kernel_size
-        return col2im(xp, dcols, x_shape, kh, kw, self.stride, self.padding)
+        else:
+            cols = x_data
+            dout2d = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*OH*OW)
+            # dW = dout2d @ cols.T, computed as (cols @ dout2d.T).T: the same product, but BLAS
+            # runs this orientation 20x faster when N*OH*OW is long (measured with OpenBLAS).
+            dw = (cols @ dout2d.T).T.reshape(w.shape)
+            dcols = w.reshape(self.out_channels, -1).T @ dout2d             # (C*KH*KW, N*OH*OW)
+            kh, kw = self.kernel_size
+            dx = col2im(xp, dcols, x_shape, kh, kw, self.stride, self.padding)
+        self._store_weight_grad(dw)
+        return dx
 
     def __repr__(self):
         kh, kw = self.kernel_size
