@@ -3,10 +3,13 @@
 
 The five 3x3 layers (padding 1, batch 128, float32) that make up CONV-2/4/6 after their first
 layer. Forward, and backward (dW and dx, as inside a net), alternating slotnp and PyTorch per
-repetition after bench.py's warm-up rounds; medians in ms. The GFLOP/s column counts
-2*N*OH*OW*F*C*9 per GEMM pass (one forward, two backward) over slotnp's median. The same rounds
-also time the batch-inner path's GEMMs alone (same block sizes, no im2col, col2im or padding):
-what the layer would take if everything but the matrix products were free.
+repetition after bench.py's warm-up rounds; medians in ms. slotnp runs two of Conv2d's paths:
+`--path` (default "winograd", what the nets use) and "batch_inner" (im2col blocks). The same
+rounds also time the batch-inner path's GEMMs alone (same block sizes, no im2col, col2im or
+padding): what that path would take if everything but the matrix products were free. The
+GFLOP/s column counts a direct convolution's 2*N*OH*OW*F*C*9 per pass (one forward, two
+backward) over the `--path` median; Winograd does fewer (see slotnp/layers/winograd.py), so
+above the GEMM peak it is an effective rate.
 
   python bench/conv_layers.py               # prints the markdown table kept in bench/RESULTS.md
   python bench/conv_layers.py --path im2col --reps 9
@@ -50,15 +53,18 @@ def gemms_alone(C, F, H, rng):
 
 
 def layer_times(C, F, H, path, reps, threads):
-    """Medians in ms: slotnp forward, backward, its GEMMs alone forward, backward; PyTorch
-    forward, backward."""
+    """Medians in ms: slotnp forward, backward on `path` and on batch_inner, the batch-inner
+    GEMMs alone forward, backward; PyTorch forward, backward."""
     import torch
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     conv = Conv2d(C, F, 3, padding=1, rng=rng)
     conv.path = path
+    blocks = Conv2d(C, F, 3, padding=1)
+    blocks.params["W"][...] = conv.params["W"]
+    blocks.path = "batch_inner"
     x = rng.standard_normal((BATCH, C, H, H), dtype=np.float32)
-    if path == "batch_inner":                      # as the layer before hands it on in a net
+    if path != "im2col":                           # as the layer before hands it on in a net
         x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     y = conv.forward(x)
     dout = in_memory_order(np.empty, y.shape, y.strides, y.dtype)  # as ReLU/pooling hand it back
@@ -76,7 +82,9 @@ def layer_times(C, F, H, path, reps, threads):
         ty["y"].backward(tdout)
 
     gemm_f, gemm_b = gemms_alone(C, F, H, rng)
+    blocks.forward(x)
     ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout)),
+            ("blocks_f", lambda: blocks.forward(x)), ("blocks_b", lambda: blocks.backward(dout)),
             ("gemm_f", gemm_f), ("gemm_b", gemm_b)]
     theirs = [("torch_f", torch_forward), ("torch_b", torch_backward)]
     times = interleaved(ours, theirs, reps)
@@ -84,20 +92,22 @@ def layer_times(C, F, H, path, reps, threads):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--path", default="batch_inner", choices=Conv2d.PATHS)
+    p.add_argument("--path", default="winograd", choices=Conv2d.PATHS)
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args()
     print(f"slotnp path {args.path!r}; batch {BATCH}; float32; {args.threads} threads; "
           f"median of {args.reps} interleaved repetitions.\n")
-    print("| layer (C -> F at size) | slotnp forward / backward ms | its GEMMs alone forward / backward ms "
-          "| PyTorch forward / backward ms | slotnp GFLOP/s forward / backward |")
-    print("|---|---|---|---|---|")
+    print(f"| layer (C -> F at size) | slotnp {args.path} forward / backward ms "
+          "| slotnp batch_inner forward / backward ms | its GEMMs alone forward / backward ms "
+          f"| PyTorch forward / backward ms | slotnp {args.path} GFLOP/s forward / backward |")
+    print("|---|---|---|---|---|---|")
     for C, F, H in SHAPES:
         t = layer_times(C, F, H, args.path, args.reps, args.threads)
         gflop = 2 * BATCH * H * H * F * C * 9 / 1e9
         print(f"| {C} -> {F} at {H}x{H} | {t['ours_f']:.0f} / {t['ours_b']:.0f} | "
-              f"{t['gemm_f']:.0f} / {t['gemm_b']:.0f} | {t['torch_f']:.0f} / {t['torch_b']:.0f} | "
+              f"{t['blocks_f']:.0f} / {t['blocks_b']:.0f} | {t['gemm_f']:.0f} / {t['gemm_b']:.0f} | "
+              f"{t['torch_f']:.0f} / {t['torch_b']:.0f} | "
               f"{gflop / t['ours_f'] * 1e3:.0f} / {2 * gflop / t['ours_b'] * 1e3:.0f} |")
 
 
