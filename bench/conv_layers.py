@@ -13,6 +13,8 @@ above the GEMM peak it is an effective rate.
 
   python bench/conv_layers.py               # prints the markdown table kept in bench/RESULTS.md
   python bench/conv_layers.py --path im2col --reps 9
+  python bench/conv_layers.py --shapes 16,64,32 32,64,32 64,64,32 --winograd-min-channels 1
+                                            # Winograd below its channel threshold too
 """
 import argparse
 import os
@@ -23,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import interleaved  # noqa: E402
-from slotnp.layers import Conv2d, batch_inner  # noqa: E402
+from slotnp.layers import Conv2d, batch_inner, winograd  # noqa: E402
 from slotnp.layers.base import in_memory_order  # noqa: E402
 
 SHAPES = [(64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 256, 8), (256, 256, 8)]  # C, F, H
@@ -90,19 +92,34 @@ def layer_times(C, F, H, path, reps, threads):
     times = interleaved(ours, theirs, reps)
     return {k: statistics.median(v) for k, v in times.items()}
 
+
+def shape(text):
+    """"C,F,H" -> (C, F, H)."""
+    try:
+        C, F, H = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a shape is C,F,H (e.g. 64,128,16), got {text!r}")
+    return C, F, H
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--path", default="winograd", choices=Conv2d.PATHS)
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--shapes", nargs="+", type=shape, default=SHAPES, metavar="C,F,H",
+                   help="input channels, output channels, image side (default: the CONV nets')")
+    p.add_argument("--winograd-min-channels", type=int, default=winograd.MIN_CHANNELS,
+                   help="run Winograd from this many input channels on (default: Conv2d's)")
     args = p.parse_args()
+    winograd.MIN_CHANNELS = args.winograd_min_channels
     print(f"slotnp path {args.path!r}; batch {BATCH}; float32; {args.threads} threads; "
           f"median of {args.reps} interleaved repetitions.\n")
     print(f"| layer (C -> F at size) | slotnp {args.path} forward / backward ms "
           "| slotnp batch_inner forward / backward ms | its GEMMs alone forward / backward ms "
           f"| PyTorch forward / backward ms | slotnp {args.path} GFLOP/s forward / backward |")
     print("|---|---|---|---|---|---|")
-    for C, F, H in SHAPES:
+    for C, F, H in args.shapes:
         t = layer_times(C, F, H, args.path, args.reps, args.threads)
         gflop = 2 * BATCH * H * H * F * C * 9 / 1e9
         print(f"| {C} -> {F} at {H}x{H} | {t['ours_f']:.0f} / {t['ours_b']:.0f} | "

@@ -41,8 +41,10 @@ from .batch_inner import padded_batch_inner
 TILE = 4            # output tile side
 PATCH = TILE + 2    # input patch side for a 3x3 kernel
 BLOCK_VALUES = 36 * 64 * 4 * 128   # values of D in one block of tiles (1.2 M, 4.7 MB in float32)
-# With few input channels the 36 GEMMs are too shallow: forward + backward at 32x32, batch 128,
-# took 108 / 150 / 242 ms here for 16 / 32 / 64 input channels, im2col blocks 80 / 146 / 282.
+# With few input channels the 36 GEMMs are too shallow. Forward + backward at 32x32 to 64
+# channels, batch 128, in ms, Winograd against batch_inner.py for 3 / 16 / 32 / 64 input channels:
+# 104 / 29, 123 / 85, 136 / 129, 205 / 258 (`python bench/conv_layers.py --shapes 3,64,32
+# 16,64,32 32,64,32 64,64,32 --winograd-min-channels 1`).
 MIN_CHANNELS = 64
 
 B_T = np.array([[4, 0, -5, 0, 1, 0],
