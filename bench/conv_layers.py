@@ -56,7 +56,8 @@ def gemms_alone(C, F, H, rng):
 
 def layer_times(C, F, H, path, reps, threads):
     """Medians in ms: slotnp forward, backward on `path` and on batch_inner, the batch-inner
-    GEMMs alone forward, backward; PyTorch forward, backward."""
+    GEMMs alone forward, backward; PyTorch forward, backward. Also each slotnp path's float32
+    forward error: max |y - y_exact| / max |y_exact|, y_exact from float64 im2col."""
     import torch
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -83,14 +84,19 @@ def layer_times(C, F, H, path, reps, threads):
         tx.grad = tw.grad = None
         ty["y"].backward(tdout)
 
+    exact = Conv2d(C, F, 3, padding=1, dtype=np.float64)
+    exact.params["W"][...] = conv.params["W"]
+    exact.path = "im2col"
+    y_exact = exact.forward(x.astype(np.float64))
+    errors = {key: float(np.abs(y_path - y_exact).max() / np.abs(y_exact).max())
+              for key, y_path in [("error", y), ("blocks_error", blocks.forward(x))]}
     gemm_f, gemm_b = gemms_alone(C, F, H, rng)
-    blocks.forward(x)
     ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout)),
             ("blocks_f", lambda: blocks.forward(x)), ("blocks_b", lambda: blocks.backward(dout)),
             ("gemm_f", gemm_f), ("gemm_b", gemm_b)]
     theirs = [("torch_f", torch_forward), ("torch_b", torch_backward)]
     times = interleaved(ours, theirs, reps)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {**{k: statistics.median(v) for k, v in times.items()}, **errors}
 
 
 def shape(text):
@@ -117,15 +123,17 @@ def main():
           f"median of {args.reps} interleaved repetitions.\n")
     print(f"| layer (C -> F at size) | slotnp {args.path} forward / backward ms "
           "| slotnp batch_inner forward / backward ms | its GEMMs alone forward / backward ms "
-          f"| PyTorch forward / backward ms | slotnp {args.path} GFLOP/s forward / backward |")
-    print("|---|---|---|---|---|---|")
+          f"| PyTorch forward / backward ms | slotnp {args.path} GFLOP/s forward / backward "
+          f"| float32 forward error, {args.path} / batch_inner |")
+    print("|---|---|---|---|---|---|---|")
     for C, F, H in args.shapes:
         t = layer_times(C, F, H, args.path, args.reps, args.threads)
         gflop = 2 * BATCH * H * H * F * C * 9 / 1e9
         print(f"| {C} -> {F} at {H}x{H} | {t['ours_f']:.0f} / {t['ours_b']:.0f} | "
               f"{t['blocks_f']:.0f} / {t['blocks_b']:.0f} | {t['gemm_f']:.0f} / {t['gemm_b']:.0f} | "
               f"{t['torch_f']:.0f} / {t['torch_b']:.0f} | "
-              f"{gflop / t['ours_f'] * 1e3:.0f} / {2 * gflop / t['ours_b'] * 1e3:.0f} |")
+              f"{gflop / t['ours_f'] * 1e3:.0f} / {2 * gflop / t['ours_b'] * 1e3:.0f} | "
+              f"{t['error']:.0e} / {t['blocks_error']:.0e} |")
 
 
 if __name__ == "__main__":
