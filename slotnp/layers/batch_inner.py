@@ -18,8 +18,9 @@ rows (i, j, c) x columns (r, ow, n), and one GEMM per block does the work:
 There is no padding overhead (every column is a real output) and no size-dependent temporary
 larger than the stack. The output y is (F, OH, OW, N) memory handed on as an (N, F, OH, OW)
 view; ReLU and pooling keep their input's memory order, so the next convolution finds its input
-batch-innermost already and pads it with one fast copy. Conv2d uses this path; its im2col path
-(im2col.py) is the plain one that the tests compare this one against.
+batch-innermost already and pads it with one fast copy. Conv2d uses this path for every layer
+that Winograd's (winograd.py, same memory layout) does not take; its im2col path (im2col.py) is
+the plain one that the tests compare this one against.
 """
 from .im2col import output_size
 

@@ -7,8 +7,9 @@ whole strided slice at once, so there is no loop over pixels and no scatter-add 
 overlapping windows tap by tap, which is deterministic on the GPU too).
 
 Both work channel-major, on (C, N, H, W) memory, because the columns are ordered (c, ...) x (n, ...).
-This is Conv2d's plain path; its fast path (batch_inner.py) does the same one block of output
-rows at a time, on batch-innermost memory.
+This is Conv2d's plain path. Its fast paths work on batch-innermost memory: batch_inner.py does
+the same one block of output rows at a time, and winograd.py computes 3x3 stride-1 layers with
+fewer multiplications.
 """
 
 
