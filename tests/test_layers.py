@@ -115,7 +115,7 @@ def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, ker
     assert rel_error(fast.grads["W"], plain.grads["W"]) < 1e-12
 
 
-WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 12, 8), 4, 1),
+WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 8, 12), 4, 1),
                   ((2, 2, 6, 2), 3, 2)]      # (N, C, H, W), F, padding; 3x3 kernel, stride 1
 
 
@@ -124,13 +124,15 @@ WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 12, 8), 4
 def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, padding,
                                           tiles_per_block):
     """Winograd gives the plain path's y, dW and dx (float64: to rounding; float32: to the
-    transforms' rounding), also when the tiles come in blocks of one or two, takes input and
-    dout in any memory order, and hands y and dx on batch-innermost."""
+    transforms' rounding), also when the tiles come in blocks of one or two (several rows of
+    tiles, or pieces of a row of 3), takes input and dout in any memory order, and hands y and
+    dx on batch-innermost."""
     N, C = shape[:2]
     values_per_tile = winograd.PATCH ** 2 * C * N
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
     monkeypatch.setattr(winograd, "BLOCK_VALUES", {"one": 1, "two": 2 * values_per_tile,
                                                    "all": 10 ** 9}[tiles_per_block])
+
     def error(a, b):   # relative to the largest entry: float32 rounding makes entries near 0 noisy
         a, b = backend.to_host(a), backend.to_host(b)
         return float(np.abs(a - b).max() / np.abs(b).max())
