@@ -109,14 +109,13 @@ def transformed_patches(xp, padded, BK, block):
 
 
 def _setup(xp, padded, w):
-    """The transforms, U = GK @ w9 as (36, F, C), the output sides and the blocks of tiles."""
+    """The transforms BK, GK, AK, U = GK @ w9 as (36, F, C), and the blocks of tiles."""
     F, C = w.shape[:2]
     _, Hp, Wp, N = padded.shape
-    OH, OW = Hp - 2, Wp - 2
     BK, GK, AK = transforms(xp, padded.dtype)
     U = xp.matmul(GK, w.transpose(2, 3, 0, 1).reshape(9, F * C)).reshape(PATCH * PATCH, F, C)
-    blocks = tile_blocks(OH // TILE, OW // TILE, PATCH * PATCH * C * N)
-    return BK, AK, GK, U, OH, OW, blocks
+    blocks = tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * N)
+    return BK, GK, AK, U, blocks
 
 
 def forward(xp, x, w, padding):
@@ -124,9 +123,9 @@ def forward(xp, x, w, padding):
     and the padded batch-inner input that backward needs."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
-    BK, AK, _, U, OH, OW, blocks = _setup(xp, padded, w)
-    N = padded.shape[3]
-    y = xp.empty((F, OH, OW, N), dtype=x.dtype)
+    BK, _, AK, U, blocks = _setup(xp, padded, w)
+    _, Hp, Wp, N = padded.shape
+    y = xp.empty((F, Hp - 2, Wp - 2, N), dtype=x.dtype)
     for block in blocks:
         V = transformed_patches(xp, padded, BK, block)
         M = xp.matmul(U, V)                                           # (36, F, tiles*N)
@@ -141,7 +140,7 @@ def backward(xp, dout, padded, w, padding):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, 3, 3), dx (N, C, H, W) as a view of
     batch-inner memory)."""
     F, C = w.shape[:2]
-    BK, AK, GK, U, OH, OW, blocks = _setup(xp, padded, w)
+    BK, GK, AK, U, blocks = _setup(xp, padded, w)
     N = padded.shape[3]
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))            # (F, OH, OW, N)
     dU = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
