@@ -17,10 +17,12 @@ import datasets
 from datasets import prepare
 from slotnp import backend, checkpoint, nets, optim, training
 from slotnp.checkpoint import CheckpointError
+from slotnp.layers.slot import EVALUATIONS
 
 DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
                    "conv6": "cifar10", "vgg19": "cifar10"}
 LEARNED_LR = 0.01  # learned weights and fine-tuning
+DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
 
 
 def positive_int(text):
@@ -34,6 +36,20 @@ def positive_float(text):
     value = float(text)
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = float(text)
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
     return value
 
 
@@ -73,6 +89,22 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--lr", type=positive_float, default=None,
                    help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")
+    p.add_argument("--momentum", type=fraction, default=None,
+                   help=f"SGD momentum (default {optim.DEFAULT_MOMENTUM})")
+    p.add_argument("--weight-decay", type=non_negative_float, default=None,
+                   help="SGD weight decay on every trainable array (default: see "
+                        "optim.default_weight_decay and the README)")
+    p.add_argument("--eval-mode", choices=EVALUATIONS, default=None,
+                   help="how a sampled slot net is evaluated: sample (draw weights from "
+                        "softmax(scores), as the authors' code does), expected (the mean option) "
+                        "or argmax (default sample; greedy and learned nets always use argmax)")
+    p.add_argument("--eval-draws", type=positive_int, default=None,
+                   help=f"with --eval-mode sample: networks drawn per evaluation, accuracies "
+                        f"averaged (default {DEFAULT_EVAL_DRAWS})")
+    p.add_argument("--eval-seed", type=int, default=None,
+                   help="seed of the evaluation draws, the same every epoch (default 0)")
+    p.add_argument("--compare-eval-modes", action="store_true",
+                   help="a sampled slot net also records every other evaluation mode per epoch")
     p.add_argument("--restarts", type=epoch_list, default=[25, 75],
                    help="epochs where the cosine schedule restarts")
     p.add_argument("--seed", type=int, default=0)
@@ -100,6 +132,7 @@ def resolve_config(args):
     slot = not args.learned and args.finetune is None
     dataset = args.dataset or DEFAULT_DATASET[args.net]
     long_run = args.learned and args.net in ("conv4", "conv6")
+    sampled = slot and args.selection == "sample"
     config = dict(net=args.net, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None, shared=args.shared and slot,
                   option_bound=args.option_bound if slot else None,
@@ -107,13 +140,25 @@ def resolve_config(args):
                   dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
                   epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
                   lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
-                  momentum=0.9, weight_decay=1e-4, restarts=args.restarts, seed=args.seed,
+                  momentum=optim.DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
+                  weight_decay=optim.default_weight_decay(
+                      args.selection if slot else None, args.option_bound)
+                  if args.weight_decay is None else args.weight_decay,
+                  restarts=args.restarts, seed=args.seed,
                   dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
-                  augment=dataset == "cifar10", finetune=args.finetune)
+                  augment=dataset == "cifar10", finetune=args.finetune,
+                  eval_mode=(args.eval_mode or "sample") if sampled else "argmax",
+                  eval_draws=(args.eval_draws or DEFAULT_EVAL_DRAWS) if sampled else 1,
+                  eval_seed=(args.eval_seed or 0) if sampled else None,
+                  compare_eval_modes=args.compare_eval_modes and sampled)
     variant = f"slot-K{args.K}-{args.selection}" if slot else \
         ("finetune" if args.finetune else "learned")
     if slot and args.option_bound != 1.0:
         variant += f"-bound{args.option_bound:g}"
+    if args.weight_decay is not None:
+        variant += f"-wd{args.weight_decay:g}"
+    if args.momentum is not None:
+        variant += f"-momentum{args.momentum:g}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
@@ -159,14 +204,32 @@ def write_json(path, obj, lines=False):
     os.replace(temporary, path)
 
 
+def evaluation_settings(config, args=None):
+    """(mode, draws, seed) of the evaluation: the run's own, or the flags' where given."""
+    sampled = config["slot"] and config["selection"] == "sample"
+    mode = config.get("eval_mode") or ("sample" if sampled else "argmax")
+    draws, seed = config.get("eval_draws") or DEFAULT_EVAL_DRAWS, config.get("eval_seed") or 0
+    if args is not None and sampled:
+        mode = args.eval_mode or mode
+        draws = args.eval_draws or draws
+        seed = seed if args.eval_seed is None else args.eval_seed
+    return mode, draws, seed
+
+
 def evaluate_checkpoint(args):
     meta, params, _ = checkpoint.load(args.eval)
     config = meta["config"]
     net = build_net(config)
     checkpoint.load_params(net, params, args.eval)
     data = load_data(config, args.data_dir)
-    for split in ("val", "test"):
-        print(f"{split} accuracy: {100 * training.evaluate(net, *data[split]):.2f}%")
+    mode, draws, seed = evaluation_settings(config, args)
+    accuracies = training.evaluate(net, {"val": data["val"], "test": data["test"]},
+                                   mode, draws, seed)
+    if training.sampled_layers(net):
+        print(f"evaluation: {mode}" + (f", mean of {draws} draws (seed {seed})"
+                                       if mode == "sample" else ""))
+    for split, value in accuracies.items():
+        print(f"{split} accuracy: {100 * value:.2f}%")
     return 0
 
 
@@ -226,6 +289,34 @@ def main(argv=None):
         return 130
 
 
+def evaluate_epoch(net, data, config):
+    """val_acc and test_acc by the run's evaluation mode; with compare_eval_modes, also
+    by_eval_mode: {mode: {val_acc, test_acc}} for every mode."""
+    mode, draws, seed = evaluation_settings(config)
+    splits = {"val": data["val"], "test": data["test"]}
+    modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
+    by_mode = {}
+    for each in modes:
+        accuracies = training.evaluate(net, splits, each, draws, seed)
+        by_mode[each] = dict(val_acc=accuracies["val"], test_acc=accuracies["test"])
+    record = dict(by_mode[mode])
+    if len(modes) > 1:
+        record["by_eval_mode"] = by_mode
+    return record
+
+
+def best_by_eval_mode(history):
+    """{mode: {best_epoch, val_acc, test_acc}} over the epochs that recorded every mode."""
+    rows = [r for r in history if "by_eval_mode" in r]
+    if not rows:
+        return None
+    best = {}
+    for mode in rows[0]["by_eval_mode"]:
+        top = max(rows, key=lambda r: r["by_eval_mode"][mode]["val_acc"])  # first of equals
+        best[mode] = dict(best_epoch=top["epoch"], **top["by_eval_mode"][mode])
+    return best
+
+
 def train(args):
     config, data, net, optimizer, state, digest = start_run(args)
     out = config["out"] if not args.resume else args.out
@@ -260,9 +351,9 @@ def train(args):
         if bar:
             bar.close()
         record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
-                      train_acc=train_acc, val_acc=training.evaluate(net, *data["val"]),
-                      test_acc=training.evaluate(net, *data["test"]),
-                      seconds=round(time.time() - tick, 3))
+                      train_acc=train_acc)
+        record.update(evaluate_epoch(net, data, config))
+        record["seconds"] = round(time.time() - tick, 3)
         if config["slot"]:
             record["selection_changed"] = training.fraction_changed(
                 before, training.selection_snapshot(net))
@@ -291,6 +382,13 @@ def train(args):
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=state["epoch"], epochs=config["epochs"],
                   wall_minutes=round(state["seconds"] / 60, 2), backend=backend.name())
+    if config["slot"] and config["selection"] == "sample":
+        mode, draws, seed = evaluation_settings(config)
+        result.update(eval_mode=mode, eval_draws=draws if mode == "sample" else None,
+                      eval_seed=seed if mode == "sample" else None)
+        by_mode = best_by_eval_mode(state["history"])
+        if by_mode:
+            result["by_eval_mode"] = by_mode
     write_json(os.path.join(out, "result.json"), result)
     print(f"test accuracy at the best validation epoch ({best['epoch']}): "
           f"{100 * best['test_acc']:.2f}%  (val {100 * best['val_acc']:.2f}%, "

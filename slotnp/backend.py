@@ -111,7 +111,17 @@ def uniform(generator, shape, dtype):
     return generator.random_sample(shape, dtype=dtype)
 
 
-CPU_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+def _cpu_cores():
+    """The cores this process may use: its CPU affinity, capped by OMP_NUM_THREADS when set
+    (so that runs side by side, each given a share of the cores, keep to their share)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        return max(1, min(cores or 1, int(os.environ.get("OMP_NUM_THREADS", ""))))
+    except ValueError:
+        return cores or 1
+
+
+CPU_CORES = _cpu_cores()
 MIN_PART_VALUES = 1 << 16  # smaller parts cost more in hand-off than a second core gains
 _threads = None
 

@@ -35,13 +35,41 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=Non
     return float(loss_sum) / seen, int(correct) / seen
 
 
-def evaluate(net, x, y, batch_size=1000):
-    """Accuracy of the evaluation-mode forward (no dropout, argmax selection)."""
+def accuracy(net, x, y, batch_size=1000):
+    """Share of correct argmax predictions of the evaluation-mode forward (no dropout)."""
     correct = 0
     for start in range(0, len(x), batch_size):
         logits = net.forward(x[start:start + batch_size], train=False)
         correct += int((logits.argmax(axis=1) == y[start:start + batch_size]).sum())
     return correct / len(x)
+
+
+def sampled_layers(net):
+    """The slot layers of `net` that sample their weights (selection "sample")."""
+    return [layer for _, layer in net.named_layers()
+            if hasattr(layer, "slots") and layer.slots.selection == "sample"]
+
+
+def evaluate(net, splits, mode="argmax", draws=1, seed=0):
+    """Accuracy on each (x, y) of `splits` (a dict name -> (x, y)): a dict name -> accuracy.
+
+    Greedy slot nets and learned nets evaluate one way (argmax). A sampled slot net evaluates
+    as `mode` says (slot.EVALUATIONS): "sample" draws `draws` networks, draw d from the seeds
+    (seed, d, layer), and reports each split's mean accuracy over them (every split sees the
+    same draws); "expected" uses the mean option under softmax(scores); "argmax" the best score.
+    """
+    layers = sampled_layers(net)
+    draws = draws if layers and mode == "sample" else 1
+    totals = dict.fromkeys(splits, 0.0)
+    for draw in range(draws):
+        for index, layer in enumerate(layers):
+            layer_seed = np.random.SeedSequence([seed, draw, index]).generate_state(1)[0]
+            layer.slots.set_evaluation(mode, int(layer_seed))
+        for name, (x, y) in splits.items():
+            totals[name] += accuracy(net, x, y)
+    for layer in layers:
+        layer.slots.set_evaluation("argmax")
+    return {name: total / draws for name, total in totals.items()}
 
 
 def selection_snapshot(net):
