@@ -1,42 +1,242 @@
-"""Learning curves as a PNG drawn with Pillow: train loss, and validation/test accuracy."""
-from PIL import Image, ImageDraw
+"""Charts drawn with Pillow: a small `Chart` (axes, round ticks, grid, legend, lines, points with
+error bars, bands) and the two pictures slotnp writes, curves.png and the sweep's figure.
 
-COLOURS = {"train_loss": (31, 119, 180), "val_acc": (214, 39, 40), "test_acc": (44, 160, 44)}
+Text uses Pillow's scalable default font (`ImageFont.load_default(size)`, Pillow >= 10.1).
+"""
+import math
+
+from PIL import Image, ImageDraw, ImageFont
+
+BLUE, RED, GREEN = (31, 119, 180), (214, 39, 40), (44, 160, 44)
+ORANGE, PURPLE, GREY = (255, 127, 14), (148, 103, 189), (110, 110, 110)
+INK, GRID = (0, 0, 0), (225, 225, 225)
 
 
-def _panel(draw, box, epochs, series, title):
-    """Axes in `box` (left, top, right, bottom) with one polyline per (name, values)."""
-    left, top, right, bottom = box
-    values = [v for _, vs in series for v in vs if v is not None]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    if high - low < 1e-12:
+def font(size):
+    """Pillow's scalable default font at `size` pixels (a bitmap font on old Pillows)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def nice_ticks(low, high, count=6):
+    """Round tick values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten."""
+    if not high > low:
         low, high = low - 0.5, high + 0.5
-    first, last = epochs[0], max(epochs[-1], epochs[0] + 1)
-    x_of = lambda e: left + (right - left) * (e - first) / (last - first)  # noqa: E731
-    y_of = lambda v: bottom - (bottom - top) * (v - low) / (high - low)    # noqa: E731
-    draw.rectangle(box, outline=(0, 0, 0))
-    draw.text((left, top - 16), title, fill=(0, 0, 0))
-    for value in (low, (low + high) / 2, high):
-        draw.text((left - 48, y_of(value) - 6), f"{value:.4g}", fill=(0, 0, 0))
-    draw.text((left, bottom + 4), f"epoch {first}", fill=(0, 0, 0))
-    draw.text((right - 60, bottom + 4), f"epoch {epochs[-1]}", fill=(0, 0, 0))
-    for row, (name, vs) in enumerate(series):
-        points = [(x_of(e), y_of(v)) for e, v in zip(epochs, vs) if v is not None]
+    raw = (high - low) / max(1, count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    ticks, value = [], first
+    while value < high + step * 1e-9 or len(ticks) < 2:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high - 1e-9 * step:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def tick_label(value):
+    return f"{value:g}"
+
+
+class Chart:
+    """One panel: x and y axes with round ticks and grid lines, series, and a legend.
+
+    box: (left, top, right, bottom) of the plotting area on `image`. `log2_x` spaces x
+    by log2 (ticks at the powers of two in range). Call the series methods, then `finish()`.
+    """
+
+    def __init__(self, image, box, x_range, y_range, title="", x_label="", y_label="",
+                 log2_x=False, text=22):
+        self.image, self.draw = image, ImageDraw.Draw(image)
+        self.box, self.log2_x = box, log2_x
+        self.font, self.small = font(text), font(int(text * 0.85))
+        if log2_x:
+            low, high = (math.log2(v) for v in x_range)
+            self.x_ticks = [2.0 ** e for e in range(math.ceil(low - 1e-9),
+                                                     math.floor(high + 1e-9) + 1)]
+            self.x_range = (low - 0.3, high + 0.3)
+        else:
+            self.x_ticks = nice_ticks(*x_range)
+            self.x_range = (self.x_ticks[0], self.x_ticks[-1])
+        self.y_ticks = nice_ticks(*y_range)
+        self.y_range = (self.y_ticks[0], self.y_ticks[-1])
+        self.title, self.x_label, self.y_label = title, x_label, y_label
+        self.legend = []
+        self._axes()
+
+    def x(self, value):
+        left, _, right, _ = self.box
+        value = math.log2(value) if self.log2_x else value
+        low, high = self.x_range
+        return left + (right - left) * (value - low) / (high - low)
+
+    def y(self, value):
+        _, top, _, bottom = self.box
+        low, high = self.y_range
+        return bottom - (bottom - top) * (value - low) / (high - low)
+
+    def _axes(self):
+        draw, (left, top, right, bottom) = self.draw, self.box
+        for value in self.y_ticks:
+            y = self.y(value)
+            draw.line((left, y, right, y), fill=GRID, width=1)
+            label = tick_label(value)
+            width = draw.textlength(label, font=self.small)
+            draw.text((left - 10 - width, y), label, fill=INK, font=self.small, anchor="lm")
+        for value in self.x_ticks:
+            x = self.x(value)
+            draw.line((x, top, x, bottom), fill=GRID, width=1)
+            draw.text((x, bottom + 8), tick_label(value), fill=INK, font=self.small, anchor="mt")
+        draw.rectangle(self.box, outline=INK, width=2)
+        draw.text(((left + right) / 2, top - 14), self.title, fill=INK, font=self.font,
+                  anchor="md")
+        draw.text(((left + right) / 2, bottom + 40), self.x_label, fill=INK, font=self.font,
+                  anchor="mt")
+        if self.y_label:
+            size = self.font.getbbox(self.y_label)
+            label = Image.new("RGBA", (size[2] + 4, size[3] + 4), (255, 255, 255, 0))
+            ImageDraw.Draw(label).text((2, 0), self.y_label, fill=INK, font=self.font)
+            label = label.rotate(90, expand=True)
+            self.image.paste(label, (int(left - 70 - label.width), int((top + bottom - label.height)
+                                                                  / 2)), label)
+
+    def _clip(self, points):
+        _, top, _, bottom = self.box
+        return [(x, min(max(y, top), bottom)) for x, y in points]
+
+    def line(self, xs, ys, colour, label=None, width=3):
+        points = self._clip([(self.x(a), self.y(b)) for a, b in zip(xs, ys) if b is not None])
         if len(points) > 1:
-            draw.line(points, fill=COLOURS[name], width=2)
-        elif points:
-            x, y = points[0]
-            draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=COLOURS[name])
-        draw.text((right - 110, top + 6 + 14 * row), name, fill=COLOURS[name])
+            self.draw.line(points, fill=colour, width=width, joint="curve")
+        if label:
+            self.legend.append(("line", colour, label))
+
+    def points(self, xs, ys, colour, label=None, errors=None, hollow=False, offset=0, size=7):
+        """Markers at (x, y), shifted `offset` pixels right; `errors` draws +- bars."""
+        for i, (a, b) in enumerate(zip(xs, ys)):
+            x, y = self.x(a) + offset, self.y(b)
+            if errors is not None and errors[i]:
+                top, bottom = self.y(b + errors[i]), self.y(b - errors[i])
+                self.draw.line((x, top, x, bottom), fill=colour, width=2)
+                self.draw.line((x - 6, top, x + 6, top), fill=colour, width=2)
+                self.draw.line((x - 6, bottom, x + 6, bottom), fill=colour, width=2)
+            box = (x - size, y - size, x + size, y + size)
+            if hollow:
+                self.draw.ellipse(box, fill=(255, 255, 255), outline=colour, width=3)
+            else:
+                self.draw.ellipse(box, fill=colour)
+        if label:
+            self.legend.append(("hollow" if hollow else "point", colour, label))
+
+    def band(self, low, high, colour, label=None):
+        """A horizontal band between y = low and y = high across the panel."""
+        left, _, right, _ = self.box
+        tint = tuple(int(c + (255 - c) * 0.75) for c in colour)
+        top, bottom = self._clip([(0, self.y(high)), (0, self.y(low))])
+        self.draw.rectangle((left + 2, top[1], right - 2, bottom[1]), fill=tint)
+        self.draw.line((left + 2, self.y((low + high) / 2), right - 2, self.y((low + high) / 2)),
+                       fill=colour, width=2)
+        if label:
+            self.legend.append(("band", colour, label))
+
+    def finish(self, corner="lower right"):
+        """Draw the legend inside the panel, in `corner`; then redraw the frame."""
+        if not self.legend:
+            return
+        left, top, right, bottom = self.box
+        row = self.small.size + 12
+        width = max(self.draw.textlength(t, font=self.small) for _, _, t in self.legend) + 64
+        height = row * len(self.legend) + 12
+        x0 = right - width - 14 if "right" in corner else left + 14
+        y0 = bottom - height - 14 if "lower" in corner else top + 14
+        self.draw.rectangle((x0, y0, x0 + width, y0 + height), fill=(255, 255, 255),
+                            outline=GREY, width=1)
+        for i, (kind, colour, text) in enumerate(self.legend):
+            y = y0 + 6 + row * i + row / 2
+            mark = x0 + 26
+            if kind == "line":
+                self.draw.line((mark - 16, y, mark + 16, y), fill=colour, width=3)
+            elif kind == "band":
+                tint = tuple(int(c + (255 - c) * 0.75) for c in colour)
+                self.draw.rectangle((mark - 16, y - 8, mark + 16, y + 8), fill=tint)
+                self.draw.line((mark - 16, y, mark + 16, y), fill=colour, width=2)
+            else:
+                box = (mark - 7, y - 7, mark + 7, y + 7)
+                if kind == "hollow":
+                    self.draw.ellipse(box, fill=(255, 255, 255), outline=colour, width=3)
+                else:
+                    self.draw.ellipse(box, fill=colour)
+            self.draw.text((x0 + 52, y), text, fill=INK, font=self.small, anchor="lm")
+        self.draw.rectangle(self.box, outline=INK, width=2)
 
 
 def learning_curves(history, path):
-    """history: list of per-epoch dicts with epoch, train_loss, val_acc, test_acc -> PNG."""
-    image = Image.new("RGB", (960, 400), "white")
-    draw = ImageDraw.Draw(image)
+    """curves.png: training loss, and training, validation and test accuracy (%) per epoch.
+
+    history: per-epoch dicts with epoch, train_loss, train_acc, val_acc, test_acc.
+    """
+    image = Image.new("RGB", (1600, 640), "white")
     epochs = [h["epoch"] for h in history]
-    _panel(draw, (70, 40, 460, 350), epochs, [("train_loss", [h["train_loss"] for h in history])],
-           "training loss")
-    _panel(draw, (560, 40, 940, 350), epochs,
-           [(k, [h.get(k) for h in history]) for k in ("val_acc", "test_acc")], "accuracy")
+    span = (min(epochs[0], 0), max(epochs[-1], 1))
+    losses = [h["train_loss"] for h in history]
+    loss = Chart(image, (130, 70, 730, 530), span, (0, max(losses)), "training loss", "epoch",
+                 "cross-entropy")
+    loss.line(epochs, losses, BLUE, "training loss")
+    loss.finish("upper right")
+    accuracy = {k: [100 * h[k] for h in history] for k in ("train_acc", "val_acc", "test_acc")}
+    values = [v for series in accuracy.values() for v in series]
+    # the last epochs' range, so that the plateau is readable, not the first epoch's jump
+    tail = [v for series in accuracy.values() for v in series[len(series) // 10:]]
+    low = min(tail) if len(history) >= 10 else min(values)
+    panel = Chart(image, (930, 70, 1550, 530), span, (low, min(100.0, max(values))),
+                  "accuracy", "epoch", "accuracy (%)")
+    for key, colour, label in (("train_acc", BLUE, "training"), ("val_acc", RED, "validation"),
+                               ("test_acc", GREEN, "test")):
+        panel.line(epochs, accuracy[key], colour, label)
+    panel.finish("lower right")
+    image.save(path)
+
+
+SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY)
+
+
+def k_sweep_figure(path, series, paper=(), baseline=None, paper_baseline=None, title=""):
+    """Test accuracy (%) against K on a log2 axis, as in the paper's K-sweep figures.
+
+    series: (label, Ks, means, stds) per configuration, drawn as filled points with +-std bars
+    and joined by lines; paper: (label, Ks, values) drawn hollow beside them, in the colour of
+    the series at the same position; baseline: (label, mean, std) of learned weights, a band;
+    paper_baseline: (label, value), a grey line.
+    """
+    image = Image.new("RGB", (1400, 900), "white")
+    Ks = [k for _, ks, *_ in list(series) + list(paper) for k in ks]
+    values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
+        [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
+        [v for _, _, vs in paper for v in vs]
+    if baseline:
+        values += [baseline[1] - baseline[2], baseline[1] + baseline[2]]
+    if paper_baseline:
+        values.append(paper_baseline[1])
+    low, high = min(values), max(values)
+    margin = max(0.1, 0.08 * (high - low))
+    chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), (low - margin, high + margin),
+                  title, "K, options per connection (log2 scale)", "test accuracy (%)",
+                  log2_x=True, text=26)
+    if baseline:
+        label, mean, std = baseline
+        chart.band(mean - std, mean + std, GREEN, label)
+    if paper_baseline:
+        label, value = paper_baseline
+        chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
+    for i, (label, ks, means, stds) in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        chart.line(ks, means, colour, None, width=2)
+        chart.points(ks, means, colour, label, errors=stds, offset=-6)
+    for i, (label, ks, values) in enumerate(paper):
+        chart.points(ks, values, SERIES_COLOURS[i % len(SERIES_COLOURS)], label, hollow=True,
+                     offset=6)
+    chart.finish("lower right")
     image.save(path)

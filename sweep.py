@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""Run a grid of train.py runs, resume what was interrupted, and collate the results.
+
+  python sweep.py --net lenet --K 2 4 8 16 32 64 --selection greedy sample --learned \\
+                  --seeds 0 1 --jobs 2
+  python sweep.py --preset mnist --jobs 2        # the paper's MNIST grid (Lenet 300-100)
+  python sweep.py --preset mnist --collate       # only rewrite results.md and sweep.png
+  python sweep.py --preset mnist --print-commands  # one train.py command per line
+
+Each run is an ordinary train.py run in its own folder, runs/sweep/<name>, named by what
+defines it (net, K, selection, option bound, weight decay, epochs, seed). When a run finishes,
+its small records (config.json, metrics.jsonl, result.json; never checkpoints) are copied to
+results/<name>/. The sweep skips every run recorded there, resumes a run whose folder holds
+last.npz, and starts the others; so a killed sweep, started again, continues where it stopped,
+on this machine or (from the committed records) on another. Then it writes results/results.md
+(mean +- std over seeds beside the paper's value) and results/sweep.png.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from slotnp import backend, optim
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+RECORDS = ("config.json", "metrics.jsonl", "result.json")
+SQRT3 = 1.7320508
+
+# The paper's Lenet-300-100 MNIST test accuracies (%), read off its K-sweep figures.
+PAPER_MNIST = {
+    "greedy": {2: 97.15, 4: 98.0, 8: 98.2, 16: 98.18, 32: 98.18, 64: 98.17},
+    "sample": {2: 97.07, 4: 97.83, 8: 97.84, 16: 97.87, 32: 98.02, 64: 97.84},
+    "learned": 97.95,
+}
+
+PRESETS = {
+    # The paper's MNIST figure: GS and PS at every K, learned weights, two seeds each.
+    "mnist": dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
+                  learned=True, seeds=[0, 1]),
+    # The runs that chose the defaults: option bound x weight decay, K = 2 and 8, seed 0
+    # (sampled runs record every evaluation mode).
+    "mnist-ablation": dict(net=["lenet"], K=[2, 8], selection=["greedy", "sample"],
+                           option_bound=[1.0, SQRT3], weight_decay=[1e-4, 0.0], seeds=[0]),
+    # K = 8 GS with one set of K values per layer, and fine-tuned into learned weights.
+    "mnist-extras": dict(net=["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True,
+                         seeds=[0, 1]),
+}
+
+
+class Run:
+    """One train.py run of the grid: its name, its train.py flags, and what it depends on."""
+
+    def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
+                 option_bound=None, shared=False, finetune_of=None):
+        self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
+        self.learned, self.K, self.selection = learned, K, selection
+        self.option_bound, self.shared, self.finetune_of = option_bound, shared, finetune_of
+        self.name = self._name()
+
+    def _name(self):
+        if self.finetune_of is not None:
+            parts = [self.finetune_of.group, "finetune"]
+        elif self.learned:
+            parts = [self.net, "learned"]
+        else:
+            parts = [self.net, f"K{self.K}", self.selection] + (["shared"] if self.shared else [])
+            parts.append(f"bound{self.option_bound:g}")
+        parts.append(f"wd{self.weight_decay:g}")
+        if self.epochs is not None:
+            parts.append(f"e{self.epochs}")
+        return "-".join(parts + [f"seed{self.seed}"])
+
+    @property
+    def group(self):
+        """The name without its seed: the runs that collate into one row."""
+        return self.name.rsplit("-seed", 1)[0]
+
+    def finetune_source(self, runs_dir):
+        """The checkpoint a fine-tuning run starts from (None for other runs)."""
+        if self.finetune_of is None:
+            return None
+        return os.path.join(runs_dir, self.finetune_of.name, "best.npz")
+
+    def train_flags(self, runs_dir):
+        """The train.py flags of this run (without --data-dir, --resume or --no-progress)."""
+        flags = ["--net", self.net, "--seed", str(self.seed),
+                 "--weight-decay", f"{self.weight_decay:g}"]
+        if self.epochs is not None:
+            flags += ["--epochs", str(self.epochs)]
+        if self.finetune_of is not None:
+            flags += ["--finetune", self.finetune_source(runs_dir)]
+        elif self.learned:
+            flags.append("--learned")
+        else:
+            flags += ["--K", str(self.K), "--selection", self.selection,
+                      "--option-bound", f"{self.option_bound:g}"]
+            if self.shared:
+                flags.append("--shared")
+            if self.selection == "sample":
+                flags.append("--compare-eval-modes")
+        return flags + ["--out", os.path.join(runs_dir, self.name)]
+
+
+def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,),
+         weight_decay=None, shared=False, finetune=False, epochs=None):
+    """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
+    then their shared-option twins, then fine-tuning runs of the greedy ones, then learned.
+    `weight_decay` None takes train.py's default for each run."""
+    runs, slot_runs = [], []
+    for name in net:
+        for k in K:
+            for how in selection:
+                for bound in option_bound:
+                    for decay in weight_decay or [optim.default_weight_decay(how, bound)]:
+                        for seed in seeds:
+                            slot_runs.append(Run(name, seed, epochs, decay, K=k, selection=how,
+                                                 option_bound=bound))
+    runs += slot_runs
+    if shared:
+        runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
+                     option_bound=r.option_bound, shared=True) for r in slot_runs]
+    if finetune:
+        runs += [Run(r.net, r.seed, r.epochs, optim.default_weight_decay(None), finetune_of=r)
+                 for r in slot_runs if r.selection == "greedy"]
+    if learned:
+        for name in net:
+            for decay in (weight_decay or [optim.default_weight_decay(None)]):
+                runs += [Run(name, seed, epochs, decay, learned=True) for seed in seeds]
+    return runs
+
+
+def recorded(results_dir, run):
+    """The recorded result.json of a finished run, or None."""
+    path = os.path.join(results_dir, run.name, "result.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        result = json.load(file)
+    return result if result.get("epochs_run") == result.get("epochs") else None
+
+
+def status(run, runs_dir, results_dir):
+    """"done" (recorded), "resume" (its folder holds last.npz), or "new"."""
+    if recorded(results_dir, run) is not None:
+        return "done"
+    if os.path.isfile(os.path.join(runs_dir, run.name, "last.npz")):
+        return "resume"
+    return "new"
+
+
+def command(run, runs_dir, results_dir, data_dir, extra=()):
+    """The train.py command line of a run in its current state."""
+    prefix = ["python", "train.py"]
+    common = ["--data-dir", data_dir, "--no-progress", *extra]
+    if status(run, runs_dir, results_dir) == "resume":
+        return prefix + ["--resume", "--out", os.path.join(runs_dir, run.name)] + common
+    return prefix + run.train_flags(runs_dir) + common
+
+
+def record(run, runs_dir, results_dir):
+    """Copy a finished run's small records into results/<name>/; True if it finished."""
+    folder = os.path.join(runs_dir, run.name)
+    path = os.path.join(folder, "result.json")
+    if not os.path.isfile(path):
+        return False
+    with open(path) as file:
+        result = json.load(file)
+    if result.get("epochs_run") != result.get("epochs"):
+        return False
+    target = os.path.join(results_dir, run.name)
+    os.makedirs(target, exist_ok=True)
+    for name in RECORDS:
+        shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+    return True
+
+
+def run_all(runs, args):
+    """Run the unfinished runs, `args.jobs` at a time, each with its share of the cores."""
+    todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
+    print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} recorded, {len(todo)} to run "
+          f"({args.jobs} at a time)", flush=True)
+    threads = max(1, backend.CPU_CORES // args.jobs)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    running, failed = {}, []
+    started = time.time()
+
+    def finish(run, process, log):
+        log.close()
+        if process.returncode == 0 and record(run, args.runs, args.results):
+            print(f"  done    {run.name}", flush=True)
+        elif process.returncode == 0:
+            print(f"  paused  {run.name} (time limit; run the sweep again to resume)", flush=True)
+        else:
+            failed.append(run)
+            print(f"  FAILED  {run.name} (exit {process.returncode}; see "
+                  f"{os.path.join(args.runs, run.name, 'train.log')})", flush=True)
+
+    try:
+        while todo or running:
+            busy = [r for r, _, _ in running.values()]
+            while len(running) < args.jobs:
+                # the next run whose slot machine (if it fine-tunes one) is not still to train
+                ready = [r for r in todo if r.finetune_of not in todo + busy]
+                if not ready:
+                    break
+                run = ready[0]
+                todo.remove(run)
+                source = run.finetune_source(args.runs)
+                if source is not None and not os.path.isfile(source):
+                    failed.append(run)
+                    print(f"  SKIPPED {run.name}: fine-tuning needs {source}; train "
+                          f"{run.finetune_of.name} again (delete it from {args.results})",
+                          flush=True)
+                    continue
+                flags = ["--time-limit", str(args.time_limit)] if args.time_limit else []
+                argv = command(run, args.runs, args.results, args.data_dir, flags + args.extra)
+                os.makedirs(os.path.join(args.runs, run.name), exist_ok=True)
+                log = open(os.path.join(args.runs, run.name, "train.log"), "a")
+                log.write("$ " + " ".join(argv) + "\n")
+                log.flush()
+                print(f"  {'resume' if '--resume' in argv else 'start '}  {run.name}", flush=True)
+                process = subprocess.Popen([sys.executable] + argv[1:], stdout=log,
+                                           stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+                running[process.pid] = (run, process, log)
+                busy.append(run)
+            if not running:
+                break
+            pid, _ = os.wait()
+            if pid in running:
+                run, process, log = running.pop(pid)
+                process.returncode = process.wait()
+                finish(run, process, log)
+    except KeyboardInterrupt:
+        for run, process, log in running.values():
+            process.send_signal(signal.SIGINT)
+        for run, process, log in running.values():
+            process.wait()
+            log.close()
+        print("\nsweep interrupted: each run keeps its last finished epoch; run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    minutes = (time.time() - started) / 60
+    print(f"sweep: finished in {minutes:.1f} min; {len(failed)} failed", flush=True)
+    return 1 if failed else 0
+
+
+def paper_value(run):
+    """The paper's MNIST figure for a run's configuration (%), or None."""
+    if run.net != "lenet" or run.shared or run.finetune_of is not None:
+        return None
+    if run.learned:
+        return PAPER_MNIST["learned"]
+    return PAPER_MNIST[run.selection].get(run.K)
+
+
+def collate(runs, results_dir):
+    """One row per group of runs (all but the seed): dicts with the group's first run, the
+    recorded seeds' test accuracies (%), their mean and std, minutes, and other evaluations."""
+    rows, index = [], {}
+    for run in runs:
+        if run.group not in index:
+            index[run.group] = len(rows)
+            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}))
+        result = recorded(results_dir, run)
+        if result is None:
+            continue
+        row = rows[index[run.group]]
+        row["tests"].append(100 * result["test_acc"])
+        row["minutes"].append(result["wall_minutes"])
+        row["seeds"].append(run.seed)
+        for mode, best in (result.get("by_eval_mode") or {}).items():
+            row["modes"].setdefault(mode, []).append(100 * best["test_acc"])
+        row["eval"] = result.get("eval_mode")
+        row["draws"] = result.get("eval_draws")
+    for row in rows:
+        tests = np.array(row["tests"])
+        row["mean"] = float(tests.mean()) if len(tests) else None
+        row["std"] = float(tests.std(ddof=1)) if len(tests) > 1 else 0.0
+    return rows
+
+
+def describe(run):
+    if run.finetune_of is not None:
+        return f"{describe(run.finetune_of)}, fine-tuned"
+    if run.learned:
+        return "learned weights"
+    how = {"greedy": "GS", "sample": "PS"}[run.selection]
+    shared = ", shared" if run.shared else ""
+    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}"
+
+
+def write_collation(runs, results_dir):
+    """results_dir/results.md and, for Lenet grids, results_dir/sweep.png; their paths."""
+    rows = collate(runs, results_dir)
+    lines = ["# Sweep results", "",
+             "Test accuracy (%) at the best validation epoch, mean +- std over seeds, as "
+             "collated by `sweep.py` from the records in this folder. Sampled (PS) nets are "
+             "evaluated as `eval` says; their other evaluation modes, each at its own best "
+             "validation epoch, follow. Minutes: mean wall time per run.", "",
+             "| net | configuration | weight decay | epochs | test acc. | seeds | minutes | "
+             "paper | other evaluations |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        run = row["run"]
+        accuracy = "not run yet" if row["mean"] is None else \
+            f"**{row['mean']:.2f}** +- {row['std']:.2f}"
+        paper = paper_value(run)
+        others = ", ".join(f"{mode} {np.mean(v):.2f}" for mode, v in row["modes"].items()
+                           if mode != row.get("eval"))
+        evaluation = ""
+        if row.get("eval"):
+            evaluation = f"eval {row['eval']}" + (f" ({row['draws']} draws)" if row.get("draws")
+                                                  else "")
+            others = "; ".join(t for t in (evaluation, others) if t)
+        minutes = f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
+        lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
+                     f"{run.epochs or 200} | {accuracy} | {len(row['tests'])} | {minutes} | "
+                     f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
+    os.makedirs(results_dir, exist_ok=True)
+    table = os.path.join(results_dir, "results.md")
+    with open(table, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    figure = os.path.join(results_dir, "sweep.png")
+    return table, figure if draw_figure(rows, figure) else None
+
+
+def draw_figure(rows, path):
+    """sweep.png from the collated Lenet rows: one series per slot configuration (all but K),
+    the paper's points beside GS and PS, learned weights as a band. False if nothing to draw."""
+    lenet = [r for r in rows if r["run"].net == "lenet" and r["mean"] is not None]
+    series, paper = {}, []
+    for row in lenet:
+        run = row["run"]
+        if run.learned or run.finetune_of is not None or run.shared:
+            continue
+        how = {"greedy": "GS", "sample": "PS"}[run.selection]
+        label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}"
+        series.setdefault(label, (run.selection, []))[1].append(
+            (run.K, row["mean"], row["std"], len(row["tests"])))
+    if not series:
+        return False
+    drawn = []
+    for label, (selection, points) in series.items():
+        points.sort()
+        seeds = min(n for *_, n in points)
+        drawn.append((f"{label} ({seeds}+ seeds)", [p[0] for p in points],
+                      [p[1] for p in points], [p[2] for p in points]))
+        values = PAPER_MNIST[selection]
+        paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
+                      [values[k] for k in sorted(values)]))
+    learned = [r for r in lenet if r["run"].learned]
+    baseline = None
+    if learned:
+        tests = [t for r in learned for t in r["tests"]]
+        baseline = (f"slotnp learned weights ({len(tests)} seeds, +- std)", float(np.mean(tests)),
+                    float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0)
+    from slotnp.plot import k_sweep_figure
+    k_sweep_figure(path, drawn, paper, baseline, ("paper, learned weights",
+                                                   PAPER_MNIST["learned"]),
+                   "Lenet 300-100 on MNIST: test accuracy at the best validation epoch")
+    return True
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Any flags after -- are passed to every train.py run.")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a named grid (flags below add to "
+                   "or override it)")
+    p.add_argument("--net", nargs="+")
+    p.add_argument("--K", nargs="+", type=int)
+    p.add_argument("--selection", nargs="+", choices=("greedy", "sample"))
+    p.add_argument("--learned", action="store_true", default=None,
+                   help="also learned-weights runs")
+    p.add_argument("--seeds", nargs="+", type=int)
+    p.add_argument("--option-bound", nargs="+", type=float)
+    p.add_argument("--weight-decay", nargs="+", type=float,
+                   help="default: train.py's default for each run")
+    p.add_argument("--shared", action="store_true", default=None,
+                   help="also each slot run with one set of K values per layer")
+    p.add_argument("--finetune", action="store_true", default=None,
+                   help="also fine-tune each greedy slot run's best checkpoint")
+    p.add_argument("--epochs", type=int, help="default: train.py's (200)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
+    p.add_argument("--time-limit", type=float, metavar="MIN",
+                   help="each run stops after the epoch that passes MIN minutes (resume later)")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--runs", default="runs/sweep", help="where the runs' folders go")
+    p.add_argument("--results", default="results", help="where finished runs are recorded")
+    p.add_argument("--print-commands", action="store_true",
+                   help="print one train.py command per unfinished run, and exit")
+    p.add_argument("--collate", action="store_true", help="only write results.md and sweep.png")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, extra = argv[:at], argv[at + 1:]
+    args = p.parse_args(argv)
+    args.extra = extra
+    spec = dict(PRESETS[args.preset]) if args.preset else {}
+    for key in ("net", "K", "selection", "learned", "seeds", "option_bound", "weight_decay",
+                "shared", "finetune", "epochs"):
+        if getattr(args, key) is not None:
+            spec[key] = getattr(args, key)
+    if not spec.get("net"):
+        p.error("name the nets (--net lenet ...) or a --preset")
+    if not spec.get("learned") and not (spec.get("K") and spec.get("selection")):
+        p.error("a slot grid needs --K and --selection (or pass --learned alone)")
+    if args.jobs < 1:
+        p.error("--jobs must be at least 1")
+    args.spec = spec
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runs = grid(**args.spec)
+    if args.print_commands:
+        for run in runs:
+            if status(run, args.runs, args.results) != "done":
+                print(" ".join(command(run, args.runs, args.results, args.data_dir, args.extra)))
+        return 0
+    code = 0 if args.collate else run_all(runs, args)
+    table, figure = write_collation(runs, args.results)
+    print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
