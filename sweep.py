@@ -188,7 +188,7 @@ def run_all(runs, args):
     threads = max(1, backend.CPU_CORES // args.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    running, failed = {}, []
+    running, failed, paused = {}, [], []
     started = time.time()
 
     def finish(run, process, log):
@@ -196,6 +196,7 @@ def run_all(runs, args):
         if process.returncode == 0 and record(run, args.runs, args.results):
             print(f"  done    {run.name}", flush=True)
         elif process.returncode == 0:
+            paused.append(run)
             print(f"  paused  {run.name} (time limit; run the sweep again to resume)", flush=True)
         else:
             failed.append(run)
@@ -247,7 +248,8 @@ def run_all(runs, args):
               "command again to resume", file=sys.stderr)
         return 130
     minutes = (time.time() - started) / 60
-    print(f"sweep: finished in {minutes:.1f} min; {len(failed)} failed", flush=True)
+    print(f"sweep: finished in {minutes:.1f} min; {len(paused)} paused, {len(failed)} failed",
+          flush=True)
     return 1 if failed else 0
 
 

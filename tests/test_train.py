@@ -44,7 +44,7 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["lr"] == 0.2 and config["val_fraction"] == 0.15 and config["K"] == 4
     from PIL import Image
-    assert Image.open(out / "curves.png").size == (960, 400)
+    assert Image.open(out / "curves.png").size == (1600, 640)
 
 
 @pytest.mark.parametrize("selection, bound", [("greedy", "1"), ("sample", "1"), ("greedy", "1.7")])
@@ -81,6 +81,44 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     assert f"test accuracy: {100 * best['test_acc']:.2f}%" in reported
 
 
+def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
+    """A sampled net trains without weight decay by default and is evaluated by sampling (a
+    mean of seeded draws); --compare-eval-modes records every mode, each with its best epoch."""
+    out = tmp_path / "sampled"
+    run("--epochs", "2", "--selection", "sample", "--compare-eval-modes", "--out", str(out))
+    config = json.loads((out / "config.json").read_text())
+    assert (config["weight_decay"], config["momentum"]) == (0.0, 0.9)
+    assert (config["eval_mode"], config["eval_draws"], config["eval_seed"]) == ("sample", 5, 0)
+    result = json.loads((out / "result.json").read_text())
+    assert (result["eval_mode"], result["eval_draws"], result["eval_seed"]) == ("sample", 5, 0)
+    rows = metrics(out)
+    assert set(result["by_eval_mode"]) == {"sample", "expected", "argmax"}
+    for mode, best in result["by_eval_mode"].items():
+        top = max(rows, key=lambda r: r["by_eval_mode"][mode]["val_acc"])
+        assert best == dict(best_epoch=top["epoch"], **top["by_eval_mode"][mode])
+    assert all(r["val_acc"] == r["by_eval_mode"]["sample"]["val_acc"] for r in rows)
+    capsys.readouterr()
+    assert train.main(["--eval", str(out / "last.npz"), "--dataset", "synthetic",
+                       "--eval-mode", "expected"]) == 0
+    reported = capsys.readouterr().out
+    last = rows[-1]["by_eval_mode"]["expected"]
+    assert "evaluation: expected" in reported
+    assert f"test accuracy: {100 * last['test_acc']:.2f}%" in reported
+
+
+def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path):
+    greedy = train.resolve_config(train.parse_args(["--K", "4"]))
+    assert (greedy["weight_decay"], greedy["momentum"], greedy["eval_mode"]) == \
+        (1e-4, 0.9, "argmax")
+    out = tmp_path / "flags"
+    run("--epochs", "1", "--weight-decay", "0.003", "--momentum", "0.5", "--out", str(out))
+    config = json.loads((out / "config.json").read_text())
+    assert (config["weight_decay"], config["momentum"]) == (0.003, 0.5)
+    args = train.parse_args(list(FAST) + ["--resume", "--out", str(out)])
+    _, _, _, optimizer, _, _ = train.start_run(args)
+    assert (optimizer.weight_decay, optimizer.momentum) == (0.003, 0.5)
+
+
 def test_explicit_scores_train_alike_and_older_checkpoints_still_load(tmp_path, capsys):
     """--score-form explicit trains like the default factored form (float32: equal up to
     rounding); a checkpoint from before the factored form (no score_form in its config) loads."""
@@ -113,6 +151,10 @@ def cli(*args, cwd=ROOT):
     (["--lr", "-0.1"], "--lr: must be a positive number"),
     (["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
     (["--resume"], "--resume needs --out"),
+    (["--momentum", "1.5"], "--momentum: must be a number in [0, 1)"),
+    (["--weight-decay", "-1"], "--weight-decay: must be a number >= 0"),
+    (["--eval-mode", "mean"], "invalid choice: 'mean'"),
+    (["--eval-draws", "0"], "--eval-draws: must be an integer >= 1"),
 ])
 def test_bad_flags_give_one_clear_line(args, message):
     result = cli(*args)

@@ -1,0 +1,164 @@
+"""sweep.py on a tiny synthetic grid: names, commands, skip, resume after a kill, collation."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import sweep  # noqa: E402
+
+GRID = ["--net", "lenet", "--K", "2", "--selection", "greedy", "sample", "--learned",
+        "--seeds", "0", "1", "--epochs", "3"]
+TRAIN_FLAGS = ["--", "--dataset", "synthetic", "--batch-size", "100"]
+
+
+def folders(tmp_path):
+    return ["--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results")]
+
+
+def sweep_cli(tmp_path, *args, **kwargs):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "sweep.py"), *GRID,
+                           *folders(tmp_path), *args, *TRAIN_FLAGS], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def records(results):
+    """Every recorded file's content, with the wall-clock fields taken out."""
+    found = {}
+    for name in sorted(os.listdir(results)):
+        folder = os.path.join(results, name)
+        if not os.path.isdir(folder):
+            continue
+        rows = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
+        for row in rows:
+            row.pop("seconds")
+        result = json.load(open(os.path.join(folder, "result.json")))
+        result.pop("wall_minutes")
+        config = json.load(open(os.path.join(folder, "config.json")))
+        config.pop("out")
+        found[name] = (rows, result, config)
+    return found
+
+
+def test_run_names_and_flags_say_what_defines_a_run():
+    runs = sweep.grid(["lenet"], K=[2], selection=["greedy", "sample"], learned=True,
+                      seeds=[0, 1], option_bound=[1.0, sweep.SQRT3])
+    names = [r.name for r in runs]
+    assert names[:2] == ["lenet-K2-greedy-bound1-wd0.0001-seed0",
+                         "lenet-K2-greedy-bound1-wd0.0001-seed1"]
+    assert "lenet-K2-greedy-bound1.73205-wd0.0001-seed0" in names
+    assert "lenet-K2-sample-bound1-wd0-seed1" in names           # sampling's default decay
+    assert names[-2:] == ["lenet-learned-wd0.0001-seed0", "lenet-learned-wd0.0001-seed1"]
+    assert len(set(names)) == len(names) == 2 * 2 * 2 + 2
+    sampled = runs[names.index("lenet-K2-sample-bound1-wd0-seed1")]
+    flags = sampled.train_flags("R")
+    assert flags[flags.index("--seed") + 1] == "1" and "--compare-eval-modes" in flags
+    assert flags[-2:] == ["--out", os.path.join("R", sampled.name)]
+    extras = sweep.grid(["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True)
+    assert [r.name for r in extras] == ["lenet-K8-greedy-bound1-wd0.0001-seed0",
+                                        "lenet-K8-greedy-shared-bound1-wd0.0001-seed0",
+                                        "lenet-K8-greedy-bound1-wd0.0001-finetune-wd0.0001-seed0"]
+    assert extras[2].train_flags("R")[-4:-2] == [
+        "--finetune", os.path.join("R", extras[0].name, "best.npz")]
+
+
+def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
+    printed = sweep_cli(tmp_path, "--print-commands")
+    lines = printed.stdout.strip().splitlines()
+    assert printed.returncode == 0 and len(lines) == 6
+    assert all(line.startswith("python train.py --net lenet") for line in lines)
+    assert all(line.endswith("--no-progress --dataset synthetic --batch-size 100")
+               for line in lines)
+    # the commands, run as printed, are the sweep: it then has nothing left to do
+    for line in lines[:1]:
+        subprocess.run(line.split(), cwd=ROOT, check=True, capture_output=True, timeout=120)
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=3)[0]
+    assert sweep.record(run, str(tmp_path / "runs"), str(tmp_path / "results"))
+    assert len(sweep_cli(tmp_path, "--print-commands").stdout.strip().splitlines()) == 5
+
+
+def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert sweep_cli(whole, "--jobs", "2").returncode == 0
+    # kill -9 the sweep and its runs mid-grid, as the end of a session does
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "sweep.py"), *GRID,
+                                *folders(killed), "--jobs", "2", *TRAIN_FLAGS], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = os.path.isdir(killed / "results") and len(os.listdir(killed / "results")) >= 2
+        if done and any((killed / "runs" / r).joinpath("last.npz").exists()
+                        for r in os.listdir(killed / "runs")
+                        if not (killed / "results" / r).exists()):
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    recorded = len(os.listdir(killed / "results"))
+    assert 0 < recorded < 6                                  # killed partway through
+    again = sweep_cli(killed, "--jobs", "2")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{recorded} recorded, {6 - recorded} to run" in again.stdout
+    assert "resume " in again.stdout                          # a run continued from last.npz
+    assert records(whole / "results") == records(killed / "results")
+    # started once more, it finds everything recorded and leaves the records as they are
+    before = {name: open(killed / "results" / name / "result.json").read()
+              for name in os.listdir(killed / "results") if (killed / "results" / name).is_dir()}
+    third = sweep_cli(killed)
+    assert "6 recorded, 0 to run" in third.stdout
+    assert before == {name: open(killed / "results" / name / "result.json").read()
+                      for name in before}
+
+
+def test_a_paused_run_resumes_to_the_same_result(tmp_path):
+    """--time-limit pauses every run after its first epoch; the next sweep finishes them."""
+    paused = sweep_cli(tmp_path, "--time-limit", "1e-6")
+    assert paused.returncode == 0 and paused.stdout.count("  paused  ") == 6
+    assert not any(os.path.isdir(tmp_path / "results" / n)
+                   for n in os.listdir(tmp_path / "results"))
+    assert sweep_cli(tmp_path).stdout.count("resume ") == 6
+    whole = tmp_path / "whole"
+    sweep_cli(whole)
+    assert records(whole / "results") == records(tmp_path / "results")
+
+
+def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
+    results = tmp_path / "results"
+    runs = sweep.grid(["lenet"], K=[2, 4], selection=["greedy"], learned=True, seeds=[0, 1])
+    accuracies = {"lenet-K2-greedy-bound1-wd0.0001-seed0": 0.97,
+                  "lenet-K2-greedy-bound1-wd0.0001-seed1": 0.98,
+                  "lenet-K4-greedy-bound1-wd0.0001-seed0": 0.981,
+                  "lenet-learned-wd0.0001-seed0": 0.979,
+                  "lenet-learned-wd0.0001-seed1": 0.9794}
+    for name, accuracy in accuracies.items():
+        os.makedirs(results / name)
+        (results / name / "result.json").write_text(json.dumps(dict(
+            best_epoch=5, val_acc=accuracy, test_acc=accuracy, epochs_run=200, epochs=200,
+            wall_minutes=4.0)))
+    table, figure = sweep.write_collation(runs, str(results))
+    text = open(table).read()
+    assert "| lenet | GS, K = 2, bound 1 | 0.0001 | 200 | **97.50** +- 0.71 | 2 | 4.0 | 97.15 |" \
+        in text
+    assert "| lenet | GS, K = 4, bound 1 | 0.0001 | 200 | **98.10** +- 0.00 | 1 | 4.0 | 98.00 |" \
+        in text
+    assert "| lenet | learned weights | 0.0001 | 200 | **97.92** +- 0.03 | 2 | 4.0 | 97.95 |" \
+        in text
+    from PIL import Image
+    assert Image.open(figure).size == (1400, 900)
+    collated = sweep.collate(runs, str(results))
+    assert collated[0]["mean"] == pytest.approx(97.5) and collated[0]["seeds"] == [0, 1]
+    assert collated[0]["std"] == pytest.approx(np.std([97.0, 98.0], ddof=1))
+
+
+def test_bad_sweep_flags_give_one_clear_line():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "sweep.py"), "--K", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "name the nets" in result.stderr
+    assert "Traceback" not in result.stderr
