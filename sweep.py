@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from slotnp import backend, optim
+from slotnp import backend, optim, run_folder
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -57,8 +57,9 @@ class Run:
     """One train.py run of the grid: its name, its train.py flags, and what it depends on."""
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
-                 option_bound=None, shared=False, finetune_of=None):
+                 option_bound=None, shared=False, finetune_of=None, normalise="channels"):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
+        self.normalise = normalise
         self.learned, self.K, self.selection = learned, K, selection
         self.option_bound, self.shared, self.finetune_of = option_bound, shared, finetune_of
         self.name = self._name()
@@ -72,6 +73,8 @@ class Run:
             parts = [self.net, f"K{self.K}", self.selection] + (["shared"] if self.shared else [])
             parts.append(f"bound{self.option_bound:g}")
         parts.append(f"wd{self.weight_decay:g}")
+        if self.normalise != "channels" and self.finetune_of is None:
+            parts.append(f"norm{self.normalise}")
         if self.epochs is not None:
             parts.append(f"e{self.epochs}")
         return "-".join(parts + [f"seed{self.seed}"])
@@ -93,6 +96,8 @@ class Run:
                  "--weight-decay", f"{self.weight_decay:g}"]
         if self.epochs is not None:
             flags += ["--epochs", str(self.epochs)]
+        if self.normalise != "channels" and self.finetune_of is None:
+            flags += ["--normalise", self.normalise]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
         elif self.learned:
@@ -108,7 +113,7 @@ class Run:
 
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,),
-         weight_decay=None, shared=False, finetune=False, epochs=None):
+         weight_decay=None, shared=False, finetune=False, epochs=None, normalise=("channels",)):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
     then their shared-option twins, then fine-tuning runs of the greedy ones, then learned.
     `weight_decay` None takes train.py's default for each run."""
@@ -118,20 +123,25 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,)
             for how in selection:
                 for bound in option_bound:
                     for decay in weight_decay or [optim.default_weight_decay(how, bound)]:
-                        for seed in seeds:
-                            slot_runs.append(Run(name, seed, epochs, decay, K=k, selection=how,
-                                                 option_bound=bound))
+                        for inputs in normalise:
+                            for seed in seeds:
+                                slot_runs.append(Run(name, seed, epochs, decay, K=k,
+                                                     selection=how, option_bound=bound,
+                                                     normalise=inputs))
     runs += slot_runs
     if shared:
         runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
-                     option_bound=r.option_bound, shared=True) for r in slot_runs]
+                     option_bound=r.option_bound, shared=True, normalise=r.normalise)
+                 for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs, optim.default_weight_decay(None), finetune_of=r)
                  for r in slot_runs if r.selection == "greedy"]
     if learned:
         for name in net:
             for decay in (weight_decay or [optim.default_weight_decay(None)]):
-                runs += [Run(name, seed, epochs, decay, learned=True) for seed in seeds]
+                for inputs in normalise:
+                    runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
+                             for seed in seeds]
     return runs
 
 
@@ -158,9 +168,12 @@ def command(run, runs_dir, results_dir, data_dir, extra=()):
     """The train.py command line of a run in its current state."""
     prefix = ["python", "train.py"]
     common = ["--data-dir", data_dir, "--no-progress", *extra]
+    folder = os.path.join(runs_dir, run.name)
     if status(run, runs_dir, results_dir) == "resume":
-        return prefix + ["--resume", "--out", os.path.join(runs_dir, run.name)] + common
-    return prefix + run.train_flags(runs_dir) + common
+        return prefix + ["--resume", "--out", folder] + common
+    # a run killed before its first epoch ended left a config but nothing to resume from
+    restart = ["--overwrite"] if run_folder.existing_run_files(folder) else []
+    return prefix + run.train_flags(runs_dir) + restart + common
 
 
 def record(run, runs_dir, results_dir):
@@ -292,10 +305,11 @@ def describe(run):
     if run.finetune_of is not None:
         return f"{describe(run.finetune_of)}, fine-tuned"
     if run.learned:
-        return "learned weights"
+        return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "")
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
     shared = ", shared" if run.shared else ""
-    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}"
+    inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
+    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{inputs}"
 
 
 def write_collation(runs, results_dir):
@@ -343,7 +357,8 @@ def draw_figure(rows, path):
         if run.learned or run.finetune_of is not None or run.shared:
             continue
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
-        label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}"
+        label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
+            (", inputs [0, 1]" if run.normalise == "none" else "")
         series.setdefault(label, (run.selection, []))[1].append(
             (run.K, row["mean"], row["std"], len(row["tests"])))
     if not series:
@@ -389,6 +404,8 @@ def parse_args(argv=None):
                    help="also each slot run with one set of K values per layer")
     p.add_argument("--finetune", action="store_true", default=None,
                    help="also fine-tune each greedy slot run's best checkpoint")
+    p.add_argument("--normalise", nargs="+", choices=("channels", "none"),
+                   help="input normalisation(s), as train.py's --normalise (default channels)")
     p.add_argument("--epochs", type=int, help="default: train.py's (200)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
     p.add_argument("--time-limit", type=float, metavar="MIN",
@@ -408,7 +425,7 @@ def parse_args(argv=None):
     args.extra = extra
     spec = dict(PRESETS[args.preset]) if args.preset else {}
     for key in ("net", "K", "selection", "learned", "seeds", "option_bound", "weight_decay",
-                "shared", "finetune", "epochs"):
+                "shared", "finetune", "epochs", "normalise"):
         if getattr(args, key) is not None:
             spec[key] = getattr(args, key)
     if not spec.get("net"):

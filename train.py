@@ -7,7 +7,9 @@ Writes config.json, metrics.jsonl, result.json, curves.png, last.npz and best.np
 """
 import argparse
 import json
+import math
 import os
+import signal
 import sys
 import time
 
@@ -15,8 +17,9 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from slotnp import backend, checkpoint, nets, optim, training
+from slotnp import backend, checkpoint, memory, nets, optim, run_folder, training
 from slotnp.checkpoint import CheckpointError
+from slotnp.run_folder import RunFolderError
 from slotnp.layers.slot import EVALUATIONS
 
 DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
@@ -108,11 +111,17 @@ def parse_args(argv=None):
     p.add_argument("--restarts", type=epoch_list, default=[25, 75],
                    help="epochs where the cosine schedule restarts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--normalise", choices=("channels", "none"), default="channels",
+                   help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
+                        "training split's statistics; none = pixel/255 in [0, 1], as the "
+                        "authors' MNIST loader feeds them")
     p.add_argument("--dataset", choices=datasets.DATASETS, default=None,
                    help="default: mnist for lenet, cifar10 otherwise")
     p.add_argument("--data-dir", default="data", help="folder with (or for) the data sets")
     p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run that --out already holds (otherwise refused)")
     p.add_argument("--finetune", metavar="CHECKPOINT",
                    help="freeze a trained slot machine into learned weights and fine-tune them")
     p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate a checkpoint")
@@ -124,6 +133,8 @@ def parse_args(argv=None):
         p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
     if args.resume and args.out is None:
         p.error("--resume needs --out, the folder of the run to continue")
+    if args.resume and args.overwrite:
+        p.error("--resume continues the run in --out and --overwrite replaces it; pick one")
     return args
 
 
@@ -146,7 +157,8 @@ def resolve_config(args):
                   if args.weight_decay is None else args.weight_decay,
                   restarts=args.restarts, seed=args.seed,
                   dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
-                  augment=dataset == "cifar10", finetune=args.finetune,
+                  augment=dataset == "cifar10", normalise=args.normalise,
+                  finetune=args.finetune,
                   eval_mode=(args.eval_mode or "sample") if sampled else "argmax",
                   eval_draws=(args.eval_draws or DEFAULT_EVAL_DRAWS) if sampled else 1,
                   eval_seed=(args.eval_seed or 0) if sampled else None,
@@ -157,6 +169,8 @@ def resolve_config(args):
         variant += f"-bound{args.option_bound:g}"
     if args.weight_decay is not None:
         variant += f"-wd{args.weight_decay:g}"
+    if args.normalise != "channels":
+        variant += f"-normalise{args.normalise}"
     if args.momentum is not None:
         variant += f"-momentum{args.momentum:g}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
@@ -183,9 +197,12 @@ def load_data(config, data_dir):
     if images[0] != shape[0] or (config["net"] == "lenet" and images != shape):
         raise datasets.DataError(f"{config['dataset']} images are {images}, but {config['net']} "
                                  f"takes {shape}; pick a matching --net or --dataset")
+    check_labels(raw, config["dataset"], data_dir)
     (x_train, y_train), (x_val, y_val) = prepare.split(raw["x_train"], raw["y_train"],
                                                        config["val_fraction"], config["seed"])
     mean, std = prepare.channel_stats(x_train)
+    if config.get("normalise", "channels") == "none":       # pixels / 255, in [0, 1]
+        mean, std = np.zeros_like(mean), np.ones_like(std)
     to_device = lambda x: prepare.normalise_to_device(x, mean, std)  # noqa: E731
     config["image_shape"] = list(raw["x_train"].shape[1:])
     return dict(train=(to_device(x_train), backend.to_device(y_train)),
@@ -193,15 +210,41 @@ def load_data(config, data_dir):
                 test=(to_device(raw["x_test"]), backend.to_device(raw["y_test"])))
 
 
+def check_labels(raw, dataset, data_dir):
+    """Every net has 10 outputs: more classes, or labels outside 0-9, get one clear line (on
+    CuPy an out-of-range label would otherwise index silently out of bounds)."""
+    classes = raw.get("classes") or []
+    if len(classes) > nets.OUTPUTS:
+        raise datasets.DataError(
+            f"{dataset} under {data_dir} has {len(classes)} classes ({', '.join(classes[:12])}"
+            f"{', ...' if len(classes) > 12 else ''}), but the nets have {nets.OUTPUTS} outputs; "
+            f"use a folder with at most {nets.OUTPUTS} class folders")
+    for split in ("y_train", "y_test"):
+        labels = raw[split]
+        if len(labels) and (labels.min() < 0 or labels.max() >= nets.OUTPUTS):
+            raise datasets.DataError(
+                f"{dataset} under {data_dir} has {split[2:]} labels from {labels.min()} to "
+                f"{labels.max()}, but the nets have {nets.OUTPUTS} outputs (labels 0-"
+                f"{nets.OUTPUTS - 1}); fix or replace the data files")
+
+
 def write_json(path, obj, lines=False):
+    """Write JSON (or JSON lines) atomically; a failed write leaves the old file intact."""
     temporary = path + ".tmp"
-    with open(temporary, "w") as file:
-        if lines:
-            file.writelines(json.dumps(o) + "\n" for o in obj)
-        else:
-            json.dump(obj, file, indent=2)
-            file.write("\n")
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w") as file:
+            if lines:
+                file.writelines(json.dumps(o) + "\n" for o in obj)
+            else:
+                json.dump(obj, file, indent=2)
+                file.write("\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise RunFolderError(f"could not write {path} ({error.strerror or error}); the files "
+                             "written before are intact: free some space (or fix the folder's "
+                             "permissions) and continue with --resume") from None
 
 
 def evaluation_settings(config, args=None):
@@ -253,8 +296,11 @@ def start_run(args):
             raise CheckpointError(f"{config['finetune']} holds learned weights, not a slot "
                                   "machine; --finetune takes a slot-machine checkpoint")
         config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
-                      val_fraction=source["val_fraction"], augment=source["augment"])
+                      val_fraction=source["val_fraction"], augment=source["augment"],
+                      normalise=source.get("normalise", "channels"))
     data = load_data(config, args.data_dir)     # also records the image shape the net needs
+    memory.check(source if config["finetune"] and not args.resume else config,
+                 sum(len(x) for x, _ in data.values()))
     if config["finetune"] and not args.resume:
         slot_net = build_net(source)
         checkpoint.load_params(slot_net, params, config["finetune"])
@@ -273,20 +319,41 @@ def start_run(args):
     return config, data, net, optimizer, state, digest
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cluster scheduler's time limit, `kill`), handled as Ctrl-C is."""
+
+
+def terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None):
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         backend.use(args.backend)
         if args.eval:
             return evaluate_checkpoint(args)
         return train(args)
-    except (datasets.DataError, CheckpointError, backend.BackendError, ValueError) as error:
+    except (datasets.DataError, CheckpointError, backend.BackendError, RunFolderError,
+            TrainingDiverged, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: the last finished epoch is in last.npz; continue with --resume",
+    except MemoryError as error:  # NumPy's and CuPy's out-of-memory errors are MemoryErrors
+        text = str(error).strip().splitlines()[0] if str(error).strip() else "an allocation failed"
+        if not isinstance(error, memory.EstimateError):
+            text = f"out of memory ({text}); lower --K or --batch-size"
+        print(f"error: {text}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+        print(f"\n{what}: the last finished epoch is in last.npz; continue with --resume",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(interrupt, Terminated) else 130
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss stopped being finite."""
 
 
 def evaluate_epoch(net, data, config):
@@ -318,9 +385,17 @@ def best_by_eval_mode(history):
 
 
 def train(args):
+    """A new run, or (--resume) the rest of one, in its own locked output folder."""
+    out = args.out if args.resume else resolve_config(args)["out"]
+    run_folder.make(out)
+    with run_folder.Lock(out):
+        if not args.resume:
+            run_folder.check_new(out, args.overwrite)
+        return train_in(out, args)
+
+
+def train_in(out, args):
     config, data, net, optimizer, state, digest = start_run(args)
-    out = config["out"] if not args.resume else args.out
-    os.makedirs(out, exist_ok=True)
     if not args.resume:
         write_json(os.path.join(out, "config.json"), config)
     print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()), flush=True)
@@ -350,6 +425,12 @@ def train(args):
             progress if bar else None)
         if bar:
             bar.close()
+        if not math.isfinite(train_loss):
+            kept = f"last.npz and best.npz keep epoch {epoch}" if epoch else "no epoch finished"
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1} (the loss is {train_loss}); {kept}. "
+                f"Start again with a smaller --lr (this run's is {config['lr']:g}) and another "
+                "--out (or --overwrite)")
         record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
                       train_acc=train_acc)
         record.update(evaluate_epoch(net, data, config))
@@ -377,7 +458,12 @@ def train(args):
                   f"python train.py --resume --out {out}", flush=True)
             break
     from slotnp.plot import learning_curves
-    learning_curves(state["history"], os.path.join(out, "curves.png"))
+    try:
+        learning_curves(state["history"], os.path.join(out, "curves.png"))
+    except OSError as error:
+        raise RunFolderError(f"could not write {os.path.join(out, 'curves.png')} "
+                             f"({error.strerror or error}); the checkpoints and metrics are "
+                             "intact") from None
     best = state["best"]
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=state["epoch"], epochs=config["epochs"],

@@ -9,18 +9,37 @@ import numpy as np
 from .download import download
 from .errors import DataError
 
-URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+URLS = ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
 MD5 = "c58f30108f718f92721af3b95e74349a"
+# What a CIFAR-10 batch may reference when unpickled: a NumPy array (and its dtype) rebuilt from
+# bytes. Anything else (os.system, say) is refused, so a doctored file cannot run code.
+SAFE_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+                ("numpy", "ndarray"), ("numpy", "dtype")}
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_BATCH = "test_batch"
 
 
+class BatchUnpickler(pickle.Unpickler):
+    """Unpickles only dicts, lists, strings, numbers and NumPy arrays (SAFE_GLOBALS)."""
+
+    def find_class(self, module, name):
+        if (module, name) in SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it references {module}.{name}, which no CIFAR-10 batch "
+                                     "holds (refused: unpickling it could run code)")
+
+
+def unpickle(raw):
+    return BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+
+
 def parse_batch(raw, name):
     """One pickled batch -> (images (n, 3, 32, 32) uint8, labels (n,) int64)."""
     try:
-        batch = pickle.loads(raw, encoding="bytes")
+        batch = unpickle(raw)
         data, labels = batch[b"data"], batch[b"labels"]
         images = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(labels, dtype=np.int64)
@@ -67,7 +86,7 @@ def load(data_dir, allow_download=True):
                 "works too)")
         if not allow_download:
             raise DataError(f"CIFAR-10 not found under {data_dir}. {hint}")
-        download(URL, os.path.join(data_dir, ARCHIVE), MD5, hint)
+        download(URLS, os.path.join(data_dir, ARCHIVE), MD5, hint)
     members = _read_members(data_dir)
     missing = [n for n in TRAIN_BATCHES + [TEST_BATCH] if n not in members]
     if missing:
@@ -76,8 +95,13 @@ def load(data_dir, allow_download=True):
     x_test, y_test = parse_batch(members[TEST_BATCH], TEST_BATCH)
     classes = [str(i) for i in range(10)]
     if "batches.meta" in members:
-        meta = pickle.load(io.BytesIO(members["batches.meta"]), encoding="bytes")
-        classes = [c.decode() for c in meta.get(b"label_names", [])] or classes
+        try:
+            meta = unpickle(members["batches.meta"])
+            classes = [c.decode() for c in meta.get(b"label_names", [])] or classes
+        except Exception as error:
+            raise DataError(f"CIFAR-10 batches.meta is corrupt or not the canonical file "
+                            f"({type(error).__name__}: {error}); delete it and download the "
+                            "data again") from None
     return dict(x_train=np.concatenate([x for x, _ in train]),
                 y_train=np.concatenate([y for _, y in train]),
                 x_test=x_test, y_test=y_test, classes=classes)

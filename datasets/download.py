@@ -1,4 +1,5 @@
-"""Fetch a file over HTTP with a progress bar, verify its MD5, and only then move it in place."""
+"""Fetch a file over HTTP from a list of sources tried in turn, with a progress bar; verify its
+MD5 and only then move it in place."""
 import hashlib
 import os
 import tempfile
@@ -16,15 +17,13 @@ def md5sum(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def download(url, path, md5, hint):
-    """Download `url` to `path` unless it is already there; check the MD5 of what arrived.
-
-    `hint` ends the error message when there is no network (where to put the file instead).
-    """
+def fetch(url, path, md5):
+    """Download `url` into a temporary file beside `path`; move it to `path` if its MD5 is
+    `md5`. Raises OSError (urllib's errors included) or ValueError (a wrong MD5)."""
     from tqdm import tqdm
 
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".part")
+    folder = os.path.dirname(path) or "."
+    handle, partial = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -34,11 +33,34 @@ def download(url, path, md5, hint):
                     bar.update(len(block))
         actual = md5sum(partial)
         if actual != md5:
-            raise DataError(f"{url} arrived with MD5 {actual}, expected {md5}: the download is "
-                            f"corrupt or was changed; try again, or fetch it by hand ({hint})")
+            raise ValueError(f"MD5 {actual}, expected {md5}")
         os.replace(partial, path)
-    except (urllib.error.URLError, OSError) as error:
-        raise DataError(f"could not download {url} ({error}). {hint}") from None
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def download(urls, path, md5, hint):
+    """Download `path` from the first of `urls` (one URL or a list) that delivers a file with
+    MD5 `md5`; nothing unverified is ever left at `path`.
+
+    When every source fails, one DataError names each source and why, then `hint` (where to
+    put the file by hand).
+    """
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    failures = []
+    for url in urls:
+        try:
+            fetch(url, path, md5)
+            return
+        except ValueError as error:
+            failures.append(f"{url} arrived corrupt or changed ({error})")
+        except urllib.error.HTTPError as error:
+            failures.append(f"{url}: {error}")                    # HTTP Error 403: Forbidden
+        except urllib.error.URLError as error:
+            failures.append(f"{url}: {error.reason}")             # [Errno 111] Connection ...
+        except OSError as error:
+            failures.append(f"{url}: {error}")
+    raise DataError(f"could not download {os.path.basename(path)} from any of "
+                    f"{len(urls)} source(s): {'; '.join(failures)}. {hint}")

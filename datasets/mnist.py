@@ -8,7 +8,9 @@ import numpy as np
 from .download import download
 from .errors import DataError
 
-SOURCE = "http://yann.lecun.com/exdb/mnist/"
+# Tried in turn: the mirror torchvision uses first (the original site has long refused scripted
+# downloads with HTTP 403), then the original.
+SOURCES = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 FILES = {  # name: MD5 of the published .gz
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
@@ -60,7 +62,8 @@ def load(data_dir, allow_download=True):
                 "or pass --data-dir to a folder that has them")
         for name, md5 in FILES.items():
             if not os.path.exists(os.path.join(folder, name)):
-                download(SOURCE + name, os.path.join(folder, name), md5, hint)
+                download([source + name for source in SOURCES], os.path.join(folder, name), md5,
+                         hint)
     part = lambda name: read_idx(os.path.join(folder, name))  # noqa: E731
     x_train, y_train = part("train-images-idx3-ubyte.gz"), part("train-labels-idx1-ubyte.gz")
     x_test, y_test = part("t10k-images-idx3-ubyte.gz"), part("t10k-labels-idx1-ubyte.gz")

@@ -43,16 +43,21 @@ def save(path, net, meta, optimizer=None):
         arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
     arrays["meta"] = np.array(json.dumps(meta))
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    temporary = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:  # a full disk, say: the previous checkpoint is untouched
+        raise CheckpointError(f"could not write the checkpoint {path} ({error.strerror or error});"
+                              " the previous one is intact: free some space and continue with "
+                              "--resume") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
 
 

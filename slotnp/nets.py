@@ -28,6 +28,7 @@ NETS = ("lenet",) + tuple(CONV_STACKS)
 INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STACKS}}
 
 
+OUTPUTS = 10  # classes every net tells apart (MNIST and CIFAR-10)
 DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg19": 0.5}
 
 
@@ -44,8 +45,7 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py). Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
-    if name not in NETS:
-        raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
+    steps = plan(name, image_size)         # checks the name and the image size
     # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     rng = np.random.default_rng(seed)
@@ -63,46 +63,69 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
                               score_form=score_form)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
+    n_fc = sum(kind == "fc" for kind, _, _ in steps)
     layers = []
-    if name == "lenet":
-        widths = [28 * 28, 300, 100, 10]
-        layers.append(("flatten", Flatten()))
-    else:
-        size = 32 if image_size is None else check_positive_int(image_size, "image_size")
-        channels, n_conv, n_pool = 3, 0, 0
-        for item in CONV_STACKS[name]:
-            if item == "P":
-                # Max pooling goes before the preceding ReLU: the two commute, values and
-                # gradients alike (a window whose maximum is <= 0 passes no gradient either
-                # way), and the ReLU then touches a quarter of the values.
-                n_pool += 1
-                layers.insert(len(layers) - 1, (f"pool{n_pool}", MaxPool2d(2)))
-                size //= 2
-            else:
-                n_conv += 1
-                layers += [(f"conv{n_conv}", conv(channels, item)), (f"relu{n_conv}", ReLU())]
-                channels = item
-        if size < 1:
-            raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
-        if name == "vgg19":
-            layers += [("avgpool", AvgPool2d(size)), ("flatten", Flatten())]
-            widths = [channels, 10]
-        else:
-            layers.append(("flatten", Flatten()))
-            widths = [channels * size * size, 256, 256, 10]
-    n_fc = len(widths) - 1
-    for i in range(n_fc):
-        layers.append((f"fc{i + 1}", linear(widths[i], widths[i + 1])))
-        if i < n_fc - 1:
-            layers.append((f"fc_relu{i + 1}", ReLU()))
-            if i < 2 and dropout > 0:
-                layers.append((f"dropout{i + 1}", Dropout(dropout)))
+    for kind, layer_name, shape in steps:
+        if kind == "flatten":
+            layers.append((layer_name, Flatten()))
+        elif kind == "conv":
+            layers += [(layer_name, conv(shape[1], shape[0])), (f"relu{layer_name[4:]}", ReLU())]
+        elif kind == "pool":
+            # Max pooling goes before the preceding ReLU: the two commute, values and
+            # gradients alike (a window whose maximum is <= 0 passes no gradient either
+            # way), and the ReLU then touches a quarter of the values.
+            layers.insert(len(layers) - 1, (layer_name, MaxPool2d(2)))
+        elif kind == "avgpool":
+            layers.append((layer_name, AvgPool2d(shape)))
+        else:                                                    # "fc", shape (out, in)
+            i = int(layer_name[2:])
+            layers.append((layer_name, linear(shape[1], shape[0])))
+            if i < n_fc:
+                layers.append((f"fc_relu{i}", ReLU()))
+                if i <= 2 and dropout > 0:
+                    layers.append((f"dropout{i}", Dropout(dropout)))
     net = Sequential(layers)
     net.reseed(seed)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
                       score_form=score_form, dtype=np.dtype(dtype).name)
     return net
+
+
+def plan(name, image_size=None):
+    """The layers of net `name` without building them: (kind, layer name, shape) in order.
+
+    kind "conv": weight shape (F, C, 3, 3) and "fc": weight shape (out, in); "pool" and
+    "avgpool": the window side; "flatten": None. Used by `build` and by memory estimates.
+    """
+    if name not in NETS:
+        raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
+    steps = []
+    if name == "lenet":
+        widths = [28 * 28, 300, 100, OUTPUTS]
+        steps.append(("flatten", "flatten", None))
+    else:
+        size = 32 if image_size is None else check_positive_int(image_size, "image_size")
+        channels, n_conv, n_pool = 3, 0, 0
+        for item in CONV_STACKS[name]:
+            if item == "P":
+                n_pool += 1
+                steps.append(("pool", f"pool{n_pool}", 2))
+                size //= 2
+            else:
+                n_conv += 1
+                steps.append(("conv", f"conv{n_conv}", (item, channels, 3, 3)))
+                channels = item
+        if size < 1:
+            raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
+        if name == "vgg19":
+            steps += [("avgpool", "avgpool", size), ("flatten", "flatten", None)]
+            widths = [channels, OUTPUTS]
+        else:
+            steps.append(("flatten", "flatten", None))
+            widths = [channels * size * size, 256, 256, OUTPUTS]
+    steps += [("fc", f"fc{i + 1}", (widths[i + 1], widths[i])) for i in range(len(widths) - 1)]
+    return steps
 
 
 def slot_layers(net):

@@ -54,7 +54,7 @@ def test_truncated_and_corrupt_idx_files_give_clear_errors(tmp_path, rng):
 
 
 def test_missing_data_without_network_says_where_to_put_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(mnist, "SOURCE", "http://127.0.0.1:9/")      # nothing listens there
+    monkeypatch.setattr(mnist, "SOURCES", ["http://127.0.0.1:9/"])  # nothing listens there
     with pytest.raises(DataError, match="could not download.*--data-dir"):
         mnist.load(str(tmp_path))
     with pytest.raises(DataError, match="not found.*--data-dir"):

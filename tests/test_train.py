@@ -30,8 +30,8 @@ def metrics(folder):
 def test_end_to_end_run_writes_every_output(tmp_path):
     out = tmp_path / "run"
     run("--epochs", "3", "--out", str(out))
-    assert sorted(os.listdir(out)) == ["best.npz", "config.json", "curves.png", "last.npz",
-                                       "metrics.jsonl", "result.json"]
+    assert sorted(os.listdir(out)) == [".lock", "best.npz", "config.json", "curves.png",
+                                       "last.npz", "metrics.jsonl", "result.json"]
     rows = metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_acc", "val_acc", "test_acc",
