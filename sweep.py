@@ -12,8 +12,9 @@ defines it (net, K, selection, option bound, weight decay, epochs, seed). When a
 its small records (config.json, metrics.jsonl, result.json; never checkpoints) are copied to
 results/<name>/. The sweep skips every run recorded there, resumes a run whose folder holds
 last.npz, and starts the others; so a killed sweep, started again, continues where it stopped,
-on this machine or (from the committed records) on another. Then it writes results/results.md
-(mean +- std over seeds beside the paper's value) and results/sweep.png.
+on this machine or (from the committed records) on another. Then it writes
+results/<name>/results.md (mean +- std over seeds beside the paper's value) and
+results/<name>/sweep.png, <name> being the preset's (or --name).
 """
 import argparse
 import json
@@ -312,8 +313,9 @@ def describe(run):
     return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{inputs}"
 
 
-def write_collation(runs, results_dir):
-    """results_dir/results.md and, for Lenet grids, results_dir/sweep.png; their paths."""
+def write_collation(runs, results_dir, name="sweep"):
+    """results_dir/name/results.md and, for Lenet grids, results_dir/name/sweep.png (the
+    records stay in results_dir/<run>/); their paths."""
     rows = collate(runs, results_dir)
     lines = ["# Sweep results", "",
              "Test accuracy (%) at the best validation epoch, mean +- std over seeds, as "
@@ -339,11 +341,12 @@ def write_collation(runs, results_dir):
         lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
                      f"{run.epochs or 200} | {accuracy} | {len(row['tests'])} | {minutes} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
-    os.makedirs(results_dir, exist_ok=True)
-    table = os.path.join(results_dir, "results.md")
+    folder = os.path.join(results_dir, name)
+    os.makedirs(folder, exist_ok=True)
+    table = os.path.join(folder, "results.md")
     with open(table, "w") as file:
         file.write("\n".join(lines) + "\n")
-    figure = os.path.join(results_dir, "sweep.png")
+    figure = os.path.join(folder, "sweep.png")
     return table, figure if draw_figure(rows, figure) else None
 
 
@@ -413,6 +416,8 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default="data")
     p.add_argument("--runs", default="runs/sweep", help="where the runs' folders go")
     p.add_argument("--results", default="results", help="where finished runs are recorded")
+    p.add_argument("--name", help="the collation goes to RESULTS/NAME/{results.md,sweep.png} "
+                   "(default: the preset's name, or 'sweep')")
     p.add_argument("--print-commands", action="store_true",
                    help="print one train.py command per unfinished run, and exit")
     p.add_argument("--collate", action="store_true", help="only write results.md and sweep.png")
@@ -435,6 +440,7 @@ def parse_args(argv=None):
     if args.jobs < 1:
         p.error("--jobs must be at least 1")
     args.spec = spec
+    args.name = args.name or args.preset or "sweep"
     return args
 
 
@@ -447,7 +453,7 @@ def main(argv=None):
                 print(" ".join(command(run, args.runs, args.results, args.data_dir, args.extra)))
         return 0
     code = 0 if args.collate else run_all(runs, args)
-    table, figure = write_collation(runs, args.results)
+    table, figure = write_collation(runs, args.results, args.name)
     print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)
     return code
 

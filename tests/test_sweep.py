@@ -33,7 +33,7 @@ def records(results):
     found = {}
     for name in sorted(os.listdir(results)):
         folder = os.path.join(results, name)
-        if not os.path.isdir(folder):
+        if not os.path.isfile(os.path.join(folder, "result.json")):
             continue
         rows = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
         for row in rows:
@@ -94,6 +94,7 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline:
         done = os.path.isdir(killed / "results") and len(os.listdir(killed / "results")) >= 2
+        # (the collation folder appears only at the end, so these are records)
         if done and any((killed / "runs" / r).joinpath("last.npz").exists()
                         for r in os.listdir(killed / "runs")
                         if not (killed / "results" / r).exists()):
@@ -101,7 +102,7 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    recorded = len(os.listdir(killed / "results"))
+    recorded = len([n for n in os.listdir(killed / "results") if n != "sweep"])
     assert 0 < recorded < 6                                  # killed partway through
     again = sweep_cli(killed, "--jobs", "2")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -110,7 +111,8 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
     assert records(whole / "results") == records(killed / "results")
     # started once more, it finds everything recorded and leaves the records as they are
     before = {name: open(killed / "results" / name / "result.json").read()
-              for name in os.listdir(killed / "results") if (killed / "results" / name).is_dir()}
+              for name in os.listdir(killed / "results")
+              if (killed / "results" / name / "result.json").exists()}
     third = sweep_cli(killed)
     assert "6 recorded, 0 to run" in third.stdout
     assert before == {name: open(killed / "results" / name / "result.json").read()
@@ -121,8 +123,7 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
     """--time-limit pauses every run after its first epoch; the next sweep finishes them."""
     paused = sweep_cli(tmp_path, "--time-limit", "1e-6")
     assert paused.returncode == 0 and paused.stdout.count("  paused  ") == 6
-    assert not any(os.path.isdir(tmp_path / "results" / n)
-                   for n in os.listdir(tmp_path / "results"))
+    assert os.listdir(tmp_path / "results") == ["sweep"]         # nothing recorded, collation
     assert sweep_cli(tmp_path).stdout.count("resume ") == 6
     whole = tmp_path / "whole"
     sweep_cli(whole)
@@ -142,7 +143,8 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         (results / name / "result.json").write_text(json.dumps(dict(
             best_epoch=5, val_acc=accuracy, test_acc=accuracy, epochs_run=200, epochs=200,
             wall_minutes=4.0)))
-    table, figure = sweep.write_collation(runs, str(results))
+    table, figure = sweep.write_collation(runs, str(results), "grid")
+    assert table == str(results / "grid" / "results.md")
     text = open(table).read()
     assert "| lenet | GS, K = 2, bound 1 | 0.0001 | 200 | **97.50** +- 0.71 | 2 | 4.0 | 97.15 |" \
         in text
