@@ -253,8 +253,9 @@ def run_all(runs, args):
                 process.returncode = process.wait()
                 finish(run, process, log)
     except KeyboardInterrupt:
+        # SIGTERM, not SIGINT: a run started in the background may ignore SIGINT
         for run, process, log in running.values():
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
         for run, process, log in running.values():
             process.wait()
             log.close()
@@ -444,8 +445,14 @@ def parse_args(argv=None):
     return args
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt()
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
+        signal.signal(signum, interrupt)
     runs = grid(**args.spec)
     if args.print_commands:
         for run in runs:

@@ -330,6 +330,7 @@ def terminate(signum, frame):
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
     try:
         backend.use(args.backend)
         if args.eval:
@@ -387,11 +388,15 @@ def best_by_eval_mode(history):
 def train(args):
     """A new run, or (--resume) the rest of one, in its own locked output folder."""
     out = args.out if args.resume else resolve_config(args)["out"]
+    if not args.resume:
+        run_folder.check_new(out, args.overwrite, remove=False)  # refuse without touching it
     run_folder.make(out)
     with run_folder.Lock(out):
-        if not args.resume:
+        if not args.resume:                                 # again, now that no one else can
             run_folder.check_new(out, args.overwrite)
-        return train_in(out, args)
+        # Overflow in a diverging run is reported once, by the loss check after its epoch.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return train_in(out, args)
 
 
 def train_in(out, args):

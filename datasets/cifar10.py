@@ -44,8 +44,9 @@ def parse_batch(raw, name):
         images = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(labels, dtype=np.int64)
     except Exception as error:  # unpickling garbage can raise almost anything
-        raise DataError(f"CIFAR-10 batch {name} is corrupt or truncated ({type(error).__name__}: "
-                        f"{error}); delete it and download the data again") from None
+        raise DataError(f"CIFAR-10 batch {name} is corrupt, truncated or not a CIFAR-10 batch "
+                        f"({type(error).__name__}: {error}); delete it and download the data "
+                        "again") from None
     if len(images) != len(labels):
         raise DataError(f"CIFAR-10 batch {name} has {len(images)} images but {len(labels)} labels")
     return images, labels

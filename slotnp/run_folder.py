@@ -30,17 +30,18 @@ def existing_run_files(folder):
 
 def make(folder):
     """Create `folder` (and its parents); one clear error when that is impossible."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise RunFolderError(f"the output folder {folder} is a file; pass another --out")
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as error:
         raise RunFolderError(f"cannot create the output folder {folder} "
                              f"({error.strerror or error}); pass another --out") from None
-    if not os.path.isdir(folder):
-        raise RunFolderError(f"the output folder {folder} is a file; pass another --out")
 
 
-def check_new(folder, overwrite):
-    """Before a new run into `folder`: refuse one that holds a run, or (`overwrite`) clear it."""
+def check_new(folder, overwrite, remove=True):
+    """Before a new run into `folder`: refuse one that holds a run, or (`overwrite`, and
+    `remove`) clear it."""
     found = existing_run_files(folder)
     if not found:
         return
@@ -48,7 +49,7 @@ def check_new(folder, overwrite):
         raise RunFolderError(f"{folder} already holds a run ({', '.join(found)}); continue it "
                              f"with --resume --out {folder}, pick another --out, or pass "
                              "--overwrite to replace it")
-    for name in found:
+    for name in found if remove else ():
         os.remove(os.path.join(folder, name))
 
 
