@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from slotnp import backend, optim, run_folder
+from slotnp import backend, init, optim, run_folder
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -146,10 +146,22 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,)
     return runs
 
 
+def current(folder):
+    """Whether the run in `folder` drew its slot options as this slotnp does (config.json):
+    a run made before options version 2 is trained again rather than counted or resumed."""
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        return False
+    with open(path) as file:
+        config = json.load(file)
+    return not config.get("slot") or config.get("options_version") == init.OPTIONS_VERSION
+
+
 def recorded(results_dir, run):
     """The recorded result.json of a finished run, or None."""
-    path = os.path.join(results_dir, run.name, "result.json")
-    if not os.path.isfile(path):
+    folder = os.path.join(results_dir, run.name)
+    path = os.path.join(folder, "result.json")
+    if not os.path.isfile(path) or not current(folder):
         return None
     with open(path) as file:
         result = json.load(file)
@@ -160,7 +172,8 @@ def status(run, runs_dir, results_dir):
     """"done" (recorded), "resume" (its folder holds last.npz), or "new"."""
     if recorded(results_dir, run) is not None:
         return "done"
-    if os.path.isfile(os.path.join(runs_dir, run.name, "last.npz")):
+    folder = os.path.join(runs_dir, run.name)
+    if os.path.isfile(os.path.join(folder, "last.npz")) and current(folder):
         return "resume"
     return "new"
 

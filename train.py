@@ -17,7 +17,7 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from slotnp import backend, checkpoint, memory, nets, optim, run_folder, training
+from slotnp import backend, checkpoint, init, memory, nets, optim, run_folder, training
 from slotnp.checkpoint import CheckpointError
 from slotnp.run_folder import RunFolderError
 from slotnp.layers.slot import EVALUATIONS
@@ -148,6 +148,7 @@ def resolve_config(args):
                   selection=args.selection if slot else None, shared=args.shared and slot,
                   option_bound=args.option_bound if slot else None,
                   score_form=args.score_form if slot else None,
+                  options_version=init.OPTIONS_VERSION if slot else None,
                   dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
                   epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
                   lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
@@ -186,7 +187,9 @@ def build_net(config):
                       shared=config["shared"], image_size=image_size,
                       dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
                       # runs saved before the factored form existed stored explicit scores
-                      score_form=config.get("score_form") or "explicit")
+                      score_form=config.get("score_form") or "explicit",
+                      # and runs saved before version 2 drew their options by version 1
+                      options_version=config.get("options_version") or 1)
 
 
 def load_data(config, data_dir):

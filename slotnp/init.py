@@ -3,6 +3,12 @@
 Drawing on the host (then copying to the device) means one seed gives bit-identical networks on
 NumPy and CuPy. Every draw is made in float64 and then cast, so float32 and float64 networks of
 the same seed hold the same values up to rounding.
+
+Slot options and initial scores (version 2, OPTIONS_VERSION) come from a key per layer, taken
+from the net's Generator, and are drawn in blocks of connections, each block from its own
+counter-based stream (Philox at counter block << 128). Any block can so be drawn again alone,
+which lets a layer rebuild the options of a few connections without the rest. Version 1, the
+drawing before (one stream through the whole net), is kept so that older runs still load.
 """
 import math
 
@@ -41,7 +47,8 @@ def learned_weight(rng, weight_shape, dtype):
 
 
 def slot_options(rng, weight_shape, K, dtype, shared=False, bound=1.0):
-    """K fixed candidate values per connection, U(-bound*sigma, bound*sigma): weight_shape + (K,).
+    """Version 1: K fixed candidate values per connection, U(-bound*sigma, bound*sigma):
+    weight_shape + (K,), the next draws of `rng`.
 
     The paper's bound is 1. With `shared`, one set of K values serves every connection of the
     layer: shape (K,).
@@ -51,8 +58,57 @@ def slot_options(rng, weight_shape, K, dtype, shared=False, bound=1.0):
     return as_generator(rng).uniform(-limit, limit, size=shape).astype(dtype)
 
 
+OPTIONS_VERSION = 2
+BLOCK_VALUES = 1 << 13   # options per block of connections (and as many initial scores)
+SHARED_BLOCK = 1 << 64   # the counter block of a layer's shared options, beyond every other
+
+
+def slot_key(rng):
+    """A layer's key for its slot values: two words from the net's Generator (or int seed)."""
+    return as_generator(rng).integers(0, 2 ** 63, size=2, dtype=np.uint64)
+
+
+def block_connections(K):
+    """Connections per block: about BLOCK_VALUES options, at least one connection."""
+    return max(1, BLOCK_VALUES // K)
+
+
+def _block_stream(key, block):
+    return np.random.Generator(np.random.Philox(key=np.asarray(key, np.uint64),
+                                                counter=int(block) << 128))
+
+
+def slot_values(key, weight_shape, K, bound, scale, start=0, stop=None):
+    """Options U(-bound*sigma, bound*sigma) and initial scores U(0, scale*sigma) of connections
+    start:stop of a weight (flattened in C order), version 2: two float64 arrays (n, K).
+
+    Block b holds connections b*G:(b+1)*G (G = block_connections(K)) and draws their options,
+    then their scores, from its own stream; so any range comes out the same as from the whole.
+    """
+    sigma = glorot_sigma(weight_shape)
+    total = math.prod(weight_shape)
+    stop = total if stop is None else stop
+    G = block_connections(K)
+    options, scores = np.empty((stop - start, K)), np.empty((stop - start, K))
+    for block in range(start // G, (stop + G - 1) // G if stop > start else start // G):
+        first, last = block * G, min((block + 1) * G, total)
+        stream = _block_stream(key, block)
+        block_options = stream.uniform(-bound * sigma, bound * sigma, size=(last - first, K))
+        block_scores = stream.uniform(0.0, scale * sigma, size=(last - first, K))
+        take = slice(max(first, start) - first, min(last, stop) - first)
+        into = slice(max(first, start) - start, min(last, stop) - start)
+        options[into], scores[into] = block_options[take], block_scores[take]
+    return options, scores
+
+
+def shared_slot_options(key, weight_shape, K, bound):
+    """The K options a layer with `shared` options gives every connection (version 2)."""
+    limit = bound * glorot_sigma(weight_shape)
+    return _block_stream(key, SHARED_BLOCK).uniform(-limit, limit, size=K)
+
+
 def slot_scores(rng, weight_shape, K, scale, dtype):
-    """Initial scores U(0, scale * sigma): shape weight_shape + (K,).
+    """Version 1: initial scores U(0, scale * sigma): shape weight_shape + (K,).
 
     The paper uses scale (lambda) = 1 for convolutions and 0.1 for linear layers.
     """

@@ -13,6 +13,7 @@ K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
 """
 import numpy as np
 
+from .init import OPTIONS_VERSION
 from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
                      SlotConv2d, SlotLinear)
 from .layers.base import check_positive_int
@@ -33,7 +34,8 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
-          dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32):
+          dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32,
+          options_version=OPTIONS_VERSION):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
@@ -42,7 +44,9 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
 the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
     `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
     the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
-    keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py). Returns a
+    keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py).
+    `options_version` picks how slot values are drawn (init.py; 1 for runs made before 2 existed).
+    Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
     steps = plan(name, image_size)         # checks the name and the image size
@@ -53,14 +57,15 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     def linear(n_in, n_out):
         if slot:
             return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
-                              option_bound=option_bound, score_form=score_form)
+                              option_bound=option_bound, score_form=score_form,
+                              options_version=options_version)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
         if slot:
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
                               rng=rng, dtype=dtype, option_bound=option_bound,
-                              score_form=score_form)
+                              score_form=score_form, options_version=options_version)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
     n_fc = sum(kind == "fc" for kind, _, _ in steps)
@@ -88,7 +93,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     net.reseed(seed)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
-                      score_form=score_form, dtype=np.dtype(dtype).name)
+                      score_form=score_form, dtype=np.dtype(dtype).name,
+                      options_version=options_version)
     return net
 
 

@@ -353,3 +353,39 @@ def test_an_evaluation_draw_does_not_disturb_training_draws(rng):
     a.forward(x, train=True)
     b.forward(x, train=True)
     assert np.array_equal(a.slots.last_index, b.slots.last_index)
+
+
+def test_options_version_2_draws_any_range_of_connections_alone():
+    """Version 2: each block of connections has its own stream, so any range (cut anywhere,
+    across blocks) equals the same range of the whole layer; keys make layers independent."""
+    from slotnp import init
+    key = init.slot_key(np.random.default_rng(5))
+    shape, K = (7, 3, 3, 3), 600                 # 189 connections, 13 per block at K = 600
+    assert init.block_connections(K) == 13
+    options, scores = init.slot_values(key, shape, K, 1.0, 1.0)
+    for start, stop in ((0, 189), (5, 6), (12, 14), (13, 26), (100, 189), (40, 40)):
+        part = init.slot_values(key, shape, K, 1.0, 1.0, start, stop)
+        assert np.array_equal(part[0], options[start:stop])
+        assert np.array_equal(part[1], scores[start:stop])
+    sigma = init.glorot_sigma(shape)
+    assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
+    assert 0 <= scores.min() and 0.99 * sigma < scores.max() <= sigma
+    other = init.slot_values(init.slot_key(np.random.default_rng(6)), shape, K, 1.0, 1.0)
+    assert not np.array_equal(other[0], options)
+
+
+def test_a_slot_layer_holds_its_version_2_values_and_version_1_still_draws_the_old_ones(xp):
+    from slotnp import init
+    layer = SlotLinear(9, 4, K=5, rng=np.random.default_rng(2), dtype=F64, score_form="explicit")
+    key = init.slot_key(np.random.default_rng(2))
+    options, scores = init.slot_values(key, (4, 9), 5, 1.0, 0.1)
+    assert np.array_equal(backend.to_host(layer.options), options.reshape(4, 9, 5))
+    assert np.array_equal(backend.to_host(layer.scores), scores.reshape(4, 9, 5))
+    old = SlotLinear(9, 4, K=5, rng=np.random.default_rng(2), dtype=F64, options_version=1)
+    legacy = np.random.default_rng(2)
+    assert np.array_equal(backend.to_host(old.options),
+                          init.slot_options(legacy, (4, 9), 5, F64))
+    assert np.array_equal(backend.to_host(old.slots.initial_scores),
+                          init.slot_scores(legacy, (4, 9), 5, 0.1, F64))
+    with pytest.raises(ValueError, match="options_version"):
+        SlotLinear(9, 4, K=5, options_version=3)

@@ -143,6 +143,15 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         (results / name / "result.json").write_text(json.dumps(dict(
             best_epoch=5, val_acc=accuracy, test_acc=accuracy, epochs_run=200, epochs=200,
             wall_minutes=4.0)))
+        (results / name / "config.json").write_text(json.dumps(dict(
+            slot="learned" not in name, options_version=2)))
+    # a record from before options version 2 does not count: that run is trained again
+    old = results / "lenet-K4-greedy-bound1-wd0.0001-seed1"
+    os.makedirs(old)
+    (old / "result.json").write_text(json.dumps(dict(
+        best_epoch=5, val_acc=0.5, test_acc=0.5, epochs_run=200, epochs=200, wall_minutes=4.0)))
+    (old / "config.json").write_text(json.dumps(dict(slot=True)))
+    assert sweep.status(runs[3], str(tmp_path / "runs"), str(results)) == "new"
     table, figure = sweep.write_collation(runs, str(results), "grid")
     assert table == str(results / "grid" / "results.md")
     text = open(table).read()

@@ -179,3 +179,26 @@ def test_runtime_errors_give_one_clear_line(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr and message in lines[-1], result.stderr
         assert len(lines) == 1 or all("B/s" in l or "%" in l for l in lines[:-1]), lines
+
+
+def test_a_run_from_before_options_version_2_resumes_with_its_own_options(tmp_path,
+                                                                          monkeypatch):
+    """Runs saved before version 2 have no options_version: they rebuild version 1 options,
+    whose digest matches, and resume to the same end as an uninterrupted version 1 run."""
+    monkeypatch.setattr(train.init, "OPTIONS_VERSION", 1)
+    whole, old = tmp_path / "whole", tmp_path / "old"
+    run("--epochs", "3", "--out", str(whole))
+    run("--epochs", "3", "--out", str(old), "--time-limit", "1e-6")
+    monkeypatch.undo()
+    with np.load(old / "last.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["config"].pop("options_version") == 1
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(old / "last.npz", **arrays)
+    run("--resume", "--out", str(old))
+    assert metrics(old) == metrics(whole)
+    new = tmp_path / "new"
+    run("--epochs", "3", "--out", str(new))
+    assert json.loads((new / "config.json").read_text())["options_version"] == 2
+    assert metrics(new) != metrics(whole)            # version 2 draws other options

@@ -171,7 +171,7 @@ class Slots:
     """
 
     def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype, option_bound=1.0,
-                 score_form="factored"):
+                 score_form="factored", options_version=init.OPTIONS_VERSION):
         self.K = check_positive_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
@@ -184,11 +184,9 @@ class Slots:
         self.evaluation, self._evaluation_seed = "argmax", 0
         self._evaluation_cache = None
         self.weight_shape = tuple(weight_shape)
-        rng = init.as_generator(rng)
-        options = init.slot_options(rng, weight_shape, self.K, dtype, shared=self.shared,
-                                   bound=option_bound)
-        self.initial_scores = k_last_on_device(
-            init.slot_scores(rng, weight_shape, self.K, scale, dtype))
+        self.option_bound, self.scale = option_bound, scale
+        options, scores = self._draw(init.as_generator(rng), options_version, dtype)
+        self.initial_scores = k_last_on_device(scores)
         if self.shared:
             options = backend.to_device(options)
             self.options = backend.xp_of(options).broadcast_to(options,
@@ -198,6 +196,26 @@ class Slots:
         self._greedy_cache = None
         self._candidates, self._candidates_found = None, False
         self.reseed(0)
+
+    def _draw(self, rng, version, dtype):
+        """(options, initial scores) as host arrays of `dtype`, drawn as `version` says
+        (init.py): 2 from a key taken from `rng`, kept in `self.key`; 1 straight from `rng`."""
+        shape, K = self.weight_shape, self.K
+        if version == 1:
+            self.key = None
+            options = init.slot_options(rng, shape, K, dtype, shared=self.shared,
+                                        bound=self.option_bound)
+            return options, init.slot_scores(rng, shape, K, self.scale, dtype)
+        if version != 2:
+            raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
+                             "by version 1 or 2; a newer slotnp wrote this run")
+        self.key = init.slot_key(rng)
+        options, scores = init.slot_values(self.key, shape, K, self.option_bound, self.scale)
+        if self.shared:
+            options = init.shared_slot_options(self.key, shape, K, self.option_bound)
+        else:
+            options = options.reshape(shape + (K,))
+        return options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
 
     def initial_params(self):
         """The trainable arrays at the start, by name (the owning layer keeps them)."""
@@ -367,12 +385,13 @@ class SlotLinear(SlotWeightMixin, Linear):
     """
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
-                 dtype=np.float32, option_bound=1.0, score_form="factored"):
+                 dtype=np.float32, option_bound=1.0, score_form="factored",
+                 options_version=init.OPTIONS_VERSION):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype, option_bound,
-                           score_form)
+                           score_form, options_version)
         self.params.update(self.slots.initial_params())
 
     def freeze(self):
@@ -394,11 +413,11 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
                  selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
-                 score_form="factored"):
+                 score_form="factored", options_version=init.OPTIONS_VERSION):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
         self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype, option_bound,
-                           score_form)
+                           score_form, options_version)
         self.params.update(self.slots.initial_params())
 
     def freeze(self):
