@@ -5,7 +5,7 @@ from slotnp import backend
 from slotnp.layers import SlotLinear
 from slotnp.layers import envelope
 from slotnp.layers.envelope import envelope_candidates
-from slotnp.layers.slot import factored_greedy_choice, gather, k_last_on_device
+from slotnp.layers.slot_factored import factored_greedy_choice, gather, k_last_on_device
 
 
 def first_argmax_of_all(a, b, options, initial_scores):

@@ -12,7 +12,7 @@ import pytest
 
 from slotnp import nets
 from slotnp.layers import Conv2d, batch_inner, winograd
-from slotnp.layers import slot as slot_module
+from slotnp.layers import slot_factored
 from slotnp.losses import softmax_cross_entropy
 
 
@@ -43,7 +43,7 @@ def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, sl
                                                            path):
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)
     monkeypatch.setattr(winograd, "BLOCK_VALUES", 10 ** 9)
-    monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", 10 ** 9)
+    monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(Conv2d, "path", path)
     counts = []
     for batch, size in [(2, 8), (5, 16)]:

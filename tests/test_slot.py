@@ -7,7 +7,9 @@ import pytest
 from slotnp import backend
 from slotnp.layers import SCORE_FORMS, Conv2d, Linear, SlotConv2d, SlotLinear
 from slotnp.layers import slot as slot_module
-from slotnp.layers.slot import factored_scores, gather, sampled_index
+from slotnp.layers import slot_factored
+from slotnp.layers.slot import pick, sampled_index
+from slotnp.layers.slot_factored import factored_scores, gather, k_last_on_device
 from slotnp.optim import SGD
 from gradcheck import check_layer, rel_error
 
@@ -113,10 +115,10 @@ def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
     layer = SlotConv2d(4, 5, 3, K=6, rng=rng)
     layer.params["coef_options"][...] = device(
         rng.standard_normal(layer.weight_shape).astype(np.float32))
-    monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", 10 ** 9)
+    monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     whole = [backend.to_host(a).copy() for a in layer.slots.greedy(layer.params)]
     for chunk in (7, 72, 108):   # 7 values round up to one row; 72 and 108 are 2 and 3 rows
-        monkeypatch.setattr(slot_module, "SELECTION_CHUNK_VALUES", chunk)
+        monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", chunk)
         chunked = [backend.to_host(a) for a in layer.slots.greedy(layer.params)]
         assert np.array_equal(chunked[0], whole[0]) and np.array_equal(chunked[1], whole[1])
     scores = backend.to_host(layer.scores)
@@ -285,15 +287,26 @@ def test_gather_picks_the_indexed_option(xp, rng, monkeypatch, storage):
     assert np.array_equal(backend.to_host(chosen), expected)
 
 
-def test_sampled_index_equals_the_cumsum_inverse_cdf_exactly(xp, rng):
+def test_sampled_index_on_k_first_memory_equals_the_plain_one_exactly(xp, rng):
     """The running-sum CDF makes the same additions as cumsum, so the draws are identical."""
     scores = rng.standard_normal((30, 20, 7)).astype(np.float32) * 3
     uniform = rng.random((30, 20)).astype(np.float32)
     p = np.exp(scores - scores.max(axis=-1, keepdims=True))
     cdf = np.cumsum(p, axis=-1)
     expected = np.minimum((cdf < (uniform * cdf[..., -1])[..., None]).sum(axis=-1), 6)
-    got = backend.to_host(sampled_index(device(scores), device(uniform)))
-    assert np.array_equal(got, expected)
+    plain = backend.to_host(sampled_index(device(scores), device(uniform)))
+    fast = backend.to_host(slot_factored.sampled_index_k_first(k_last_on_device(scores),
+                                                               device(uniform)))
+    assert np.array_equal(plain, expected) and np.array_equal(fast, expected)
+
+
+def test_gather_on_k_first_memory_equals_pick(xp, rng):
+    options = rng.standard_normal((6, 5, 4))
+    index = rng.integers(0, 4, (6, 5))
+    expected = np.take_along_axis(options, index[..., None], -1)[..., 0]
+    assert np.array_equal(backend.to_host(pick(device(options), device(index))), expected)
+    assert np.array_equal(backend.to_host(gather(k_last_on_device(options), device(index))),
+                          expected)
 
 
 def test_expected_weight_exact_values(xp):

@@ -3,203 +3,95 @@
 The forward pass uses, per connection, the option picked by the selection rule:
   greedy:  k* = argmax_k scores[..., k]
   sample:  k* ~ Multinomial(softmax(scores[..., :]))  (drawn anew each training forward)
-The effective weight w = options[..., k*] then goes through the ordinary dense layer. Backward
-is straight-through: with g = dL/dw from the dense backward, dL/dscores[..., k] = g * options[..., k]
-for every k. The options never change.
+The effective weight w = options[..., k*] then goes through the ordinary dense layer (Linear,
+Conv2d). Backward is straight-through: with g = dL/dw from the dense backward,
+dL/dscores[..., k] = g * options[..., k] for every k. The options never change.
 
-The scores are kept in one of two forms (`score_form`):
-  explicit:  all K scores of every connection, a parameter like any other. The plain form.
-  factored:  scores = a * options + b * initial_scores, with a per connection and b per layer.
-The factored form is exact, not an approximation. Every score gradient g * options[..., k] lies
-along the options, and SGD with momentum and weight decay is linear in the parameters and the
-gradients, so the scores never leave the plane of options and initial scores: SGD on the scores
-is SGD on the coordinates (a, b), started at (0, 1), with the gradient's coordinates (g, 0). The
-step then updates two numbers per connection instead of K, and no K-sized gradient or velocity
-exists. (g and 0 are coordinates of the score gradient, not derivatives of the loss by a or b.)
+This file is the plain engine: the scores are an ordinary parameter, K per connection
+(`score_form="explicit"`), and every step is written as the paper states it. A dense layer
+becomes a slot layer through its two weight hooks (`SlotWeightMixin`): the forward asks which
+weight to use, the backward hands over dL/dw. Loop oracles of choose -> pick -> g * option are
+in tests/naive.py (`slot_forward`, `slot_backward`), checked against this code in test_slot.py.
+
+The fast twin is slot_factored.py (the default, `score_form="factored"`): the same SGD on two
+numbers per connection instead of K, with selection streamed over the options; test_slot.py's
+`test_factored_scores_follow_the_explicit_trajectory_under_sgd` proves the two equal.
 """
 import numpy as np
 
 from .. import backend, init
-from .argmax import first_argmax
 from .base import Layer, check_positive_int
 from .conv import Conv2d
-from .envelope import MIN_OPTIONS, envelope_candidates
 from .linear import Linear
 
 SELECTIONS = ("greedy", "sample")
+SCORE_FORMS = ("factored", "explicit")
 # How an evaluation forward (train=False) of a sampled slot net chooses its weights: one draw
 # from softmax(scores) as in training (the authors' code), the mean option under it, or argmax.
 EVALUATIONS = ("sample", "expected", "argmax")
-SCORE_FORMS = ("factored", "explicit")
-SELECTION_CHUNK_VALUES = 1 << 18  # connections per chunk of greedy selection (1 MB of float32)
 
 
-def k_first(array):
-    """A (K, ...) view of a (..., K) array: free, and contiguous when stored K-first."""
-    return backend.xp_of(array).moveaxis(array, -1, 0)
+# ---- The method, on (..., K) arrays: one connection per leading index --------------------------
 
-
-def greedy_choice(scores, options):
-    """Per connection, the option with the highest score (the first one on ties).
-
-    scores, options: (..., K). Returns (index (...), chosen option (...)).
-    """
-    _, index, chosen = first_argmax(list(k_first(scores)), list(k_first(options)))
-    return index, chosen
-
-
-def factored_scores(coef_options, coef_initial, options, initial_scores):
-    """The scores a * options + b * initial_scores: (..., K), computed K-first."""
-    xp = backend.xp_of(options)
-    scores = coef_options[None] * k_first(options)
-    scores += coef_initial * k_first(initial_scores)
-    return xp.moveaxis(scores, 0, -1)
-
-
-def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
-    """greedy_choice of the factored scores a * options + b * initial_scores, without forming them.
-
-    coef_options: (...), coef_initial: a () array, options and initial_scores: (..., K).
-    For b > 0 the argmax of b * (r * options + initial_scores), r = a / b, is that of
-    r * options + initial_scores: one multiply and one add per option, in one reused buffer.
-    Otherwise it compares the scores themselves: when b <= 0, and when a / b overflows, as it
-    does once weight decay at a large learning rate (sampling's 25) has shrunk b to almost 0;
-    an infinite r would tie every option of one sign.
-    """
-    xp = backend.xp_of(options)
-    ratio = None
-    if float(coef_initial) > 0:
-        with np.errstate(over="ignore"):
-            ratio = coef_options / coef_initial
-    if ratio is None or not bool(xp.isfinite(ratio).all()):
-        return greedy_choice(factored_scores(coef_options, coef_initial, options, initial_scores),
-                             options)
-    W, S0 = k_first(options), k_first(initial_scores)
-    index = xp.empty(ratio.shape, dtype=np.min_scalar_type(len(W) - 1))
-
-    rows_per_chunk = max(1, SELECTION_CHUNK_VALUES // max(1, ratio[0].size))
-
-    def choose_rows(start, stop):                 # rows start:stop of the weight, one core
-        # In chunks whose ~7 passes per option stay in this core's cache.
-        for first in range(start, stop, rows_per_chunk):
-            rows = slice(first, min(first + rows_per_chunk, stop))
-            part = ratio[rows]
-            buffer = xp.empty_like(part)
-
-            def scores_one_option_at_a_time():
-                for k in range(len(W)):
-                    xp.multiply(W[k, rows], part, out=buffer)
-                    xp.add(buffer, S0[k, rows], out=buffer)
-                    yield buffer
-
-            index[rows] = first_argmax(scores_one_option_at_a_time(), count=len(W))[1]
-
-    backend.in_parts(xp, choose_rows, len(ratio), ratio[0].size * len(W))
-    return index, gather(options, index)
-
-
-def softmax_weights_k_first(scores):
-    """exp(s - max_k s) per connection, K-first: (K, ...), unnormalised softmax weights."""
-    s = k_first(scores)
-    return backend.xp_of(scores).exp(s - s.max(axis=0))
+def greedy_index(scores):
+    """k* = argmax_k scores[..., k] (the first one on ties): (...) ints."""
+    return scores.argmax(axis=-1)
 
 
 def sampled_index(scores, uniform):
-    """One draw per connection from softmax(scores[..., :]), by inverting the CDF at `uniform`.
-
-    scores: (..., K); uniform: (...) values in [0, 1). Returns (...) ints in [0, K).
-    """
+    """k* ~ softmax(scores[..., :]), by inverting the CDF at `uniform` (...) in [0, 1)."""
     xp = backend.xp_of(scores)
-    cdf = softmax_weights_k_first(scores)
-    # The running sum, one option at a time: the same additions in the same order as
-    # xp.cumsum(axis=0), which NumPy runs ~40x slower along the first axis.
-    for k in range(1, len(cdf)):
-        cdf[k] += cdf[k - 1]
+    cdf = xp.cumsum(xp.exp(scores - scores.max(axis=-1, keepdims=True)), axis=-1)
     # Scaling u by the total normalises the softmax without dividing every entry.
-    below = cdf < uniform * cdf[-1]
-    return xp.minimum(below.sum(axis=0), scores.shape[-1] - 1)
+    below = cdf < (uniform * cdf[..., -1])[..., None]
+    return xp.minimum(below.sum(axis=-1), scores.shape[-1] - 1)
+
+
+def pick(options, index):
+    """The chosen option of every connection: options[..., index]: (...)."""
+    xp = backend.xp_of(options)
+    return xp.take_along_axis(options, index[..., None].astype(np.intp), axis=-1)[..., 0]
+
+
+def straight_through(dW, options):
+    """dL/dscores[..., k] = dL/dw * options[..., k], for every k (the paper's rule)."""
+    return dW[..., None] * options
 
 
 def expected_weight(scores, options):
     """The mean option under softmax(scores): sum_k softmax(s)_k * options[..., k]: (...)."""
-    p = softmax_weights_k_first(scores)
-    return (p * k_first(options)).sum(axis=0) / p.sum(axis=0)
-
-
-def gather(options, index):
-    """options: (..., K), index: (...) -> the chosen option per connection: (...)."""
-    xp = backend.xp_of(options)
-    W = k_first(options)
-    if all(step == 0 for step in W.strides[1:]):         # shared: one set of K values
-        return W[(slice(None),) + (0,) * index.ndim][index]
-    if not W.flags.c_contiguous:
-        return xp.take_along_axis(W, index[None].astype(np.intp), axis=0)[0]
-    # Stored K-first, option k of connection j is element k*P + j of the flat array.
-    options_flat, index_flat = W.reshape(-1), index.reshape(-1)
-    chosen = xp.empty(index.shape, dtype=options.dtype)
-    chosen_flat, P = chosen.reshape(-1), index.size
-
-    def gather_part(start, stop):
-        at = index_flat[start:stop].astype(np.intp)
-        at *= P
-        at += xp.arange(start, stop)
-        xp.take(options_flat, at, out=chosen_flat[start:stop])
-
-    backend.in_parts(xp, gather_part, P)
-    return chosen
-
-
-def k_last_on_device(array):
-    """Upload a host (..., K) array stored K-first, and return the (..., K) view of it.
-
-    Slot work runs over K slices of whole layers (selection, score gradient), so keeping each
-    slice contiguous is what makes it fast; the public shape stays (..., K).
-    """
-    stored = backend.to_device(np.ascontiguousarray(np.moveaxis(array, -1, 0)))
-    return backend.xp_of(stored).moveaxis(stored, 0, -1)
+    p = backend.xp_of(scores).exp(scores - scores.max(axis=-1, keepdims=True))
+    return (p * options).sum(axis=-1) / p.sum(axis=-1)
 
 
 class Slots:
-    """The K options of one layer, its scores' initial values, and the rule that chooses.
+    """The K options of one layer, its initial scores, and the rule that chooses (plain form).
 
     options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
-    paper's 1; see nets.build). With `shared`, the layer has only K values, broadcast to every
-    connection. initial_scores: U(0, scale*sigma), same shape. Both are stored K-first in memory
-    (see k_last_on_device). The trainable arrays live in the owning layer's `params`; `Slots`
-    reads them: {"scores"} in the explicit form, {"coef_options", "coef_initial"} (a and b of
-    the module docstring) in the factored form.
+    paper's 1; see nets.build); with `shared`, the layer has only K values, broadcast to every
+    connection. Initial scores: U(0, scale*sigma), same shape. The trainable array lives in the
+    owning layer's `params` as {"scores"}; `Slots` reads it.
     """
+    score_form = "explicit"
 
     def __init__(self, weight_shape, K, scale, selection, shared, rng, dtype, option_bound=1.0,
-                 score_form="factored", options_version=init.OPTIONS_VERSION):
+                 options_version=init.OPTIONS_VERSION):
         self.K = check_positive_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
-        if score_form not in SCORE_FORMS:
-            raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
         if not option_bound > 0:
             raise ValueError(f"option_bound must be positive, got {option_bound}")
-        self.selection, self.score_form = selection, score_form
-        self.shared = bool(shared)
-        self.evaluation, self._evaluation_seed = "argmax", 0
-        self._evaluation_cache = None
-        self.weight_shape = tuple(weight_shape)
-        self.option_bound, self.scale = option_bound, scale
+        self.selection, self.shared = selection, bool(shared)
+        self.weight_shape, self.option_bound, self.scale = tuple(weight_shape), option_bound, scale
+        self.evaluation, self._evaluation_seed, self._evaluation_cache = "argmax", 0, None
         options, scores = self._draw(init.as_generator(rng), options_version, dtype)
-        self.initial_scores = k_last_on_device(scores)
-        if self.shared:
-            options = backend.to_device(options)
-            self.options = backend.xp_of(options).broadcast_to(options,
-                                                               self.weight_shape + (self.K,))
-        else:
-            self.options = k_last_on_device(options)
-        self._greedy_cache = None
-        self._candidates, self._candidates_found = None, False
+        self._store(options, scores)
         self.reseed(0)
 
     def _draw(self, rng, version, dtype):
         """(options, initial scores) as host arrays of `dtype`, drawn as `version` says
-        (init.py): 2 from a key taken from `rng`, kept in `self.key`; 1 straight from `rng`."""
+        (init.py): 2 from a key taken from `rng`, kept in `self.key`; 1 straight from `rng`.
+        Shared options come out (K,)."""
         shape, K = self.weight_shape, self.K
         if version == 1:
             self.key = None
@@ -217,58 +109,60 @@ class Slots:
             options = options.reshape(shape + (K,))
         return options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
 
+    def _store(self, options, scores):
+        """Keep the drawn values on the device, (..., K) in memory order."""
+        options = backend.to_device(options)
+        if self.shared:                        # a read-only view: one set of K values
+            options = backend.xp_of(options).broadcast_to(options, self.weight_shape + (self.K,))
+        self.options, self.initial_scores = options, backend.to_device(scores)
+
     def initial_params(self):
         """The trainable arrays at the start, by name (the owning layer keeps them)."""
-        if self.score_form == "explicit":
-            scores, self.initial_scores = self.initial_scores, None  # handed over, not copied
-            return {"scores": scores}
-        xp, dtype = backend.xp_of(self.options), self.options.dtype
-        return {"coef_options": xp.zeros(self.weight_shape, dtype),
-                "coef_initial": xp.ones((), dtype)}
+        scores, self.initial_scores = self.initial_scores, None      # handed over, not copied
+        return {"scores": scores}
 
     def reseed(self, seed):
-        self.seed = seed
-        self._generator = None
+        """Restart the sampling of training forwards from `seed`."""
+        self.seed, self._generator = seed, None
 
     def scores(self, params):
         """The current scores: weight_shape + (K,)."""
-        if self.score_form == "explicit":
-            return params["scores"]
-        return factored_scores(params["coef_options"], params["coef_initial"], self.options,
-                               self.initial_scores)
+        return params["scores"]
 
     def greedy(self, params, reuse=False):
-        """(index, chosen option) of the highest score of every connection (treat as read-only).
+        """(index, chosen option) of the highest score of every connection."""
+        index = greedy_index(params["scores"])
+        return index, pick(self.options, index)
 
-        With `reuse`, a factored layer returns its previous answer when the coefficients still
-        equal the ones it was computed from: comparing a and b reads one number per connection,
-        choosing reads 2K. Evaluation over many batches then selects once.
-        """
-        if self.score_form == "explicit":
-            return greedy_choice(params["scores"], self.options)
-        a, b = params["coef_options"], params["coef_initial"]
-        xp = backend.xp_of(a)
-        cached = self._greedy_cache
-        if reuse and cached is not None and bool(xp.array_equal(cached[0], a)) \
-                and bool(cached[1] == b):
-            return cached[2], cached[3]
-        candidates = self.candidates() if float(b) > 0 else None
-        if candidates is None:
-            index, chosen = factored_greedy_choice(a, b, self.options, self.initial_scores)
-        else:
-            which, chosen = factored_greedy_choice(a, b, *candidates[1:])
-            index = gather(candidates[0], which)
-        self._greedy_cache = (a.copy(), b.copy(), index, chosen) if reuse else None
-        return index, chosen
+    def choose(self, params, train):
+        """The effective weight for a forward pass; remembers the index for inspection."""
+        if self.selection == "sample" and train:
+            if self._generator is None:
+                self._generator = backend.random_generator(self.seed)
+            self.last_index = self.sample(params, self._generator)
+            return self.pick(self.last_index)
+        if self.selection == "greedy" or self.evaluation == "argmax":
+            self.last_index, weight = self.greedy(params, reuse=not train)
+            return weight
+        return self._evaluation_weight(params)
 
-    def candidates(self):
-        """(index, options, initial scores) of the lines that can win greedy selection of the
-        factored scores while b > 0, each (..., E) (envelope.py), found on first use; None when
-        there is nothing to gain (K < MIN_OPTIONS, shared options, or E = K)."""
-        if not self._candidates_found and self.K >= MIN_OPTIONS and not self.shared:
-            self._candidates = envelope_candidates(self.options, self.initial_scores)
-        self._candidates_found = True
-        return self._candidates
+    def sample(self, params, generator):
+        """One draw of k* per connection from softmax(scores), with uniforms of `generator`."""
+        uniform = backend.uniform(generator, self.weight_shape, self.options.dtype)
+        return sampled_index(self.scores(params), uniform)
+
+    def pick(self, index):
+        return pick(self.options, index)
+
+    def gradients(self, dW):
+        """The trainable arrays' gradients from g = dL/dw (weight_shape), by name."""
+        return {"scores": straight_through(dW, self.options)}
+
+    def score_grad(self, grads):
+        """dL/dscores of a backward, weight_shape + (K,), from the layer's grads."""
+        return grads["scores"]
+
+    # ---- Evaluation of sampled nets ----------------------------------------------------------
 
     def set_evaluation(self, mode, seed=0):
         """How later evaluation forwards of a `selection="sample"` layer choose (EVALUATIONS):
@@ -280,23 +174,6 @@ class Slots:
         self.evaluation, self._evaluation_seed = mode, seed
         self._evaluation_cache = None
 
-    def choose(self, params, train):
-        """The effective weight for a forward pass; remembers the index for inspection."""
-        if self.selection == "sample" and train:
-            if self._generator is None:
-                self._generator = backend.random_generator(self.seed)
-            self.last_index = self._sample(params, self._generator)
-            return gather(self.options, self.last_index)
-        if self.selection == "greedy" or self.evaluation == "argmax":
-            self.last_index, weight = self.greedy(params, reuse=not train)
-            return weight
-        return self._evaluation_weight(params)
-
-    def _sample(self, params, generator):
-        scores = self.scores(params)
-        uniform = backend.uniform(generator, scores.shape[:-1], scores.dtype)
-        return sampled_index(scores, uniform)
-
     def _evaluation_weight(self, params):
         """The sampled or expected weight of an evaluation, made once per setting and scores."""
         xp = backend.xp_of(self.options)
@@ -306,25 +183,13 @@ class Slots:
             self.last_index = cached[1]
             return cached[2]
         if self.evaluation == "sample":
-            index = self._sample(params, backend.random_generator(self._evaluation_seed))
-            weight = gather(self.options, index)
+            index = self.sample(params, backend.random_generator(self._evaluation_seed))
+            weight = self.pick(index)
         else:
             index, weight = None, expected_weight(self.scores(params), self.options)
         self._evaluation_cache = ({k: v.copy() for k, v in params.items()}, index, weight)
         self.last_index = index
         return weight
-
-    def gradients(self, dW):
-        """The trainable arrays' gradients from g = dL/dw (weight_shape), by name."""
-        if self.score_form == "explicit":
-            return {"scores": self.score_grad(dW)}
-        xp = backend.xp_of(dW)
-        return {"coef_options": dW, "coef_initial": xp.zeros((), dW.dtype)}
-
-    def score_grad(self, dW):
-        """Straight-through: dL/dscores[..., k] = dL/dw * options[..., k]  (stored K-first)."""
-        xp = backend.xp_of(dW)
-        return xp.moveaxis(dW[None] * k_first(self.options), 0, -1)
 
 
 class SlotWeightMixin:
@@ -333,6 +198,12 @@ class SlotWeightMixin:
     The dense forward asks `_forward_weight`, the dense backward hands dW to
     `_store_weight_grad`; everything else (the GEMMs, im2col) is the parent's.
     """
+
+    def _forward_weight(self, train):
+        return self.slots.choose(self.params, train)
+
+    def _store_weight_grad(self, dW):
+        self.grads.update(self.slots.gradients(dW))
 
     @property
     def options(self):
@@ -349,15 +220,7 @@ class SlotWeightMixin:
 
     def score_grad(self):
         """dL/dscores of the last backward, weight_shape + (K,), in either score form."""
-        if self.slots.score_form == "explicit":
-            return self.grads["scores"]
-        return self.slots.score_grad(self.grads["coef_options"])
-
-    def _forward_weight(self, train):
-        return self.slots.choose(self.params, train)
-
-    def _store_weight_grad(self, dW):
-        self.grads.update(self.slots.gradients(dW))
+        return self.slots.score_grad(self.grads)
 
     def reseed(self, seed):
         """Restart the sampling of `selection="sample"` from `seed`."""
@@ -377,11 +240,22 @@ class SlotWeightMixin:
         return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
 
 
+def make_slots(score_form, *args, **kwargs):
+    """Slots of `score_form`: "explicit" (this file, the plain form) or "factored" (its fast
+    twin, slot_factored.py); the other arguments are Slots'."""
+    if score_form == "explicit":
+        return Slots(*args, **kwargs)
+    if score_form == "factored":
+        from .slot_factored import FactoredSlots       # it builds on Slots, so it imports us
+        return FactoredSlots(*args, **kwargs)
+    raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+
+
 class SlotLinear(SlotWeightMixin, Linear):
     """A Linear layer whose weight (out, in) is chosen from K options per connection.
 
     Fixed: `options`, (out_features, in_features, K). Trainable: the scores, same shape, in
-    `params` as `Slots` describes. Scores start at U(0, 0.1 sigma).
+    `params` as the score form keeps them. Scores start at U(0, 0.1 sigma).
     """
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
@@ -390,8 +264,8 @@ class SlotLinear(SlotWeightMixin, Linear):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        self.slots = Slots(self.weight_shape, K, 0.1, selection, shared, rng, dtype, option_bound,
-                           score_form, options_version)
+        self.slots = make_slots(score_form, self.weight_shape, K, 0.1, selection, shared, rng,
+                                dtype, option_bound, options_version)
         self.params.update(self.slots.initial_params())
 
     def freeze(self):
@@ -407,8 +281,8 @@ class SlotLinear(SlotWeightMixin, Linear):
 class SlotConv2d(SlotWeightMixin, Conv2d):
     """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection.
 
-    Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as
-    `Slots` describes. Scores start at U(0, sigma).
+    Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as the
+    score form keeps them. Scores start at U(0, sigma).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
@@ -416,8 +290,8 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
                  score_form="factored", options_version=init.OPTIONS_VERSION):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.slots = Slots(self.weight_shape, K, 1.0, selection, shared, rng, dtype, option_bound,
-                           score_form, options_version)
+        self.slots = make_slots(score_form, self.weight_shape, K, 1.0, selection, shared, rng,
+                                dtype, option_bound, options_version)
         self.params.update(self.slots.initial_params())
 
     def freeze(self):
