@@ -21,18 +21,18 @@ class CheckpointError(RuntimeError):
 
 
 def options_digest(net):
-    """SHA-1 over every slot layer's options, and its initial scores where the (factored)
-    scores are built on them; empty string for a net without slots."""
+    """SHA-1 over what identifies every slot layer's options (Slots.digest_parts: the options,
+    and the initial scores where the factored scores are built on them; for layers that keep
+    no options, the drawing's arguments and two blocks of values); empty string for a net
+    without slots."""
     digest = hashlib.sha1()
     found = False
     for name, layer in net.named_layers():
         if hasattr(layer, "slots"):
             found = True
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(backend.to_host(layer.options)).tobytes())
-            if layer.slots.initial_scores is not None:
-                digest.update(np.ascontiguousarray(
-                    backend.to_host(layer.slots.initial_scores)).tobytes())
+            for part in layer.slots.digest_parts():
+                digest.update(part)
     return digest.hexdigest() if found else ""
 
 

@@ -101,6 +101,33 @@ def slot_values(key, weight_shape, K, bound, scale, start=0, stop=None):
     return options, scores
 
 
+def slot_values_at(key, weight_shape, K, bound, scale, connections):
+    """slot_values of the connections `connections` (flat indices, any order): (n, K) twice,
+    each connection's values read from its block's stream at their own place (Philox is
+    counter-based: 4 values per counter step), without drawing the rest of the block."""
+    sigma = glorot_sigma(weight_shape)
+    total, G = math.prod(weight_shape), block_connections(K)
+    generator = np.random.Philox(key=np.asarray(key, np.uint64))
+    draw = np.random.Generator(generator)
+    state = generator.state
+    uniforms = np.empty((2, len(connections), K))
+
+    def read(block, offset, out):
+        state["state"]["counter"][:] = [offset // 4, 0, block, 0]   # counter block << 128 + ...
+        state["buffer_pos"] = 4                                    # ... with an empty buffer
+        generator.state = state
+        out[...] = draw.random(offset % 4 + K)[offset % 4:]
+
+    for i, j in enumerate(np.asarray(connections, dtype=np.int64)):
+        block, within = divmod(int(j), G)
+        in_block = min(G, total - block * G)
+        read(block, within * K, uniforms[0, i])                   # its options, then ...
+        read(block, (in_block + within) * K, uniforms[1, i])      # ... its initial scores
+    # as Generator.uniform(low, high) computes them: low + (high - low) * u
+    return (-bound * sigma + (2 * bound * sigma) * uniforms[0],
+            0.0 + (scale * sigma - 0.0) * uniforms[1])
+
+
 def shared_slot_options(key, weight_shape, K, bound):
     """The K options a layer with `shared` options gives every connection (version 2)."""
     limit = bound * glorot_sigma(weight_shape)

@@ -35,7 +35,7 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
           dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32,
-          options_version=OPTIONS_VERSION):
+          options_version=OPTIONS_VERSION, keep_options=False):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
@@ -46,6 +46,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
     keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py).
     `options_version` picks how slot values are drawn (init.py; 1 for runs made before 2 existed).
+    `keep_options` keeps greedy layers' options in memory (slot_factored.py) instead of only
+    what selection needs (slot_intervals.py); the two select identically.
     Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
@@ -58,14 +60,15 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
         if slot:
             return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
                               option_bound=option_bound, score_form=score_form,
-                              options_version=options_version)
+                              options_version=options_version, keep_options=keep_options)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
         if slot:
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
                               rng=rng, dtype=dtype, option_bound=option_bound,
-                              score_form=score_form, options_version=options_version)
+                              score_form=score_form, options_version=options_version,
+                              keep_options=keep_options)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
     n_fc = sum(kind == "fc" for kind, _, _ in steps)

@@ -64,9 +64,11 @@ def test_slot_layer_selects_through_the_candidates(xp, rng, monkeypatch):
     """From MIN_OPTIONS options on, a layer uses the candidates while b > 0 and all options
     otherwise; its selection is the argmax of its scores either way."""
     monkeypatch.setattr(envelope, "CHUNK", 100)                     # several chunks
-    layer = SlotLinear(30, 20, K=envelope.MIN_OPTIONS, rng=rng, dtype=np.float64)
+    layer = SlotLinear(30, 20, K=envelope.MIN_OPTIONS, rng=rng, dtype=np.float64,
+                       keep_options=True)
     assert layer.slots.candidates() is not None
-    assert SlotLinear(30, 20, K=envelope.MIN_OPTIONS - 1, rng=rng).slots.candidates() is None
+    assert SlotLinear(30, 20, K=envelope.MIN_OPTIONS - 1, rng=rng,
+                      keep_options=True).slots.candidates() is None
     for b in (1.0, 0.5, -0.5):
         layer.params["coef_options"][...] = backend.to_device(rng.standard_normal((20, 30)))
         layer.params["coef_initial"][...] = b

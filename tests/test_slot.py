@@ -81,7 +81,7 @@ def test_greedy_selection_exact_values(xp):
 
 def test_factored_greedy_selection_exact_values(xp):
     """scores = a * options + b * initial: the argmax of those, also when b is not positive."""
-    layer = SlotLinear(2, 1, K=3, dtype=F64)
+    layer = SlotLinear(2, 1, K=3, dtype=F64, keep_options=True)
     layer.slots.options[...] = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
     layer.slots.initial_scores[...] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
     layer.params["coef_options"][...] = device([[0.0, 0.2]])
@@ -99,7 +99,7 @@ def test_factored_greedy_selection_exact_values(xp):
 def test_factored_greedy_selection_when_a_over_b_overflows(xp):
     """Weight decay at lr 25 shrinks b towards 0; once a / b overflows float32, an infinite
     ratio would tie all options of one sign. The selection must stay the argmax of the scores."""
-    layer = SlotLinear(2, 1, K=3)
+    layer = SlotLinear(2, 1, K=3, keep_options=True)
     layer.slots.options[...] = device(np.array([[[-0.3, 0.5, 2.0], [0.5, -0.3, -1.0]]],
                                                 np.float32))
     layer.params["coef_options"][...] = device(np.array([[1.0, -1.0]], np.float32))
@@ -151,7 +151,7 @@ def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selec
 
 
 def test_evaluation_reuses_a_selection_only_while_the_coefficients_are_unchanged(xp, rng):
-    layer = SlotLinear(6, 5, K=4, rng=rng)
+    layer = SlotLinear(6, 5, K=4, rng=rng, keep_options=True)
     x = device(rng.standard_normal((3, 6)).astype(np.float32))
     first = layer.weight()
     assert layer.weight() is first                          # reused: nothing changed
