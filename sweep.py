@@ -97,7 +97,7 @@ class Run:
                  "--weight-decay", f"{self.weight_decay:g}"]
         if self.epochs is not None:
             flags += ["--epochs", str(self.epochs)]
-        if self.normalise != "channels" and self.finetune_of is None:
+        if self.finetune_of is None:
             flags += ["--normalise", self.normalise]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
