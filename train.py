@@ -17,7 +17,7 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from slotnp import backend, checkpoint, init, memory, nets, optim, run_folder, training
+from slotnp import backend, checkpoint, export, init, memory, nets, optim, run_folder, training
 from slotnp.checkpoint import CheckpointError
 from slotnp.run_folder import RunFolderError
 from slotnp.layers.slot import EVALUATIONS
@@ -124,7 +124,11 @@ def parse_args(argv=None):
                    help="replace the run that --out already holds (otherwise refused)")
     p.add_argument("--finetune", metavar="CHECKPOINT",
                    help="freeze a trained slot machine into learned weights and fine-tune them")
-    p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate a checkpoint")
+    p.add_argument("--eval", metavar="FILE",
+                   help="only evaluate a checkpoint, or a slot machine exported by --export")
+    p.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "FILE"),
+                   help="write a greedy slot machine as its config and seed plus the index of "
+                        "every connection's option in ceil(log2 K) bits")
     p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
                    help="stop cleanly after the epoch that passes this time (resume later)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -262,7 +266,65 @@ def evaluation_settings(config, args=None):
     return mode, draws, seed
 
 
+def load_slot_machine(path):
+    """(config, meta, net) of a greedy slot-machine checkpoint, for --export."""
+    meta, params, _ = checkpoint.load(path)
+    config = meta["config"]
+    if not config["slot"]:
+        raise CheckpointError(f"{path} holds learned weights; --export writes slot machines")
+    if config["selection"] != "greedy":
+        raise CheckpointError(f"{path} holds a sampled slot machine, a distribution over "
+                              "networks rather than one; --export takes greedy ones")
+    net = build_net(config)
+    checkpoint.load_params(net, params, path)
+    return config, meta, net
+
+
+def export_slot_machine(args):
+    source, target = args.export
+    config, meta, net = load_slot_machine(source)
+    digest = checkpoint.options_digest(net)
+    if meta.get("options_digest") not in (None, digest):
+        raise CheckpointError(f"{source}: the slot options rebuilt from its seed differ from "
+                              "the ones it was trained with (another slotnp version?)")
+    layers = [(name, backend.to_host(layer.selected()), layer.K)
+              for name, layer in nets.slot_layers(net)]
+    try:
+        export.write(target, config, digest, layers)
+    except OSError as error:
+        raise RunFolderError(f"could not write {target} ({error.strerror or error})") from None
+    size = os.path.getsize(target)
+    dense = 4 * sum(index.size for _, index, _ in layers)
+    print(f"wrote {target}: {size:,} bytes; the same net's float32 weights: {dense:,} bytes "
+          f"({size / dense:.4f} of them, {export.bits_for(config['K'])} bits a connection)")
+    return 0
+
+
+def evaluate_export(args):
+    """--eval of an export: the options drawn again from the seed, picked by the indices."""
+    try:
+        header, indices = export.read(args.eval)
+    except export.ExportError as error:
+        raise CheckpointError(str(error)) from None
+    config = header["config"]
+    net = build_net(config)
+    if checkpoint.options_digest(net) != header["options_digest"]:
+        raise CheckpointError(f"{args.eval}: the options drawn again from its seed differ from "
+                              "the ones it was exported with (another slotnp version?)")
+    layers = dict(nets.slot_layers(net))
+    if set(indices) != set(layers) or any(indices[n].shape != layers[n].weight_shape
+                                          for n in layers):
+        raise CheckpointError(f"{args.eval} does not match the network its config describes")
+    frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
+    data = load_data(config, args.data_dir)
+    for split in ("val", "test"):
+        print(f"{split} accuracy: {100 * training.accuracy(frozen, *data[split]):.2f}%")
+    return 0
+
+
 def evaluate_checkpoint(args):
+    if export.is_export(args.eval):
+        return evaluate_export(args)
     meta, params, _ = checkpoint.load(args.eval)
     config = meta["config"]
     net = build_net(config)
@@ -338,6 +400,8 @@ def main(argv=None):
         backend.use(args.backend)
         if args.eval:
             return evaluate_checkpoint(args)
+        if args.export:
+            return export_slot_machine(args)
         return train(args)
     except (datasets.DataError, CheckpointError, backend.BackendError, RunFolderError,
             TrainingDiverged, ValueError) as error:

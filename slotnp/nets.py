@@ -142,10 +142,12 @@ def slot_layers(net):
     return [(name, layer) for name, layer in net.named_layers() if hasattr(layer, "slots")]
 
 
-def freeze(net):
+def freeze(net, selections=None):
     """A copy of a slot machine with each slot layer replaced by a dense one holding its
-    selected weights (the paper's fine-tuning starts from this). Other layers are shared."""
-    frozen = Sequential([(name, layer.freeze() if hasattr(layer, "slots") else layer)
-                         for name, layer in net.named_layers()])
+    selected weights (the paper's fine-tuning starts from this), or the options that
+    `selections` ({layer name: index array}) names. Other layers are shared."""
+    selections = selections or {}
+    frozen = Sequential([(name, layer.freeze(selections.get(name)) if hasattr(layer, "slots")
+                          else layer) for name, layer in net.named_layers()])
     frozen.config = dict(net.config, slot=False, frozen_from_slots=True)
     return frozen

@@ -242,6 +242,11 @@ class SlotWeightMixin:
         """The effective weight at evaluation: weight_shape."""
         return self.slots.greedy(self.params, reuse=True)[1]
 
+    def chosen_weight(self, index=None):
+        """A copy of the weight that option `index` (weight_shape ints; default: the
+        evaluation's selection) gives every connection."""
+        return self.weight().copy() if index is None else self.slots.pick(index)
+
     def _slot_repr(self):
         shared = ", shared=True" if self.slots.shared else ""
         form = ", score_form='explicit'" if self.slots.score_form == "explicit" else ""
@@ -290,10 +295,12 @@ class SlotLinear(SlotWeightMixin, Linear):
                                 dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
 
-    def freeze(self):
-        """A dense Linear holding the selected weights, for fine-tuning with ordinary SGD."""
-        dense = Linear(self.in_features, self.out_features, dtype=self.options.dtype)
-        dense.params["W"] = self.weight().copy()
+    def freeze(self, index=None):
+        """A dense Linear holding the selected weights (or those of option `index`), for
+        fine-tuning with ordinary SGD."""
+        weight = self.chosen_weight(index)
+        dense = Linear(self.in_features, self.out_features, dtype=weight.dtype)
+        dense.params["W"] = weight
         return dense
 
     def __repr__(self):
@@ -317,11 +324,13 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
                                 dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
 
-    def freeze(self):
-        """A dense Conv2d holding the selected weights, for fine-tuning with ordinary SGD."""
+    def freeze(self, index=None):
+        """A dense Conv2d holding the selected weights (or those of option `index`), for
+        fine-tuning with ordinary SGD."""
+        weight = self.chosen_weight(index)
         dense = Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
-                       self.padding, dtype=self.options.dtype)
-        dense.params["W"] = self.weight().copy()
+                       self.padding, dtype=weight.dtype)
+        dense.params["W"] = weight
         return dense
 
     def __repr__(self):

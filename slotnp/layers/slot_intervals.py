@@ -175,6 +175,18 @@ class IntervalSlots(FactoredSlots):
                                     self.scale, backend.to_host(connections))
         return backend.to_device(W.astype(self.dtype)), backend.to_device(S0.astype(self.dtype))
 
+    def pick(self, index):
+        """The option `index` (weight_shape) names for every connection, drawn in chunks."""
+        xp = backend.xp_of(index)
+        flat = index.reshape(-1)
+        chosen = xp.empty(flat.shape, dtype=self.dtype)
+        step = max(1, BUILD_VALUES // self.K)
+        for start in range(0, self.size, step):
+            stop = min(self.size, start + step)
+            W = backend.to_device(self._values(start, stop)[0])
+            chosen[start:stop] = W[xp.arange(stop - start), flat[start:stop].astype(np.intp)]
+        return chosen.reshape(self.weight_shape)
+
     def initial_params(self):
         xp = backend.xp()
         return {"coef_options": xp.zeros(self.weight_shape, self.dtype),

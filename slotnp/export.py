@@ -1,0 +1,109 @@
+"""A trained slot machine as what it is: its configuration (seed included) and, per connection,
+the index of the option it selects, packed in ceil(log2 K) bits.
+
+The options themselves are not stored: they are drawn again from the seed, and the options
+digest of the checkpoint the file came from checks that they are the same. A float32 network
+of P weights takes 4 P bytes; its slot machine export takes P * ceil(log2 K) / 8 bytes and a
+header of about a kilobyte.
+
+File layout: MAGIC, the header's length (4 bytes, little-endian), the header (JSON: format,
+config, options_digest, and per slot layer its name, shape, K and bits), then each slot
+layer's packed indices, in the header's order.
+"""
+import json
+import math
+import struct
+
+import numpy as np
+
+MAGIC = b"SLOTNP-EXPORT\n"
+FORMAT = 1
+
+
+class ExportError(RuntimeError):
+    """An export file is corrupt, truncated, or does not match the network it describes."""
+
+
+def bits_for(K):
+    """Bits per connection for K options: ceil(log2 K) (0 for K = 1: nothing to choose)."""
+    return math.ceil(math.log2(K)) if K > 1 else 0
+
+
+def pack(index, bits):
+    """Indices (any shape) of values < 2**bits -> bytes, `bits` per index, little-endian."""
+    flat = np.asarray(index, dtype=np.uint64).reshape(-1)
+    planes = (flat[:, None] >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)
+    return np.packbits(planes.astype(np.uint8).reshape(-1), bitorder="little").tobytes()
+
+
+def unpack(data, count, bits):
+    """The inverse of pack: `count` indices of `bits` bits each, as an int64 array."""
+    needed = (count * bits + 7) // 8
+    if len(data) != needed:
+        raise ExportError(f"holds {len(data)} bytes of indices where {needed} are needed")
+    planes = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")[:count * bits]
+    planes = planes.reshape(count, bits).astype(np.int64)
+    return (planes << np.arange(bits, dtype=np.int64)).sum(axis=1)
+
+
+def write(path, config, options_digest, layers):
+    """layers: [(name, index array (weight shape), K)] of the slot layers, in net order."""
+    entries, payload = [], []
+    for name, index, K in layers:
+        index = np.asarray(index)
+        entries.append(dict(name=name, shape=list(index.shape), K=K, bits=bits_for(K)))
+        payload.append(pack(index, bits_for(K)))
+    header = json.dumps(dict(format=FORMAT, config=config, options_digest=options_digest,
+                             layers=entries), separators=(",", ":")).encode()
+    with open(path, "wb") as file:
+        file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
+
+
+def is_export(path):
+    """Whether `path` starts like an export file (checkpoints are .npz zip archives)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def read(path):
+    """(header, {layer name: index array of its shape}) of an export file."""
+    with open(path, "rb") as file:
+        raw = file.read()
+    if not raw.startswith(MAGIC):
+        raise ExportError(f"{path} is not a slotnp export (it does not start with {MAGIC!r})")
+    at = len(MAGIC)
+    if len(raw) < at + 4:
+        raise ExportError(f"{path} is truncated inside its header; export it again")
+    (length,) = struct.unpack("<I", raw[at:at + 4])
+    try:
+        header = json.loads(raw[at + 4:at + 4 + length])
+        entries = header["layers"]
+        if header.get("format") != FORMAT:
+            raise ExportError(f"{path} has export format {header.get('format')!r}; this "
+                              f"slotnp reads format {FORMAT}")
+        at += 4 + length
+        indices = {}
+        for entry in entries:
+            count = math.prod(entry["shape"])
+            size = (count * entry["bits"] + 7) // 8
+            data = raw[at:at + size]
+            try:
+                index = unpack(data, count, entry["bits"]).reshape(entry["shape"])
+            except ExportError as error:
+                raise ExportError(f"{path}: layer {entry['name']} {error}: the file is "
+                                  "truncated or corrupt; export it again") from None
+            if len(index) and index.max() >= entry["K"]:
+                raise ExportError(f"{path}: layer {entry['name']} selects option "
+                                  f"{index.max()} of {entry['K']}: the file is corrupt")
+            indices[entry["name"]] = index
+            at += size
+    except (ValueError, KeyError, TypeError) as error:
+        raise ExportError(f"{path} has a damaged header ({type(error).__name__}: {error}); "
+                          "export it again") from None
+    if at != len(raw):
+        raise ExportError(f"{path} holds {len(raw) - at} bytes more than its header describes: "
+                          "the file is corrupt; export it again")
+    return header, indices
