@@ -126,7 +126,9 @@ def bad_inputs(tmp, trained):
     cases.append((SYNTHETIC + ["--finetune", str(trained / "learned" / "best.npz"),
                                "--out", str(tmp / "ft")], "holds learned weights"))
     # memory and divergence
-    cases.append((SYNTHETIC + ["--K", "100000000", "--out", str(tmp / "huge")],
+    cases.append((SYNTHETIC + ["--K", "100000000", "--selection", "sample",
+                               "--out", str(tmp / "huge")], "this run needs about"))
+    cases.append((SYNTHETIC + ["--K", "10000000000", "--out", str(tmp / "huger")],
                   "this run needs about"))
     cases.append((SYNTHETIC + ["--learned", "--lr", "1e30", "--epochs", "3",
                                "--out", str(tmp / "diverged")], "training diverged"))
