@@ -27,11 +27,12 @@ import time
 
 import numpy as np
 
+import train
 from slotnp import backend, init, optim, run_folder
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
-SQRT3 = 1.7320508
+SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (train.DEFAULT_OPTION_BOUND)
 
 # The paper's Lenet-300-100 MNIST test accuracies (%), read off its K-sweep figures.
 PAPER_MNIST = {
@@ -43,14 +44,15 @@ PAPER_MNIST = {
 PRESETS = {
     # The paper's MNIST figure: GS and PS at every K, learned weights, two seeds each.
     "mnist": dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
-                  learned=True, seeds=[0, 1]),
+                  learned=True, seeds=[0, 1, 2], option_bound=[SQRT3], normalise=["none"]),
     # The runs that chose the defaults: option bound x weight decay, K = 2 and 8, seed 0
     # (sampled runs record every evaluation mode).
     "mnist-ablation": dict(net=["lenet"], K=[2, 8], selection=["greedy", "sample"],
-                           option_bound=[1.0, SQRT3], weight_decay=[1e-4, 0.0], seeds=[0]),
+                           option_bound=[1.0, SQRT3], weight_decay=[1e-4, 0.0],
+                           normalise=["channels", "none"], seeds=[0]),
     # K = 8 GS with one set of K values per layer, and fine-tuned into learned weights.
     "mnist-extras": dict(net=["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True,
-                         seeds=[0, 1]),
+                         seeds=[0, 1], option_bound=[SQRT3], normalise=["none"]),
 }
 
 
@@ -85,6 +87,18 @@ class Run:
         """The name without its seed: the runs that collate into one row."""
         return self.name.rsplit("-seed", 1)[0]
 
+    def config(self):
+        """The entries of train.py's config.json that this run fixes."""
+        config = dict(net=self.net, seed=self.seed, weight_decay=self.weight_decay)
+        if self.epochs is not None:
+            config["epochs"] = self.epochs
+        if self.finetune_of is None:
+            config["normalise"] = self.normalise
+        if self.finetune_of is None and not self.learned:
+            config.update(K=self.K, selection=self.selection, shared=self.shared,
+                          option_bound=float(f"{self.option_bound:g}"))
+        return config
+
     def finetune_source(self, runs_dir):
         """The checkpoint a fine-tuning run starts from (None for other runs)."""
         if self.finetune_of is None:
@@ -113,18 +127,19 @@ class Run:
         return flags + ["--out", os.path.join(runs_dir, self.name)]
 
 
-def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,),
-         weight_decay=None, shared=False, finetune=False, epochs=None, normalise=("channels",)):
+def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
+         weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
     then their shared-option twins, then fine-tuning runs of the greedy ones, then learned.
-    `weight_decay` None takes train.py's default for each run."""
+    None for `option_bound`, `weight_decay` or `normalise` takes train.py's default."""
+    option_bound = option_bound or [train.DEFAULT_OPTION_BOUND]
     runs, slot_runs = [], []
     for name in net:
         for k in K:
             for how in selection:
                 for bound in option_bound:
                     for decay in weight_decay or [optim.default_weight_decay(how, bound)]:
-                        for inputs in normalise:
+                        for inputs in normalise or [default_normalise(name)]:
                             for seed in seeds:
                                 slot_runs.append(Run(name, seed, epochs, decay, K=k,
                                                      selection=how, option_bound=bound,
@@ -140,28 +155,36 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=(1.0,)
     if learned:
         for name in net:
             for decay in (weight_decay or [optim.default_weight_decay(None)]):
-                for inputs in normalise:
+                for inputs in normalise or [default_normalise(name)]:
                     runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
                              for seed in seeds]
     return runs
 
 
-def current(folder):
-    """Whether the run in `folder` drew its slot options as this slotnp does (config.json):
-    a run made before options version 2 is trained again rather than counted or resumed."""
+def current(folder, run):
+    """Whether the run in `folder` (its config.json) is `run` as this slotnp makes it: the same
+    configuration, and slot options drawn as this slotnp draws them (a run from before options
+    version 2 is trained again rather than counted or resumed)."""
     path = os.path.join(folder, "config.json")
     if not os.path.isfile(path):
         return False
     with open(path) as file:
         config = json.load(file)
-    return not config.get("slot") or config.get("options_version") == init.OPTIONS_VERSION
+    if config.get("slot") and config.get("options_version") != init.OPTIONS_VERSION:
+        return False
+    expected = run.config()
+    return all(config.get(key) == value for key, value in expected.items())
+
+
+def default_normalise(net):
+    return train.DEFAULT_NORMALISE[train.DEFAULT_DATASET[net]]
 
 
 def recorded(results_dir, run):
     """The recorded result.json of a finished run, or None."""
     folder = os.path.join(results_dir, run.name)
     path = os.path.join(folder, "result.json")
-    if not os.path.isfile(path) or not current(folder):
+    if not os.path.isfile(path) or not current(folder, run):
         return None
     with open(path) as file:
         result = json.load(file)
@@ -173,7 +196,7 @@ def status(run, runs_dir, results_dir):
     if recorded(results_dir, run) is not None:
         return "done"
     folder = os.path.join(runs_dir, run.name)
-    if os.path.isfile(os.path.join(folder, "last.npz")) and current(folder):
+    if os.path.isfile(os.path.join(folder, "last.npz")) and current(folder, run):
         return "resume"
     return "new"
 

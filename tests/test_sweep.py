@@ -48,7 +48,7 @@ def records(results):
 
 def test_run_names_and_flags_say_what_defines_a_run():
     runs = sweep.grid(["lenet"], K=[2], selection=["greedy", "sample"], learned=True,
-                      seeds=[0, 1], option_bound=[1.0, sweep.SQRT3])
+                      seeds=[0, 1], option_bound=[1.0, sweep.SQRT3], normalise=["channels"])
     names = [r.name for r in runs]
     assert names[:2] == ["lenet-K2-greedy-bound1-wd0.0001-seed0",
                          "lenet-K2-greedy-bound1-wd0.0001-seed1"]
@@ -59,11 +59,14 @@ def test_run_names_and_flags_say_what_defines_a_run():
     sampled = runs[names.index("lenet-K2-sample-bound1-wd0-seed1")]
     flags = sampled.train_flags("R")
     assert flags[flags.index("--seed") + 1] == "1" and "--compare-eval-modes" in flags
+    assert flags[flags.index("--normalise") + 1] == "channels"
     assert flags[-2:] == ["--out", os.path.join("R", sampled.name)]
+    # train.py's defaults: the authors' bound, and MNIST pixels in [0, 1]
     extras = sweep.grid(["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True)
-    assert [r.name for r in extras] == ["lenet-K8-greedy-bound1-wd0.0001-seed0",
-                                        "lenet-K8-greedy-shared-bound1-wd0.0001-seed0",
-                                        "lenet-K8-greedy-bound1-wd0.0001-finetune-wd0.0001-seed0"]
+    assert [r.name for r in extras] == [
+        "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-seed0",
+        "lenet-K8-greedy-shared-bound1.73205-wd0.0001-normnone-seed0",
+        "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-finetune-wd0.0001-seed0"]
     assert extras[2].train_flags("R")[-4:-2] == [
         "--finetune", os.path.join("R", extras[0].name, "best.npz")]
 
@@ -132,7 +135,8 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
 
 def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     results = tmp_path / "results"
-    runs = sweep.grid(["lenet"], K=[2, 4], selection=["greedy"], learned=True, seeds=[0, 1])
+    runs = sweep.grid(["lenet"], K=[2, 4], selection=["greedy"], learned=True, seeds=[0, 1],
+                      option_bound=[1.0], normalise=["channels"])
     accuracies = {"lenet-K2-greedy-bound1-wd0.0001-seed0": 0.97,
                   "lenet-K2-greedy-bound1-wd0.0001-seed1": 0.98,
                   "lenet-K4-greedy-bound1-wd0.0001-seed0": 0.981,
@@ -143,14 +147,15 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         (results / name / "result.json").write_text(json.dumps(dict(
             best_epoch=5, val_acc=accuracy, test_acc=accuracy, epochs_run=200, epochs=200,
             wall_minutes=4.0)))
+        run = next(r for r in runs if r.name == name)
         (results / name / "config.json").write_text(json.dumps(dict(
-            slot="learned" not in name, options_version=2)))
+            slot="learned" not in name, options_version=2, **run.config())))
     # a record from before options version 2 does not count: that run is trained again
     old = results / "lenet-K4-greedy-bound1-wd0.0001-seed1"
     os.makedirs(old)
     (old / "result.json").write_text(json.dumps(dict(
         best_epoch=5, val_acc=0.5, test_acc=0.5, epochs_run=200, epochs=200, wall_minutes=4.0)))
-    (old / "config.json").write_text(json.dumps(dict(slot=True)))
+    (old / "config.json").write_text(json.dumps(dict(slot=True, **runs[3].config())))
     assert sweep.status(runs[3], str(tmp_path / "runs"), str(results)) == "new"
     table, figure = sweep.write_collation(runs, str(results), "grid")
     assert table == str(results / "grid" / "results.md")
