@@ -50,6 +50,10 @@ PRESETS = {
     "mnist-ablation": dict(net=["lenet"], K=[2, 8], selection=["greedy", "sample"],
                            option_bound=[1.0, SQRT3], weight_decay=[1e-4, 0.0],
                            normalise=["channels", "none"], seeds=[0]),
+    # Edge-popup (Ramanujan et al.) on the same Lenet, at kept fractions 10-90%, beside
+    # learned weights: the paper's pruning comparison.
+    "mnist-edge-popup": dict(net=["lenet"], edge_popup=[0.1, 0.3, 0.5, 0.7, 0.9], learned=True,
+                             seeds=[0, 1]),
     # K = 8 GS with one set of K values per layer, and fine-tuned into learned weights.
     "mnist-extras": dict(net=["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True,
                          seeds=[0, 1], option_bound=[SQRT3], normalise=["none"]),
@@ -60,9 +64,10 @@ class Run:
     """One train.py run of the grid: its name, its train.py flags, and what it depends on."""
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
-                 option_bound=None, shared=False, finetune_of=None, normalise="channels"):
+                 option_bound=None, shared=False, finetune_of=None, normalise="channels",
+                 keep=None):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
-        self.normalise = normalise
+        self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
         self.learned, self.K, self.selection = learned, K, selection
         self.option_bound, self.shared, self.finetune_of = option_bound, shared, finetune_of
         self.name = self._name()
@@ -70,6 +75,8 @@ class Run:
     def _name(self):
         if self.finetune_of is not None:
             parts = [self.finetune_of.group, "finetune"]
+        elif self.keep is not None:
+            parts = [self.net, "edgepopup", f"keep{self.keep:g}"]
         elif self.learned:
             parts = [self.net, "learned"]
         else:
@@ -94,7 +101,9 @@ class Run:
             config["epochs"] = self.epochs
         if self.finetune_of is None:
             config["normalise"] = self.normalise
-        if self.finetune_of is None and not self.learned:
+        if self.keep is not None:
+            config.update(method="edge-popup", edge_popup=self.keep)
+        elif self.finetune_of is None and not self.learned:
             config.update(K=self.K, selection=self.selection, shared=self.shared,
                           option_bound=float(f"{self.option_bound:g}"))
         return config
@@ -115,6 +124,8 @@ class Run:
             flags += ["--normalise", self.normalise]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
+        elif self.keep is not None:
+            flags += ["--method", "edge-popup", "--keep", f"{self.keep:g}"]
         elif self.learned:
             flags.append("--learned")
         else:
@@ -128,9 +139,11 @@ class Run:
 
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
-         weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None):
+         weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None,
+         edge_popup=()):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
-    then their shared-option twins, then fine-tuning runs of the greedy ones, then learned.
+    then their shared-option twins, then fine-tuning runs of the greedy ones, then learned,
+    then edge-popup at each kept fraction of `edge_popup` (with edge-popup's own protocol).
     None for `option_bound`, `weight_decay` or `normalise` takes train.py's default."""
     option_bound = option_bound or [train.DEFAULT_OPTION_BOUND]
     runs, slot_runs = [], []
@@ -158,6 +171,12 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                 for inputs in normalise or [default_normalise(name)]:
                     runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
                              for seed in seeds]
+    own = train.EDGE_POPUP
+    for name in net:
+        for keep in edge_popup:
+            for decay in weight_decay or [own["weight_decay"]]:
+                runs += [Run(name, seed, epochs, decay, normalise=own["normalise"], keep=keep)
+                         for seed in seeds]
     return runs
 
 
@@ -306,7 +325,8 @@ def run_all(runs, args):
 
 def paper_value(run):
     """The paper's MNIST figure for a run's configuration (%), or None."""
-    if run.net != "lenet" or run.shared or run.finetune_of is not None:
+    if run.net != "lenet" or run.shared or run.finetune_of is not None or run.keep is not None \
+            or run.epochs not in (None, 200):
         return None
     if run.learned:
         return PAPER_MNIST["learned"]
@@ -331,6 +351,7 @@ def collate(runs, results_dir):
         for mode, best in (result.get("by_eval_mode") or {}).items():
             row["modes"].setdefault(mode, []).append(100 * best["test_acc"])
         row["eval"] = result.get("eval_mode")
+        row["epochs"] = result.get("epochs")
         row["draws"] = result.get("eval_draws")
     for row in rows:
         tests = np.array(row["tests"])
@@ -342,6 +363,8 @@ def collate(runs, results_dir):
 def describe(run):
     if run.finetune_of is not None:
         return f"{describe(run.finetune_of)}, fine-tuned"
+    if run.keep is not None:
+        return f"edge-popup, {100 * run.keep:g}% of the weights kept"
     if run.learned:
         return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "")
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
@@ -376,7 +399,8 @@ def write_collation(runs, results_dir, name="sweep"):
             others = "; ".join(t for t in (evaluation, others) if t)
         minutes = f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
         lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
-                     f"{run.epochs or 200} | {accuracy} | {len(row['tests'])} | {minutes} | "
+                     f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
+                     f"{minutes} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
     folder = os.path.join(results_dir, name)
     os.makedirs(folder, exist_ok=True)
@@ -387,20 +411,41 @@ def write_collation(runs, results_dir, name="sweep"):
     return table, figure if draw_figure(rows, figure) else None
 
 
+def band(label, rows):
+    """(label with the seed count, mean, std) over every seed of `rows`, or None."""
+    tests = [t for r in rows for t in r["tests"]]
+    if not tests:
+        return None
+    return (f"{label} ({len(tests)} seeds, +- std)", float(np.mean(tests)),
+            float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0)
+
+
 def draw_figure(rows, path):
     """sweep.png from the collated Lenet rows: one series per slot configuration (all but K),
-    the paper's points beside GS and PS, learned weights as a band. False if nothing to draw."""
+    the paper's points beside GS and PS, learned weights and edge-popup's best kept fraction as
+    bands; a grid of edge-popup alone draws accuracy against the kept fraction. False if
+    nothing to draw."""
     lenet = [r for r in rows if r["run"].net == "lenet" and r["mean"] is not None]
+    popup = sorted((r for r in lenet if r["run"].keep is not None), key=lambda r: r["run"].keep)
+    learned = band("slotnp learned weights", [r for r in lenet if r["run"].learned])
+    best = max(popup, key=lambda r: r["mean"], default=None)
     series, paper = {}, []
     for row in lenet:
         run = row["run"]
-        if run.learned or run.finetune_of is not None or run.shared:
+        if run.learned or run.finetune_of is not None or run.shared or run.keep is not None:
             continue
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
         label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
             (", inputs [0, 1]" if run.normalise == "none" else "")
         series.setdefault(label, (run.selection, []))[1].append(
             (run.K, row["mean"], row["std"], len(row["tests"])))
+    from slotnp.plot import fraction_figure, k_sweep_figure
+    if not series and popup:
+        fraction_figure(path, [r["run"].keep for r in popup], [r["mean"] for r in popup],
+                        [r["std"] for r in popup], [b for b in (learned,) if b],
+                        "Edge-popup on Lenet 300-100, MNIST: test accuracy at the best "
+                        "validation epoch")
+        return True
     if not series:
         return False
     drawn = []
@@ -412,15 +457,10 @@ def draw_figure(rows, path):
         values = PAPER_MNIST[selection]
         paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
                       [values[k] for k in sorted(values)]))
-    learned = [r for r in lenet if r["run"].learned]
-    baseline = None
-    if learned:
-        tests = [t for r in learned for t in r["tests"]]
-        baseline = (f"slotnp learned weights ({len(tests)} seeds, +- std)", float(np.mean(tests)),
-                    float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0)
-    from slotnp.plot import k_sweep_figure
-    k_sweep_figure(path, drawn, paper, baseline, ("paper, learned weights",
-                                                   PAPER_MNIST["learned"]),
+    bands = [learned] if learned else []
+    if best is not None:
+        bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
+    k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER_MNIST["learned"]),
                    "Lenet 300-100 on MNIST: test accuracy at the best validation epoch")
     return True
 
@@ -446,7 +486,9 @@ def parse_args(argv=None):
                    help="also fine-tune each greedy slot run's best checkpoint")
     p.add_argument("--normalise", nargs="+", choices=("channels", "none"),
                    help="input normalisation(s), as train.py's --normalise (default channels)")
-    p.add_argument("--epochs", type=int, help="default: train.py's (200)")
+    p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
+                   help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
+    p.add_argument("--epochs", type=int, help="default: train.py's (200; 100 for edge-popup)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
     p.add_argument("--time-limit", type=float, metavar="MIN",
                    help="each run stops after the epoch that passes MIN minutes (resume later)")
@@ -467,13 +509,14 @@ def parse_args(argv=None):
     args.extra = extra
     spec = dict(PRESETS[args.preset]) if args.preset else {}
     for key in ("net", "K", "selection", "learned", "seeds", "option_bound", "weight_decay",
-                "shared", "finetune", "epochs", "normalise"):
+                "shared", "finetune", "epochs", "normalise", "edge_popup"):
         if getattr(args, key) is not None:
             spec[key] = getattr(args, key)
     if not spec.get("net"):
         p.error("name the nets (--net lenet ...) or a --preset")
-    if not spec.get("learned") and not (spec.get("K") and spec.get("selection")):
-        p.error("a slot grid needs --K and --selection (or pass --learned alone)")
+    if not spec.get("learned") and not spec.get("edge_popup") and \
+            not (spec.get("K") and spec.get("selection")):
+        p.error("a slot grid needs --K and --selection (or pass --learned or --edge-popup)")
     if args.jobs < 1:
         p.error("--jobs must be at least 1")
     args.spec = spec

@@ -29,6 +29,11 @@ DEFAULT_OPTION_BOUND = 1.73205  # sqrt 3 (to six figures), as the authors' code 
 # Inputs as the authors' loaders give them: MNIST pixels / 255 in [0, 1]; CIFAR-10 normalised
 # per channel. On MNIST this (with the bound above) is what reproduces the paper (README).
 DEFAULT_NORMALISE = {"mnist": "none", "cifar10": "channels", "synthetic": "channels"}
+METHODS = ("slot", "learned", "edge-popup")
+# Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
+# on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
+EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
+                  normalise="channels")
 DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
 
 
@@ -50,6 +55,13 @@ def non_negative_float(text):
     value = float(text)
     if not value >= 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def fraction_above_zero(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text}")
     return value
 
 
@@ -79,7 +91,15 @@ def parse_args(argv=None):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--net", choices=nets.NETS, default="lenet")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    p.add_argument("--learned", action="store_true", help="ordinary learned weights, no slots")
+    p.add_argument("--method", choices=METHODS, default="slot",
+                   help="slot machines; ordinary learned weights; or edge-popup (Ramanujan et "
+                        "al.: fixed weights, the --keep fraction with the largest scores used)")
+    p.add_argument("--learned", action="store_true", help="the same as --method learned")
+    p.add_argument("--keep", type=fraction_above_zero, default=0.5,
+                   help="edge-popup: the fraction of each layer's connections kept")
+    p.add_argument("--weight-init", choices=("signed_constant", "kaiming_normal"),
+                   default="signed_constant",
+                   help="edge-popup: its fixed weights, +-sqrt(2/fan_in) or N(0, 2/fan_in)")
     p.add_argument("--K", type=positive_int, default=8, help="options per connection")
     p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
     p.add_argument("--shared", action="store_true", help="one set of K values per layer")
@@ -114,8 +134,9 @@ def parse_args(argv=None):
                    help="seed of the evaluation draws, the same every epoch (default 0)")
     p.add_argument("--compare-eval-modes", action="store_true",
                    help="a sampled slot net also records every other evaluation mode per epoch")
-    p.add_argument("--restarts", type=epoch_list, default=[25, 75],
-                   help="epochs where the cosine schedule restarts")
+    p.add_argument("--restarts", type=epoch_list, default=None,
+                   help="epochs where the cosine schedule restarts (default 25,75; none for "
+                        "edge-popup, whose paper uses one cosine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--normalise", choices=("channels", "none"), default=None,
                    help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
@@ -145,43 +166,52 @@ def parse_args(argv=None):
         p.error("--resume needs --out, the folder of the run to continue")
     if args.resume and args.overwrite:
         p.error("--resume continues the run in --out and --overwrite replaces it; pick one")
+    if args.learned:
+        args.method = "learned"
     return args
 
 
 def resolve_config(args):
     """The full, explicit configuration of a new run (printed and saved as config.json)."""
-    slot = not args.learned and args.finetune is None
+    method = "learned" if args.finetune else args.method
+    slot, popup = method == "slot", method == "edge-popup"
+    own = EDGE_POPUP if popup else {}
     dataset = args.dataset or DEFAULT_DATASET[args.net]
-    long_run = args.learned and args.net in ("conv4", "conv6")
+    long_run = method == "learned" and args.net in ("conv4", "conv6")
     sampled = slot and args.selection == "sample"
-    config = dict(net=args.net, slot=slot, K=args.K if slot else None,
+    dropout = own.get("dropout", nets.DEFAULT_DROPOUT[args.net])
+    lr = own.get("lr", optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR)
+    config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None, shared=args.shared and slot,
                   option_bound=args.option_bound if slot else None,
                   score_form=args.score_form if slot else None,
                   options_version=init.OPTIONS_VERSION if slot else None,
-                  dropout=nets.DEFAULT_DROPOUT[args.net] if args.dropout is None else args.dropout,
-                  epochs=args.epochs or (330 if long_run else 200), batch_size=args.batch_size,
-                  lr=args.lr or (optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR),
+                  edge_popup=args.keep if popup else None,
+                  weight_init=args.weight_init if popup else None,
+                  dropout=dropout if args.dropout is None else args.dropout,
+                  epochs=args.epochs or own.get("epochs", 330 if long_run else 200),
+                  batch_size=args.batch_size, lr=args.lr or lr,
                   momentum=optim.DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
-                  weight_decay=optim.default_weight_decay(
-                      args.selection if slot else None, args.option_bound)
+                  weight_decay=own.get("weight_decay", optim.default_weight_decay(
+                      args.selection if slot else None, args.option_bound))
                   if args.weight_decay is None else args.weight_decay,
-                  restarts=args.restarts, seed=args.seed,
+                  restarts=own.get("restarts", [25, 75]) if args.restarts is None
+                  else args.restarts, seed=args.seed,
                   dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
                   augment=dataset == "cifar10",
-                  normalise=args.normalise or DEFAULT_NORMALISE[dataset],
+                  normalise=args.normalise or own.get("normalise", DEFAULT_NORMALISE[dataset]),
                   finetune=args.finetune,
                   eval_mode=(args.eval_mode or "sample") if sampled else "argmax",
                   eval_draws=(args.eval_draws or DEFAULT_EVAL_DRAWS) if sampled else 1,
                   eval_seed=(args.eval_seed or 0) if sampled else None,
                   compare_eval_modes=args.compare_eval_modes and sampled)
     variant = f"slot-K{args.K}-{args.selection}" if slot else \
-        ("finetune" if args.finetune else "learned")
+        f"edgepopup-keep{args.keep:g}" if popup else ("finetune" if args.finetune else "learned")
     if slot and args.option_bound != DEFAULT_OPTION_BOUND:
         variant += f"-bound{args.option_bound:g}"
     if args.weight_decay is not None:
         variant += f"-wd{args.weight_decay:g}"
-    if args.normalise not in (None, DEFAULT_NORMALISE[dataset]):
+    if args.normalise not in (None, own.get("normalise", DEFAULT_NORMALISE[dataset])):
         variant += f"-normalise{args.normalise}"
     if args.momentum is not None:
         variant += f"-momentum{args.momentum:g}"
@@ -194,6 +224,8 @@ def build_net(config):
     if config["net"] != "lenet" and config.get("image_shape"):
         image_size = config["image_shape"][-1]
     return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
+                      edge_popup=config.get("edge_popup"),
+                      weight_init=config.get("weight_init") or "signed_constant",
                       selection=config["selection"] or "greedy", seed=config["seed"],
                       shared=config["shared"], image_size=image_size,
                       dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
@@ -273,12 +305,19 @@ def evaluation_settings(config, args=None):
     return mode, draws, seed
 
 
+def holds(config):
+    """What a run's checkpoint holds, in words: for messages."""
+    if config["slot"]:
+        return "a slot machine"
+    return "an edge-popup net" if config.get("edge_popup") else "learned weights"
+
+
 def load_slot_machine(path):
     """(config, meta, net) of a greedy slot-machine checkpoint, for --export."""
     meta, params, _ = checkpoint.load(path)
     config = meta["config"]
     if not config["slot"]:
-        raise CheckpointError(f"{path} holds learned weights; --export writes slot machines")
+        raise CheckpointError(f"{path} holds {holds(config)}; --export writes slot machines")
     if config["selection"] != "greedy":
         raise CheckpointError(f"{path} holds a sampled slot machine, a distribution over "
                               "networks rather than one; --export takes greedy ones")
@@ -365,7 +404,7 @@ def start_run(args):
         meta, params, _ = checkpoint.load(config["finetune"])
         source = meta["config"]
         if not source["slot"]:
-            raise CheckpointError(f"{config['finetune']} holds learned weights, not a slot "
+            raise CheckpointError(f"{config['finetune']} holds {holds(source)}, not a slot "
                                   "machine; --finetune takes a slot-machine checkpoint")
         config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
                       val_fraction=source["val_fraction"], augment=source["augment"],
@@ -514,7 +553,7 @@ def train_in(out, args):
                       train_acc=train_acc)
         record.update(evaluate_epoch(net, data, config))
         record["seconds"] = round(time.time() - tick, 3)
-        if config["slot"]:
+        if config["slot"] or config.get("edge_popup"):
             record["selection_changed"] = training.fraction_changed(
                 before, training.selection_snapshot(net))
         state["history"].append(record)

@@ -28,10 +28,11 @@ def options_digest(net):
     digest = hashlib.sha1()
     found = False
     for name, layer in net.named_layers():
-        if hasattr(layer, "slots"):
+        fixed = getattr(layer, "slots", None) or getattr(layer, "supermask", None)
+        if fixed is not None:                 # slot options, or edge-popup's fixed weights
             found = True
             digest.update(name.encode())
-            for part in layer.slots.digest_parts():
+            for part in fixed.digest_parts():
                 digest.update(part)
     return digest.hexdigest() if found else ""
 

@@ -14,8 +14,8 @@ K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
 import numpy as np
 
 from .init import OPTIONS_VERSION
-from .layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
-                     SlotConv2d, SlotLinear)
+from .layers import (AvgPool2d, Conv2d, Dropout, EdgePopupConv2d, EdgePopupLinear, Flatten,
+                     Linear, MaxPool2d, ReLU, Sequential, SlotConv2d, SlotLinear)
 from .layers.base import check_positive_int
 
 CONV_STACKS = {
@@ -35,7 +35,8 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
           dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32,
-          options_version=OPTIONS_VERSION, keep_options=False):
+          options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
+          weight_init="signed_constant"):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
@@ -47,16 +48,23 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py).
     `options_version` picks how slot values are drawn (init.py; 1 for runs made before 2 existed).
     `keep_options` keeps greedy layers' options in memory (slot_factored.py) instead of only
-    what selection needs (slot_intervals.py); the two select identically.
+    what selection needs (slot_intervals.py); the two select identically. `edge_popup` (a kept
+    fraction, with slot=False) builds edge-popup layers instead (layers/edge_popup.py), their
+    fixed weights drawn as `weight_init` says.
     Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
     steps = plan(name, image_size)         # checks the name and the image size
+    if slot and edge_popup is not None:
+        raise ValueError("a net is a slot machine or an edge-popup net, not both: pass "
+                         "slot=False with edge_popup")
     # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     rng = np.random.default_rng(seed)
 
     def linear(n_in, n_out):
+        if edge_popup is not None:
+            return EdgePopupLinear(n_in, n_out, edge_popup, weight_init, rng=rng, dtype=dtype)
         if slot:
             return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
                               option_bound=option_bound, score_form=score_form,
@@ -64,6 +72,9 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
+        if edge_popup is not None:
+            return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=1, weight_init=weight_init,
+                                   rng=rng, dtype=dtype)
         if slot:
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
                               rng=rng, dtype=dtype, option_bound=option_bound,
@@ -97,7 +108,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
                       score_form=score_form, dtype=np.dtype(dtype).name,
-                      options_version=options_version)
+                      options_version=options_version, edge_popup=edge_popup,
+                      weight_init=weight_init)
     return net
 
 
@@ -143,11 +155,11 @@ def slot_layers(net):
 
 
 def freeze(net, selections=None):
-    """A copy of a slot machine with each slot layer replaced by a dense one holding its
-    selected weights (the paper's fine-tuning starts from this), or the options that
-    `selections` ({layer name: index array}) names. Other layers are shared."""
+    """A copy of a slot machine (or edge-popup net) with each such layer replaced by a dense
+    one holding its selected weights (the paper's fine-tuning starts from this), or the options
+    that `selections` ({layer name: index array}) names. Other layers are shared."""
     selections = selections or {}
-    frozen = Sequential([(name, layer.freeze(selections.get(name)) if hasattr(layer, "slots")
+    frozen = Sequential([(name, layer.freeze(selections.get(name)) if hasattr(layer, "freeze")
                           else layer) for name, layer in net.named_layers()])
     frozen.config = dict(net.config, slot=False, frozen_from_slots=True)
     return frozen

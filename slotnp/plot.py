@@ -203,21 +203,20 @@ def learning_curves(history, path):
 SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY)
 
 
-def k_sweep_figure(path, series, paper=(), baseline=None, paper_baseline=None, title=""):
+def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=""):
     """Test accuracy (%) against K on a log2 axis, as in the paper's K-sweep figures.
 
     series: (label, Ks, means, stds) per configuration, drawn as filled points with +-std bars
     and joined by lines; paper: (label, Ks, values) drawn hollow beside them, in the colour of
-    the series at the same position; baseline: (label, mean, std) of learned weights, a band;
-    paper_baseline: (label, value), a grey line.
+    the series at the same position; bands: (label, mean, std) drawn across the panel (learned
+    weights, edge-popup); paper_baseline: (label, value), a grey line.
     """
     image = Image.new("RGB", (1400, 900), "white")
     Ks = [k for _, ks, *_ in list(series) + list(paper) for k in ks]
     values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [v for _, _, vs in paper for v in vs]
-    if baseline:
-        values += [baseline[1] - baseline[2], baseline[1] + baseline[2]]
+    values += [b[1] + sign * b[2] for b in bands for sign in (-1, 1)]
     if paper_baseline:
         values.append(paper_baseline[1])
     low, high = min(values), max(values)
@@ -225,9 +224,8 @@ def k_sweep_figure(path, series, paper=(), baseline=None, paper_baseline=None, t
     chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), (low - margin, high + margin),
                   title, "K, options per connection (log2 scale)", "test accuracy (%)",
                   log2_x=True, text=26)
-    if baseline:
-        label, mean, std = baseline
-        chart.band(mean - std, mean + std, GREEN, label)
+    for (label, mean, std), colour in zip(bands, (GREEN, ORANGE, GREY)):
+        chart.band(mean - std, mean + std, colour, label)
     if paper_baseline:
         label, value = paper_baseline
         chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
@@ -238,5 +236,24 @@ def k_sweep_figure(path, series, paper=(), baseline=None, paper_baseline=None, t
     for i, (label, ks, values) in enumerate(paper):
         chart.points(ks, values, SERIES_COLOURS[i % len(SERIES_COLOURS)], label, hollow=True,
                      offset=6)
+    chart.finish("lower right")
+    image.save(path)
+
+
+def fraction_figure(path, fractions, means, stds, bands=(), title=""):
+    """Test accuracy (%) against the kept fraction (%) of edge-popup, +-std bars; bands as in
+    k_sweep_figure."""
+    image = Image.new("RGB", (1400, 900), "white")
+    values = [m + sign * s for m, s in zip(means, stds) for sign in (-1, 1)]
+    values += [b[1] + sign * b[2] for b in bands for sign in (-1, 1)]
+    low, high = min(values), max(values)
+    margin = max(0.1, 0.08 * (high - low))
+    chart = Chart(image, (150, 90, 1360, 760), (0, 100), (low - margin, high + margin), title,
+                  "weights kept in each layer (%)", "test accuracy (%)", text=26)
+    for (label, mean, std), colour in zip(bands, (GREEN, BLUE, GREY)):
+        chart.band(mean - std, mean + std, colour, label)
+    percent = [100 * f for f in fractions]
+    chart.line(percent, means, ORANGE, None, width=2)
+    chart.points(percent, means, ORANGE, "slotnp edge-popup (+- std over seeds)", errors=stds)
     chart.finish("lower right")
     image.save(path)

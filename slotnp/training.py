@@ -73,9 +73,10 @@ def evaluate(net, splits, mode="argmax", draws=1, seed=0):
 
 
 def selection_snapshot(net):
-    """The evaluation-time option index of every slot layer, by layer name."""
+    """The evaluation-time option index of every slot layer (the kept mask of every
+    edge-popup layer), by layer name."""
     return {name: layer.selected().copy() for name, layer in net.named_layers()
-            if hasattr(layer, "slots")}          # a copy: some layers update theirs in place
+            if hasattr(layer, "selected")}       # a copy: some layers update theirs in place
 
 
 def fraction_changed(before, after):

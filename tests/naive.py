@@ -54,3 +54,13 @@ def softmax_cross_entropy(logits, labels):
         row = row.astype(np.float64)
         total -= row[label] - np.log(np.sum(np.exp(row - row.max()))) - row.max()
     return total / len(labels)
+
+
+def edge_popup_mask(scores, keep):
+    """Edge-popup's top-k, as its authors' code writes it: sort |scores| ascending, zero the
+    first int((1 - keep) n), keep the rest."""
+    flat = np.abs(scores).reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    mask = np.ones(flat.size, dtype=bool)
+    mask[order[:int((1 - keep) * flat.size)]] = False
+    return mask.reshape(scores.shape)

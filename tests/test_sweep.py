@@ -67,6 +67,13 @@ def test_run_names_and_flags_say_what_defines_a_run():
         "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-seed0",
         "lenet-K8-greedy-shared-bound1.73205-wd0.0001-normnone-seed0",
         "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-finetune-wd0.0001-seed0"]
+    popup = sweep.grid(["lenet"], edge_popup=[0.1, 0.5], seeds=[0])
+    assert [r.name for r in popup] == ["lenet-edgepopup-keep0.1-wd0.0001-seed0",
+                                       "lenet-edgepopup-keep0.5-wd0.0001-seed0"]
+    flags = popup[1].train_flags("R")
+    assert flags[flags.index("--method") + 1:flags.index("--method") + 4] == [
+        "edge-popup", "--keep", "0.5"]
+    assert flags[flags.index("--normalise") + 1] == "channels"        # edge-popup's loader
     assert extras[2].train_flags("R")[-4:-2] == [
         "--finetune", os.path.join("R", extras[0].name, "best.npz")]
 
