@@ -17,7 +17,8 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from slotnp import backend, checkpoint, export, init, memory, nets, optim, run_folder, training
+from slotnp import (backend, checkpoint, export, init, memory, nets, optim, plain, run_folder,
+                    training)
 from slotnp.checkpoint import CheckpointError
 from slotnp.run_folder import RunFolderError
 from slotnp.layers.slot import EVALUATIONS
@@ -158,6 +159,9 @@ def parse_args(argv=None):
                         "every connection's option in ceil(log2 K) bits")
     p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
                    help="stop cleanly after the epoch that passes this time (resume later)")
+    p.add_argument("--plain", action="store_true",
+                   help="the textbook paths everywhere (im2col convolution, explicit scores, no "
+                        "threads; slotnp/plain.py): the same results up to rounding, slower")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     if args.dropout is not None and not 0 <= args.dropout < 1:
@@ -184,7 +188,8 @@ def resolve_config(args):
     config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None, shared=args.shared and slot,
                   option_bound=args.option_bound if slot else None,
-                  score_form=args.score_form if slot else None,
+                  score_form=("explicit" if args.plain else args.score_form) if slot else None,
+                  plain=args.plain,
                   options_version=init.OPTIONS_VERSION if slot else None,
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
@@ -514,6 +519,7 @@ def train(args):
 
 def train_in(out, args):
     config, data, net, optimizer, state, digest = start_run(args)
+    plain.use(config.get("plain", False))
     if not args.resume:
         write_json(os.path.join(out, "config.json"), config)
     print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()), flush=True)

@@ -124,6 +124,7 @@ def _cpu_cores():
 CPU_CORES = _cpu_cores()
 MIN_PART_VALUES = 1 << 16  # smaller parts cost more in hand-off than a second core gains
 _threads = None
+threaded = True   # False: in_parts does every part on the calling thread (plain mode)
 
 
 def in_parts(xp, work, length, values_per_item=1):
@@ -135,7 +136,7 @@ def in_parts(xp, work, length, values_per_item=1):
     already.
     """
     parts = 1
-    if xp is numpy:
+    if xp is numpy and threaded:
         parts = max(1, min(CPU_CORES or 1, length, length * values_per_item // MIN_PART_VALUES))
     if parts == 1:
         work(0, length)

@@ -34,7 +34,7 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 
 
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
-          dropout=None, option_bound=1.0, score_form="factored", dtype=np.float32,
+          dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
           weight_init="signed_constant"):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
@@ -45,7 +45,8 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
 the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
     `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
     the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
-    keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py).
+    keeps the slot scores "factored" (fast) or "explicit" (plain; see layers/slot.py); by
+    default factored, explicit in plain mode (slotnp/plain.py).
     `options_version` picks how slot values are drawn (init.py; 1 for runs made before 2 existed).
     `keep_options` keeps greedy layers' options in memory (slot_factored.py) instead of only
     what selection needs (slot_intervals.py); the two select identically. `edge_popup` (a kept
@@ -60,6 +61,9 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
                          "slot=False with edge_popup")
     # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
+    if score_form is None:
+        from . import plain
+        score_form = "explicit" if plain.enabled else "factored"
     rng = np.random.default_rng(seed)
 
     def linear(n_in, n_out):

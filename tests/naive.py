@@ -64,3 +64,57 @@ def edge_popup_mask(scores, keep):
     mask = np.ones(flat.size, dtype=bool)
     mask[order[:int((1 - keep) * flat.size)]] = False
     return mask.reshape(scores.shape)
+
+
+def maxpool_backward(x, dout, kh, kw, stride):
+    """dx of max pooling: each window's gradient to its first maximum, window by window."""
+    dx = np.zeros_like(x, dtype=np.float64)
+    N, C, OH, OW = dout.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    window = x[n, c, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)   # first max
+                    dx[n, c, i * stride + a, j * stride + b] += dout[n, c, i, j]
+    return dx
+
+
+def slot_choice(scores, options):
+    """Greedy selection connection by connection: the option of the first largest score."""
+    weight = np.zeros(scores.shape[:-1])
+    index = np.zeros(scores.shape[:-1], dtype=np.int64)
+    for connection in np.ndindex(scores.shape[:-1]):
+        best = 0
+        for k in range(scores.shape[-1]):
+            if scores[connection + (k,)] > scores[connection + (best,)]:
+                best = k
+        index[connection], weight[connection] = best, options[connection + (best,)]
+    return index, weight
+
+
+def slot_linear_forward(x, scores, options):
+    """A slot Linear layer: choose, then y[n, o] = sum_i x[n, i] * w[o, i]."""
+    _, w = slot_choice(scores, options)
+    y = np.zeros((x.shape[0], w.shape[0]))
+    for n in range(x.shape[0]):
+        for o in range(w.shape[0]):
+            y[n, o] = sum(x[n, i] * w[o, i] for i in range(w.shape[1]))
+    return y
+
+
+def slot_linear_backward(x, dout, scores, options):
+    """(dx, dscores) of slot_linear_forward: dw[o, i] = sum_n dout[n, o] x[n, i], then the
+    straight-through rule dscores[o, i, k] = dw[o, i] * options[o, i, k] for every k."""
+    _, w = slot_choice(scores, options)
+    dx = np.zeros(x.shape)
+    dw = np.zeros(w.shape)
+    for n in range(x.shape[0]):
+        for o in range(w.shape[0]):
+            for i in range(w.shape[1]):
+                dx[n, i] += dout[n, o] * w[o, i]
+                dw[o, i] += dout[n, o] * x[n, i]
+    dscores = np.zeros(options.shape)
+    for o, i, k in np.ndindex(options.shape):
+        dscores[o, i, k] = dw[o, i] * options[o, i, k]
+    return dx, dscores

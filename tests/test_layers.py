@@ -6,7 +6,7 @@ from slotnp import backend
 from slotnp.layers import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                            Sequential)
 from slotnp.layers import batch_inner, winograd
-from gradcheck import check_layer, rel_error
+from slotnp.gradcheck import check_layer, rel_error
 import naive
 
 F64 = np.float64
@@ -206,6 +206,17 @@ def test_pool_values_match_naive_loops(xp, rng, pool, reduce, shape, kernel, str
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     expected = naive.pool_forward(x, kh, kw, stride or kh, reduce)
     assert rel_error(pool(kernel, stride).forward(device(x), train), expected) < 1e-12
+
+
+@pytest.mark.parametrize("shape, kernel, stride", POOL_CASES)
+def test_maxpool_backward_matches_the_loop_oracle(xp, rng, shape, kernel, stride):
+    """Ties included: values on a coarse grid, so many windows hold their maximum twice."""
+    x = np.round(rng.standard_normal(shape) * 2) / 2
+    layer = MaxPool2d(kernel, stride)
+    dout = rng.standard_normal(layer.forward(device(x)).shape)
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    expected = naive.maxpool_backward(x, dout, kh, kw, stride or kh)
+    assert rel_error(layer.backward(device(dout)), expected) < 1e-12
 
 
 @pytest.mark.parametrize("pool", [MaxPool2d, AvgPool2d])

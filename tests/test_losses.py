@@ -6,7 +6,7 @@ import pytest
 
 from slotnp import backend
 from slotnp.losses import softmax_cross_entropy
-from gradcheck import numerical_gradient, rel_error
+from slotnp.gradcheck import numerical_gradient, rel_error
 import naive
 
 

@@ -11,7 +11,7 @@ from slotnp.layers import slot_factored
 from slotnp.layers.slot import pick, sampled_index
 from slotnp.layers.slot_factored import factored_scores, gather, k_last_on_device
 from slotnp.optim import SGD
-from gradcheck import check_layer, rel_error
+from slotnp.gradcheck import rel_error, straight_through_errors
 
 F64 = np.float64
 
@@ -20,24 +20,15 @@ def device(a):
     return backend.to_device(np.asarray(a))
 
 
-def straight_through_check(layer, x, dout, train=True):
-    """Check a slot layer's backward with its selection held fixed.
-
-    Numerically, L = sum(y * dout) is a function of the effective weight w (and x); the
-    straight-through rule then says dL/dscores[..., k] = dL/dw * options[..., k] for every k.
-    """
-    layer.forward(x, train=train)
-    dx = layer.backward(dout.copy())
-    chosen = gather(layer.options, layer.slots.last_index)
-    dense = layer.freeze()           # the same geometry as a dense layer ...
-    dense.params["W"] = chosen.copy()  # ... holding the weight this forward selected
-    errors = check_layer(dense, x, dout)  # numerical dL/dx and dL/dw through the selected w
-    dw = dense.grads["W"]
-    expected_scores_grad = backend.to_host(dw)[..., None] * backend.to_host(layer.options)
-    errors["scores"] = rel_error(layer.score_grad(), expected_scores_grad)
-    errors["x_slot"] = rel_error(dx, dense.backward(dout.copy()))
-    if layer.slots.score_form == "factored":  # the score gradient's coordinates: (dL/dw, 0)
-        errors["coef_options"] = rel_error(layer.grads["coef_options"], dw)
+def straight_through_check(layer, x, dout):
+    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
+    below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
+    errors = straight_through_errors(layer, x, dout)
+    if layer.slots.score_form == "factored":       # (the grads of that check's backward)
+        dense = layer.freeze(layer.slots.last_index)
+        dense.forward(x, train=True)
+        dense.backward(dout.copy())
+        errors["coef_options"] = rel_error(layer.grads["coef_options"], dense.grads["W"])
         assert float(layer.grads["coef_initial"]) == 0.0
     assert max(errors.values()) < 1e-7, errors
     assert set(layer.grads) == set(layer.params)
@@ -402,3 +393,22 @@ def test_a_slot_layer_holds_its_version_2_values_and_version_1_still_draws_the_o
                           init.slot_scores(legacy, (4, 9), 5, 0.1, F64))
     with pytest.raises(ValueError, match="options_version"):
         SlotLinear(9, 4, K=5, options_version=3)
+
+
+@pytest.mark.parametrize("score_form", SCORE_FORMS)
+def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
+    """choose -> pick -> dense forward; backward dx and g * option for every k (naive.py)."""
+    import naive
+    layer = SlotLinear(6, 4, K=5, rng=rng, dtype=F64, score_form=score_form)
+    if score_form == "factored":          # scores away from their start, in both forms
+        layer.params["coef_options"][...] = device(rng.standard_normal((4, 6)))
+    x, dout = rng.standard_normal((3, 6)), rng.standard_normal((3, 4))
+    scores, options = backend.to_host(layer.scores), backend.to_host(layer.options)
+    index, _ = naive.slot_choice(scores, options)
+    y = backend.to_host(layer.forward(device(x), train=True))
+    assert np.array_equal(backend.to_host(layer.slots.last_index), index)
+    assert rel_error(y, naive.slot_linear_forward(x, scores, options)) < 1e-12
+    dx = layer.backward(device(dout))
+    expected_dx, expected_dscores = naive.slot_linear_backward(x, dout, scores, options)
+    assert rel_error(dx, expected_dx) < 1e-12
+    assert rel_error(layer.score_grad(), expected_dscores) < 1e-12

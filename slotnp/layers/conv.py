@@ -1,16 +1,49 @@
-"""2-D convolution (cross-correlation, as in every framework) in one of three ways:
-- Winograd's F(4x4, 3x3) on batch-innermost memory (winograd.py), the fastest, for 3x3 stride-1
-  layers with 64 or more input channels and output sides that 4 divides;
-- im2col and GEMM on batch-innermost memory, one cache-sized block of output rows at a time
-  (batch_inner.py), the fast path for every other layer;
-- one im2col of the whole batch and one GEMM (im2col.py), the plain path that the tests compare
-  the other two against."""
+"""2-D convolution (cross-correlation, as in every framework).
+
+The plain path comes first: one im2col of the whole batch and one GEMM (im2col.py), and its
+backward, three small functions. Conv2d then picks one of three paths (`Conv2d.path`):
+- "im2col": the plain path below, which the tests compare the others against;
+- "batch_inner": im2col and GEMM on batch-innermost memory, one cache-sized block of output
+  rows at a time (batch_inner.py);
+- "winograd" (the default): Winograd's F(4x4, 3x3) on batch-innermost memory (winograd.py) for
+  3x3 stride-1 layers with 64 or more input channels and output sides that 4 divides, and
+  batch_inner for every other layer.
+tests/test_layers.py checks each against the loop oracle (tests/naive.py) and by float64
+gradient checks, and the fast ones against the plain one.
+"""
 import numpy as np
 
 from .. import backend, init
 from .base import WeightedLayer, check_input, check_pair, check_positive_int
 from . import batch_inner, winograd
 from .im2col import col2im, im2col, output_size
+
+
+def im2col_forward(xp, x, w, stride, padding):
+    """x: (N, C, H, W), w: (F, C, KH, KW) -> (y (N, F, OH, OW), cols for backward).
+
+    Every receptive field becomes a column of cols (C*KH*KW, N*OH*OW); then y is one GEMM,
+    W2d (F, C*KH*KW) @ cols, reshaped (a view of its channel-major memory: no copy)."""
+    F, _, kh, kw = w.shape
+    N = x.shape[0]
+    cols, (OH, OW) = im2col(xp, x, kh, kw, stride, padding)
+    y = w.reshape(F, -1) @ cols                                          # (F, N*OH*OW)
+    return y.reshape(F, N, OH, OW).transpose(1, 0, 2, 3), cols
+
+
+def im2col_weight_grad(dout, cols, w_shape):
+    """dW = dout2d @ cols^T: every output position's gradient times its receptive field."""
+    F = w_shape[0]
+    dout2d = dout.transpose(1, 0, 2, 3).reshape(F, -1)                   # (F, N*OH*OW)
+    return (dout2d @ cols.T).reshape(w_shape)
+
+
+def im2col_input_grad(xp, dout, w, x_shape, stride, padding):
+    """dx = col2im(W2d^T @ dout2d): each column's gradient folded back onto its window."""
+    F, _, kh, kw = w.shape
+    dout2d = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dcols = w.reshape(F, -1).T @ dout2d                                  # (C*KH*KW, N*OH*OW)
+    return col2im(xp, dcols, x_shape, kh, kw, stride, padding)
 
 
 class Conv2d(WeightedLayer):
@@ -20,7 +53,7 @@ class Conv2d(WeightedLayer):
     batch_inner elsewhere), "batch_inner" or "im2col" (plain). All give the same values and
     gradients up to rounding, in different memory orders of the same (N, F, OH, OW) shape.
     """
-    PATHS = ("winograd", "batch_inner", "im2col")
+    PATHS = ("im2col", "batch_inner", "winograd")
     path = "winograd"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
@@ -47,7 +80,7 @@ class Conv2d(WeightedLayer):
     def forward(self, x, train=True):
         check_input(self, x, 4, "(N, C, H, W)", self.in_channels)
         kh, kw = self.kernel_size
-        N, _, H, W = x.shape
+        H, W = x.shape[2:]
         OH, OW = output_size(H, kh, self.stride, self.padding), \
             output_size(W, kw, self.stride, self.padding)
         if OH < 1 or OW < 1:
@@ -59,18 +92,15 @@ class Conv2d(WeightedLayer):
             raise ValueError(f"{self!r}: path must be one of {self.PATHS}, got {self.path!r}")
         use_winograd = self.path == "winograd" and winograd.applies(
             self.kernel_size, self.stride, self.in_channels, OH, OW)
-        if use_winograd:
+        if self.path == "im2col":                                    # the plain path
+            y, cols = im2col_forward(xp, x, w, self.stride, self.padding)
+            self.cache = ("im2col", x.shape, cols, w)
+        elif use_winograd:
             y, padded = winograd.forward(xp, x, w, self.padding)
             self.cache = ("winograd", x.shape, padded, w)
-        elif self.path in ("winograd", "batch_inner"):
+        else:
             y, padded = batch_inner.forward(xp, x, w, self.stride, self.padding)
             self.cache = ("batch_inner", x.shape, padded, w)
-        else:
-            cols, _ = im2col(xp, x, kh, kw, self.stride, self.padding)
-            y = w.reshape(self.out_channels, -1) @ cols                     # (F, N*OH*OW)
-            # (N, F, OH, OW) as a view of the channel-major result: no copy (see im2col.py).
-            y = y.reshape(self.out_channels, N, OH, OW).transpose(1, 0, 2, 3)
-            self.cache = ("im2col", x.shape, cols, w)
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
@@ -80,19 +110,13 @@ class Conv2d(WeightedLayer):
         xp = backend.xp_of(dout)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
-        if path == "winograd":
+        if path == "im2col":                                         # the plain path
+            dw = im2col_weight_grad(dout, x_data, w.shape)
+            dx = im2col_input_grad(xp, dout, w, x_shape, self.stride, self.padding)
+        elif path == "winograd":
             dw, dx = winograd.backward(xp, dout, x_data, w, self.padding)
-        elif path == "batch_inner":
-            dw, dx = batch_inner.backward(xp, dout, x_data, w, self.stride, self.padding)
         else:
-            cols = x_data
-            dout2d = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*OH*OW)
-            # dW = dout2d @ cols.T, computed as (cols @ dout2d.T).T: the same product, but BLAS
-            # runs this orientation 20x faster when N*OH*OW is long (measured with OpenBLAS).
-            dw = (cols @ dout2d.T).T.reshape(w.shape)
-            dcols = w.reshape(self.out_channels, -1).T @ dout2d             # (C*KH*KW, N*OH*OW)
-            kh, kw = self.kernel_size
-            dx = col2im(xp, dcols, x_shape, kh, kw, self.stride, self.padding)
+            dw, dx = batch_inner.backward(xp, dout, x_data, w, self.stride, self.padding)
         self._store_weight_grad(dw)
         return dx
 

@@ -1,0 +1,75 @@
+"""Plain mode (slotnp/plain.py, train.py --plain): the textbook paths only, and the same
+results as the fast default up to float rounding."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from slotnp import backend, nets, plain
+from slotnp.layers import Conv2d, batch_inner, envelope, slot_factored, slot_intervals, winograd
+from slotnp.losses import softmax_cross_entropy
+from slotnp.optim import SGD
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import train  # noqa: E402
+
+FLAGS = ["--net", "lenet", "--dataset", "synthetic", "--K", "8", "--batch-size", "100",
+         "--no-progress", "--epochs", "2"]
+
+
+@pytest.fixture
+def no_fast_code(monkeypatch):
+    """Every fast twin raises if it is called: Winograd, batch-inner, the factored and
+    interval slot forms, the envelope, and the thread pool."""
+    def forbidden(name):
+        def call(*args, **kwargs):
+            raise AssertionError(f"plain mode ran {name}")
+        return call
+    for module, names in ((winograd, ("forward", "backward")),
+                          (batch_inner, ("forward", "backward")),
+                          (slot_factored, ("factored_greedy_choice", "gather",
+                                           "sampled_index_k_first", "k_last_on_device")),
+                          (envelope, ("envelope_candidates",))):
+        for name in names:
+            monkeypatch.setattr(module, name, forbidden(f"{module.__name__}.{name}"))
+    monkeypatch.setattr(slot_factored.FactoredSlots, "__init__", forbidden("FactoredSlots"))
+    monkeypatch.setattr(slot_intervals.IntervalSlots, "__init__", forbidden("IntervalSlots"))
+    monkeypatch.setattr(backend, "ThreadPoolExecutor", forbidden("a thread pool"))
+    monkeypatch.setattr(backend, "_threads", None)
+    yield
+    plain.use(False)
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_plain_mode_touches_no_fast_code(no_fast_code, rng, selection):
+    plain.use()
+    assert Conv2d.path == "im2col" and not backend.threaded
+    net = nets.build("conv4", K=64, selection=selection, image_size=8)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for _ in range(2):
+        loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), np.array([1, 2]))
+        net.backward(dlogits)
+        SGD(net.params, lr=0.1).step(net.grads)
+    net.forward(x, train=False)
+
+
+def test_train_py_plain_runs_no_fast_code(tmp_path, no_fast_code):
+    assert train.main(FLAGS + ["--plain", "--out", str(tmp_path / "plain")]) == 0
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert config["plain"] is True and config["score_form"] == "explicit"
+
+
+def test_plain_and_fast_runs_agree_up_to_rounding(tmp_path):
+    """The same 2 epochs (same seed, batches, options) in plain and fast mode."""
+    assert train.main(FLAGS + ["--out", str(tmp_path / "fast")]) == 0
+    assert train.main(FLAGS + ["--plain", "--out", str(tmp_path / "plain")]) == 0
+    plain.use(False)
+    rows = [[json.loads(line) for line in open(tmp_path / name / "metrics.jsonl")]
+            for name in ("fast", "plain")]
+    for fast, slow in zip(*rows):
+        assert abs(fast["train_loss"] - slow["train_loss"]) < 1e-3 * fast["train_loss"]
+        for key in ("train_acc", "val_acc", "test_acc"):
+            assert abs(fast[key] - slow[key]) <= 0.02, key
