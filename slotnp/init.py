@@ -128,6 +128,24 @@ def slot_values_at(key, weight_shape, K, bound, scale, connections):
             0.0 + (scale * sigma - 0.0) * uniforms[1])
 
 
+def draw_slot_values(rng, version, weight_shape, K, bound, scale, shared, dtype):
+    """(key, options, initial scores) of one slot layer, drawn as `version` says: 2 from a key
+    taken from `rng` (the key is returned); 1 straight from `rng` (key None). Options are
+    weight_shape + (K,), or (K,) when `shared`; host arrays of `dtype`."""
+    shape = tuple(weight_shape)
+    if version == 1:
+        options = slot_options(rng, shape, K, dtype, shared=shared, bound=bound)
+        return None, options, slot_scores(rng, shape, K, scale, dtype)
+    if version != 2:
+        raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
+                         "by version 1 or 2; a newer slotnp wrote this run")
+    key = slot_key(rng)
+    options, scores = slot_values(key, shape, K, bound, scale)
+    options = shared_slot_options(key, shape, K, bound) if shared else \
+        options.reshape(shape + (K,))
+    return key, options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
+
+
 def shared_slot_options(key, weight_shape, K, bound):
     """The K options a layer with `shared` options gives every connection (version 2)."""
     limit = bound * glorot_sigma(weight_shape)

@@ -89,25 +89,11 @@ class Slots:
         self.reseed(0)
 
     def _draw(self, rng, version, dtype):
-        """(options, initial scores) as host arrays of `dtype`, drawn as `version` says
-        (init.py): 2 from a key taken from `rng`, kept in `self.key`; 1 straight from `rng`.
-        Shared options come out (K,)."""
-        shape, K = self.weight_shape, self.K
-        if version == 1:
-            self.key = None
-            options = init.slot_options(rng, shape, K, dtype, shared=self.shared,
-                                        bound=self.option_bound)
-            return options, init.slot_scores(rng, shape, K, self.scale, dtype)
-        if version != 2:
-            raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
-                             "by version 1 or 2; a newer slotnp wrote this run")
-        self.key = init.slot_key(rng)
-        options, scores = init.slot_values(self.key, shape, K, self.option_bound, self.scale)
-        if self.shared:
-            options = init.shared_slot_options(self.key, shape, K, self.option_bound)
-        else:
-            options = options.reshape(shape + (K,))
-        return options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
+        """(options, initial scores) as host arrays (init.draw_slot_values); keeps the key."""
+        self.key, options, scores = init.draw_slot_values(
+            rng, version, self.weight_shape, self.K, self.option_bound, self.scale,
+            self.shared, dtype)
+        return options, scores
 
     def _store(self, options, scores):
         """Keep the drawn values on the device, (..., K) in memory order."""
