@@ -12,6 +12,7 @@ import numpy
 _name = "numpy"
 _xp = numpy
 _cupy = None  # the cupy module once `use("cupy")` has succeeded
+_counting = None  # slotnp.counting once `use("counting")` has run
 
 
 class BackendError(RuntimeError):
@@ -34,17 +35,31 @@ def _import_cupy():
             "with `nvidia-smi`, or use --backend numpy.") from None
     if count == 0:
         raise BackendError("CuPy is installed but no CUDA GPU is visible; use --backend numpy.")
+    try:   # NVRTC (kernel compilation), cuBLAS and cuRAND load on first use: use them now
+        a = cupy.arange(4, dtype=cupy.float32)
+        float((a @ a) + cupy.exp(a).sum() + cupy.random.RandomState(0).random_sample(1).sum())
+    except Exception as error:
+        raise BackendError(
+            f"CuPy sees a GPU but cannot run on it ({type(error).__name__}: {error}). The CUDA "
+            "libraries CuPy needs (NVRTC, cuBLAS, cuRAND) are missing or do not match: install "
+            "the GPU extra with its toolkit (`pip install -r requirements-gpu.txt`), or use "
+            "--backend numpy.") from None
     return cupy
 
 
 def use(name):
-    """Choose the array module for everything created from now on: "numpy" or "cupy"."""
-    global _name, _xp, _cupy
+    """Choose the array module for everything created from now on: "numpy", "cupy", or
+    "counting" (NumPy counting what a GPU would do, for tests and bench/op_count.py)."""
+    global _name, _xp, _cupy, _counting
     if name == "numpy":
         _name, _xp = "numpy", numpy
     elif name == "cupy":
         _cupy = _import_cupy()
         _name, _xp = "cupy", _cupy
+    elif name == "counting":
+        from . import counting
+        _counting = counting
+        _name, _xp = "counting", counting.module
     else:
         raise BackendError(f"unknown backend {name!r}; choose 'numpy' or 'cupy'")
 
@@ -72,6 +87,8 @@ def xp_of(array):
     """The array module an array belongs to: cupy for a cupy array, numpy otherwise."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
+    if _counting is not None and isinstance(array, _counting.Array):
+        return _counting.module
     return numpy
 
 
@@ -81,10 +98,20 @@ def to_device(array):
 
 
 def to_host(array):
-    """A NumPy copy of any array (no copy for NumPy arrays)."""
+    """A NumPy copy of any array (no copy for NumPy arrays): every read of device values back
+    to the host goes through here or `read`."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
+    if _counting is not None and isinstance(array, _counting.Array):
+        return _counting.module.asnumpy(array)
     return numpy.asarray(array)
+
+
+def read(value):
+    """A 0-d array's value as a Python number (bool, int or float): a device-to-host read that
+    waits for the device on CuPy; the engine reads values through here only."""
+    host = to_host(value)
+    return host.item() if host.ndim == 0 else host
 
 
 def sync():
@@ -101,6 +128,8 @@ def random_generator(seed):
     """
     if _name == "cupy":
         return _cupy.random.RandomState(seed)
+    if _name == "counting":
+        return _counting.Generator(seed)
     return numpy.random.default_rng(seed)
 
 
@@ -108,6 +137,8 @@ def uniform(generator, shape, dtype):
     """U[0, 1) samples of `dtype` from a generator made by `random_generator`."""
     if isinstance(generator, numpy.random.Generator):
         return generator.random(shape, dtype=dtype)
+    if _counting is not None and isinstance(generator, _counting.Generator):
+        return generator.random(shape, dtype)
     return generator.random_sample(shape, dtype=dtype)
 
 

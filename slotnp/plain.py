@@ -19,5 +19,5 @@ def use(on=True):
     """Switch plain mode on (or off: the fast default paths)."""
     global enabled
     enabled = bool(on)
-    Conv2d.path = "im2col" if enabled else "winograd"
+    Conv2d.path = "im2col" if enabled else "auto"
     backend.threaded = not enabled

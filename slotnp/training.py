@@ -1,4 +1,6 @@
 """One epoch of training, evaluation, and the slot-selection statistics that train.py logs."""
+import contextlib
+
 import numpy as np
 
 from . import backend
@@ -31,17 +33,35 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=Non
         correct += (logits.argmax(axis=1) == yb).sum()
         seen += len(batch)
         if progress is not None and (step % 20 == 19 or step == steps - 1):
-            progress(step + 1, float(loss_sum) / seen, int(correct) / seen)
-    return float(loss_sum) / seen, int(correct) / seen
+            progress(step + 1, backend.read(loss_sum) / seen, backend.read(correct) / seen)
+    return backend.read(loss_sum) / seen, backend.read(correct) / seen
 
 
 def accuracy(net, x, y, batch_size=1000):
-    """Share of correct argmax predictions of the evaluation-mode forward (no dropout)."""
-    correct = 0
-    for start in range(0, len(x), batch_size):
-        logits = net.forward(x[start:start + batch_size], train=False)
-        correct += int((logits.argmax(axis=1) == y[start:start + batch_size]).sum())
-    return correct / len(x)
+    """Share of correct argmax predictions of the evaluation-mode forward (no dropout).
+
+    The slot layers choose their weights once for all batches (Slots.hold), and the count
+    stays on the device until the end: one read from the device per call."""
+    xp = backend.xp_of(x)
+    correct = xp.zeros((), np.int64)
+    with choices_held(net):
+        for start in range(0, len(x), batch_size):
+            logits = net.forward(x[start:start + batch_size], train=False)
+            correct += (logits.argmax(axis=1) == y[start:start + batch_size]).sum()
+    return backend.read(correct) / len(x)
+
+
+@contextlib.contextmanager
+def choices_held(net):
+    """Within it, every slot layer of `net` keeps its evaluation weight (Slots.hold)."""
+    layers = [layer for _, layer in net.named_layers() if hasattr(layer, "slots")]
+    for layer in layers:
+        layer.slots.hold(True)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.slots.hold(False)
 
 
 def sampled_layers(net):
@@ -83,5 +103,5 @@ def fraction_changed(before, after):
     """Share of all connections whose selected option differs between two snapshots."""
     if not before:
         return None
-    changed = sum(int((before[k] != after[k]).sum()) for k in before)
+    changed = sum(backend.read((before[k] != after[k]).sum()) for k in before)
     return changed / sum(v.size for v in before.values())

@@ -222,18 +222,38 @@ def test_maxpool_backward_matches_the_loop_oracle(xp, rng, shape, kernel, stride
 @pytest.mark.parametrize("pool", [MaxPool2d, AvgPool2d])
 @pytest.mark.parametrize("shape, kernel, stride", [c for c in POOL_CASES if c[0][0] > 1])
 def test_pool_keeps_the_memory_order_of_its_input(xp, rng, pool, shape, kernel, stride):
-    """Batch-innermost input (as a convolution hands it on) gives batch-innermost y and dx,
-    with the same values as from (N, C, H, W) memory."""
+    """Batch-innermost input (as a convolution hands it on) gives the same values as from
+    (N, C, H, W) memory; on NumPy also batch-innermost y and dx, which the CPU's convolutions
+    read fastest. On CuPy, whose ufuncs return C order, the order is not kept, by decision:
+    there Conv2d takes im2col (test_conv_path_is_chosen_per_backend), which reads any order."""
     x = device(spread(rng, shape))
     x_batch_inner = xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     plain, layer = pool(kernel, stride), pool(kernel, stride)
     y_eval = layer.forward(x_batch_inner, train=False)
     y = layer.forward(x_batch_inner)
-    assert batch_innermost(y) and rel_error(y, plain.forward(x)) == 0
-    assert batch_innermost(y_eval) and rel_error(y_eval, y) == 0
     dout = device(rng.standard_normal(y.shape))
     dx = layer.backward(dout)
-    assert batch_innermost(dx) and rel_error(dx, plain.backward(dout)) == 0
+    assert rel_error(y, plain.forward(x)) == 0 and rel_error(y_eval, y) == 0
+    assert rel_error(dx, plain.backward(dout)) == 0
+    if xp is np:
+        assert batch_innermost(y) and batch_innermost(y_eval) and batch_innermost(dx)
+
+
+@pytest.mark.parametrize("backend_name, expected", [("numpy", {"winograd", "batch_inner"}),
+                                                    ("counting", {"im2col"})])
+def test_conv_path_is_chosen_per_backend(backend_name, expected):
+    """Conv2d.path "auto": the CPU's blocked paths with NumPy; one im2col and one GEMM per
+    layer on a GPU (here the counting stand-in, which takes CuPy's paths)."""
+    backend.use(backend_name)
+    try:
+        used = set()
+        for c_in in (3, 64):
+            layer = Conv2d(c_in, 8, 3, padding=1)
+            layer.forward(backend.to_device(np.zeros((2, c_in, 8, 8), np.float32)))
+            used.add(layer.cache[0])
+        assert used == expected
+    finally:
+        backend.use("numpy")
 
 
 @pytest.mark.parametrize("layer", [ReLU(), MaxPool2d(2)], ids=repr)

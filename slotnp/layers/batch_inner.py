@@ -22,6 +22,8 @@ batch-innermost already and pads it with one fast copy. Conv2d uses this path fo
 that Winograd's (winograd.py, same memory layout) does not take; its im2col path (im2col.py) is
 the plain one that the tests compare this one against.
 """
+import numpy as np
+
 from .im2col import output_size
 
 STACK_VALUES = 9 * 64 * 4096  # values in one block's stack of columns (9 MB in float32)
@@ -36,23 +38,24 @@ def padded_batch_inner(xp, x, padding):
     return padded
 
 
-def row_blocks(rows, values_per_row):
-    """(r0, r1) for consecutive blocks of output rows, each at most STACK_VALUES values."""
-    step = max(1, STACK_VALUES // values_per_row)
+def row_blocks(rows, values_per_row, whole=False):
+    """(r0, r1) for consecutive blocks of output rows, each at most STACK_VALUES values (one
+    block with `whole`: on a GPU, few large operations beat cache-sized ones)."""
+    step = rows if whole else max(1, STACK_VALUES // values_per_row)
     return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
 
 
 class Geometry:
     """Sizes shared by forward and backward, and the two halves of a block's im2col."""
 
-    def __init__(self, padded_shape, kernel_shape, stride):
+    def __init__(self, padded_shape, kernel_shape, stride, whole=False):
         self.C, Hp, Wp, self.N = padded_shape
         self.kh, self.kw = kernel_shape
         self.stride = stride
         self.OH, self.OW = output_size(Hp, self.kh, stride, 0), output_size(Wp, self.kw, stride, 0)
         self.stack_rows = self.kh * self.kw * self.C
         self.row_values = self.OW * self.N                       # columns per output row
-        self.blocks = row_blocks(self.OH, self.stack_rows * self.row_values)
+        self.blocks = row_blocks(self.OH, self.stack_rows * self.row_values, whole)
 
     def new_stack(self, xp, dtype):
         """(KH*KW*C, rows*OW*N) memory for the largest block."""
@@ -76,7 +79,7 @@ def forward(xp, x, w, stride, padding):
     memory, and the padded batch-inner input that backward needs."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
-    g = Geometry(padded.shape, w.shape[2:], stride)
+    g = Geometry(padded.shape, w.shape[2:], stride, whole=xp is not np)
     w2d = w.transpose(0, 2, 3, 1).reshape(F, g.stack_rows)
     y = xp.empty((F, g.OH * g.row_values), dtype=x.dtype)
     stack = g.new_stack(xp, x.dtype)
@@ -92,7 +95,7 @@ def backward(xp, dout, padded, w, stride, padding):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
     of batch-inner memory)."""
     F = w.shape[0]
-    g = Geometry(padded.shape, w.shape[2:], stride)
+    g = Geometry(padded.shape, w.shape[2:], stride, whole=xp is not np)
     w2d = w.transpose(0, 2, 3, 1).reshape(F, g.stack_rows)
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0)).reshape(F, -1)  # (F, OH*OW*N)
     dw2d = xp.zeros((F, g.stack_rows), dtype=dout.dtype)

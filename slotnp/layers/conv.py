@@ -5,9 +5,12 @@ backward, three small functions. Conv2d then picks one of three paths (`Conv2d.p
 - "im2col": the plain path below, which the tests compare the others against;
 - "batch_inner": im2col and GEMM on batch-innermost memory, one cache-sized block of output
   rows at a time (batch_inner.py);
-- "winograd" (the default): Winograd's F(4x4, 3x3) on batch-innermost memory (winograd.py) for
-  3x3 stride-1 layers with 64 or more input channels and output sides that 4 divides, and
-  batch_inner for every other layer.
+- "winograd": Winograd's F(4x4, 3x3) on batch-innermost memory (winograd.py) for 3x3 stride-1
+  layers with 64 or more input channels and output sides that 4 divides, and batch_inner for
+  every other layer;
+- "auto" (the default): "winograd" on the CPU, where its cache-sized blocks win, and "im2col"
+  on a GPU, where one im2col and one GEMM per layer are few, large operations (bench/
+  op_count.py counts them).
 tests/test_layers.py checks each against the loop oracle (tests/naive.py) and by float64
 gradient checks, and the fast ones against the plain one.
 """
@@ -49,12 +52,12 @@ def im2col_input_grad(xp, dout, w, x_shape, stride, padding):
 class Conv2d(WeightedLayer):
     """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW).
 
-    `path` picks the implementation: "winograd" (the default: Winograd where it applies,
-    batch_inner elsewhere), "batch_inner" or "im2col" (plain). All give the same values and
-    gradients up to rounding, in different memory orders of the same (N, F, OH, OW) shape.
+    `path` picks the implementation (the module docstring): "auto" (the default), "winograd",
+    "batch_inner" or "im2col" (plain). All give the same values and gradients up to rounding,
+    in different memory orders of the same (N, F, OH, OW) shape.
     """
-    PATHS = ("im2col", "batch_inner", "winograd")
-    path = "winograd"
+    PATHS = ("im2col", "batch_inner", "winograd", "auto")
+    path = "auto"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
                  rng=None, dtype=np.float32):
@@ -90,9 +93,10 @@ class Conv2d(WeightedLayer):
         w = self._forward_weight(train)
         if self.path not in self.PATHS:
             raise ValueError(f"{self!r}: path must be one of {self.PATHS}, got {self.path!r}")
-        use_winograd = self.path == "winograd" and winograd.applies(
+        path = self.path if self.path != "auto" else "winograd" if xp is np else "im2col"
+        use_winograd = path == "winograd" and winograd.applies(
             self.kernel_size, self.stride, self.in_channels, OH, OW)
-        if self.path == "im2col":                                    # the plain path
+        if path == "im2col":                                         # the plain path
             y, cols = im2col_forward(xp, x, w, self.stride, self.padding)
             self.cache = ("im2col", x.shape, cols, w)
         elif use_winograd:

@@ -84,6 +84,7 @@ class Slots:
         self.selection, self.shared = selection, bool(shared)
         self.weight_shape, self.option_bound, self.scale = tuple(weight_shape), option_bound, scale
         self.evaluation, self._evaluation_seed, self._evaluation_cache = "argmax", 0, None
+        self._holding, self._held = False, None
         options, scores = self._draw(init.as_generator(rng), options_version, dtype)
         self._store(options, scores)
         self.reseed(0)
@@ -122,6 +123,21 @@ class Slots:
 
     def choose(self, params, train):
         """The effective weight for a forward pass; remembers the index for inspection."""
+        if not train and self._held is not None:
+            self.last_index, weight = self._held
+            return weight
+        weight = self._choose(params, train)
+        if not train and self._holding:
+            self._held = (self.last_index, weight)
+        return weight
+
+    def hold(self, on=True):
+        """While on, evaluation forwards choose once and then reuse that weight, without
+        comparing the scores to see whether they changed (which reads from the device): for an
+        evaluation over many batches. Training forwards choose anew, as always."""
+        self._holding, self._held = on, None
+
+    def _choose(self, params, train):
         if self.selection == "sample" and train:
             if self._generator is None:
                 self._generator = backend.random_generator(self.seed)
@@ -201,7 +217,13 @@ class SlotWeightMixin:
 
     @property
     def options(self):
-        return self.slots.options
+        """The options, weight_shape + (K,). Shared ones are a broadcast of K values: NumPy
+        makes that view read-only; CuPy cannot, so there it is a copy (a write into the view
+        would change the option of every connection)."""
+        options = self.slots.options
+        if self.slots.shared and backend.xp_of(options) is not np:
+            return options.copy()
+        return options
 
     @property
     def K(self):
@@ -257,7 +279,7 @@ def make_slots(score_form, weight_shape, K, scale, selection, shared, rng, dtype
         raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
     # (both build on Slots, so they import this module: imported here, not at the top)
     if selection == "greedy" and not shared and options_version == 2 and not keep_options \
-            and K >= INTERVALS_MIN_OPTIONS:
+            and K >= INTERVALS_MIN_OPTIONS and backend.xp() is np:   # (a GPU streams: no reads)
         from .slot_intervals import IntervalSlots
         return IntervalSlots(*args)
     from .slot_factored import FactoredSlots

@@ -27,6 +27,7 @@ from .envelope import MIN_OPTIONS, envelope_candidates
 from .slot import Slots
 
 SELECTION_CHUNK_VALUES = 1 << 18  # connections per chunk of greedy selection (1 MB of float32)
+GPU_SCORE_VALUES = 1 << 26        # scores formed at once by greedy selection on a GPU (256 MB)
 
 
 def k_first(array):
@@ -70,6 +71,8 @@ def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
     an infinite r would tie every option of one sign.
     """
     xp = backend.xp_of(options)
+    if xp is not np:
+        return streamed_scores_choice(coef_options, coef_initial, options, initial_scores)
     ratio = None
     if float(coef_initial) > 0:
         with np.errstate(over="ignore"):
@@ -99,6 +102,29 @@ def factored_greedy_choice(coef_options, coef_initial, options, initial_scores):
 
     backend.in_parts(xp, choose_rows, len(ratio), ratio[0].size * len(W))
     return index, gather(options, index)
+
+
+def streamed_scores_choice(coef_options, coef_initial, options, initial_scores):
+    """factored_greedy_choice on a GPU: the argmax of the scores a * W[k] + b * S0[k]
+    themselves, for as many options at once as GPU_SCORE_VALUES allows (usually all K: a few
+    large operations per layer). Exact for every b, with no ratio and no case to decide on the
+    host, so the device is never waited for (a read of b would stall every step)."""
+    xp = backend.xp_of(options)
+    W, S0 = k_first(options), k_first(initial_scores)
+    K = len(W)
+    step = max(1, GPU_SCORE_VALUES // max(1, coef_options.size))
+    for start in range(0, K, step):
+        scores = coef_options[None] * W[start:start + step]          # (options, ...)
+        scores += coef_initial * S0[start:start + step]
+        index = scores.argmax(axis=0)                                # the first maximum
+        value = xp.take_along_axis(scores, index[None], axis=0)[0]
+        if start == 0:
+            best, best_index = value, index
+        else:                         # a later chunk wins only when strictly greater
+            better = value > best
+            best = xp.where(better, value, best)
+            best_index = xp.where(better, index + start, best_index)
+    return best_index, xp.take_along_axis(W, best_index[None], axis=0)[0]
 
 
 def sampled_index_k_first(scores, uniform):
@@ -175,7 +201,7 @@ class FactoredSlots(Slots):
         if reuse and cached is not None and bool(xp.array_equal(cached[0], a)) \
                 and bool(cached[1] == b):
             return cached[2], cached[3]
-        candidates = self.candidates() if float(b) > 0 else None
+        candidates = self.candidates() if xp is np and float(b) > 0 else None
         if candidates is None:
             index, chosen = factored_greedy_choice(a, b, self.options, self.initial_scores)
         else:

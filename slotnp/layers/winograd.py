@@ -73,14 +73,23 @@ def applies(kernel_shape, stride, in_channels, out_height, out_width):
             and out_height % TILE == 0 and out_width % TILE == 0)
 
 
+_TRANSFORMS = {}
+
+
 def transforms(xp, dtype):
-    """BK (36, 36), GK (36, 9), AK (16, 36) in `dtype` on xp's device."""
-    return [xp.asarray(np.kron(m, m).astype(dtype)) for m in (B_T, G, A_T)]
+    """BK (36, 36), GK (36, 9), AK (16, 36) in `dtype` on xp's device, uploaded once."""
+    key = (id(xp), np.dtype(dtype).name)
+    if key not in _TRANSFORMS:
+        _TRANSFORMS[key] = [xp.asarray(np.kron(m, m).astype(dtype)) for m in (B_T, G, A_T)]
+    return _TRANSFORMS[key]
 
 
-def tile_blocks(tile_rows, tile_cols, values_per_tile):
+def tile_blocks(tile_rows, tile_cols, values_per_tile, whole=False):
     """(ty0, ty1, tx0, tx1) for consecutive blocks of tiles, each at most BLOCK_VALUES values of
-    D: whole rows of tiles while one fits, else pieces of one row."""
+    D: whole rows of tiles while one fits, else pieces of one row (`whole`: one block, for a
+    GPU)."""
+    if whole:
+        return [(0, tile_rows, 0, tile_cols)]
     if tile_cols * values_per_tile <= BLOCK_VALUES:
         step = BLOCK_VALUES // (tile_cols * values_per_tile)
         return [(r, min(r + step, tile_rows), 0, tile_cols) for r in range(0, tile_rows, step)]
@@ -114,7 +123,8 @@ def _setup(xp, padded, w):
     _, Hp, Wp, N = padded.shape
     BK, GK, AK = transforms(xp, padded.dtype)
     U = xp.matmul(GK, w.transpose(2, 3, 0, 1).reshape(9, F * C)).reshape(PATCH * PATCH, F, C)
-    blocks = tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * N)
+    blocks = tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * N,
+                         whole=xp is not np)
     return BK, GK, AK, U, blocks
 
 
