@@ -145,7 +145,9 @@ def parse_args(argv=None):
                         "none for MNIST, channels otherwise, as the authors' loaders)")
     p.add_argument("--dataset", choices=datasets.DATASETS, default=None,
                    help="default: mnist for lenet, cifar10 otherwise")
-    p.add_argument("--data-dir", default="data", help="folder with (or for) the data sets")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with (or for) the data sets (default: data; for --resume, "
+                        "--eval and --finetune, the folder the run was trained from)")
     p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
     p.add_argument("--overwrite", action="store_true",
@@ -367,7 +369,7 @@ def evaluate_export(args):
                                           for n in layers):
         raise CheckpointError(f"{args.eval} does not match the network its config describes")
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
-    data = load_data(config, args.data_dir)
+    data = load_data(config, args.data_dir or config.get("data_dir") or "data")
     for split in ("val", "test"):
         print(f"{split} accuracy: {100 * training.accuracy(frozen, *data[split]):.2f}%")
     return 0
@@ -380,7 +382,7 @@ def evaluate_checkpoint(args):
     config = meta["config"]
     net = build_net(config)
     checkpoint.load_params(net, params, args.eval)
-    data = load_data(config, args.data_dir)
+    data = load_data(config, args.data_dir or config.get("data_dir") or "data")
     mode, draws, seed = evaluation_settings(config, args)
     accuracies = training.evaluate(net, {"val": data["val"], "test": data["test"]},
                                    mode, draws, seed)
@@ -413,8 +415,11 @@ def start_run(args):
                                   "machine; --finetune takes a slot-machine checkpoint")
         config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
                       val_fraction=source["val_fraction"], augment=source["augment"],
-                      normalise=source.get("normalise", "channels"))
-    data = load_data(config, args.data_dir)     # also records the image shape the net needs
+                      normalise=source.get("normalise", "channels"),
+                      data_dir=source.get("data_dir"))
+    data_dir = args.data_dir or config.get("data_dir") or "data"
+    config["data_dir"] = os.path.abspath(data_dir)
+    data = load_data(config, data_dir)          # also records the image shape the net needs
     memory.check(source if config["finetune"] and not args.resume else config,
                  sum(len(x) for x, _ in data.values()))
     if config["finetune"] and not args.resume:

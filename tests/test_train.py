@@ -203,3 +203,17 @@ def test_a_run_from_before_options_version_2_resumes_with_its_own_options(tmp_pa
     run("--epochs", "3", "--out", str(new))
     assert json.loads((new / "config.json").read_text())["options_version"] == 2
     assert metrics(new) != metrics(whole)            # version 2 draws other options
+
+
+def test_resume_and_eval_find_the_data_the_run_was_trained_from(tmp_path, capsys, rng):
+    from test_datasets import fake_mnist
+    fake_mnist(tmp_path / "elsewhere" / "mnist", rng, n_train=200, n_test=50)
+    out = tmp_path / "run"
+    flags = ["--net", "lenet", "--K", "4", "--batch-size", "50", "--no-progress"]
+    assert train.main(flags + ["--epochs", "2", "--time-limit", "1e-6", "--out", str(out),
+                               "--data-dir", str(tmp_path / "elsewhere")]) == 0
+    assert json.loads((out / "config.json").read_text())["data_dir"] == \
+        str(tmp_path / "elsewhere")
+    assert train.main(["--resume", "--out", str(out), "--no-progress"]) == 0     # no --data-dir
+    assert train.main(["--eval", str(out / "best.npz")]) == 0
+    assert "test accuracy" in capsys.readouterr().out

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Array operations (a proxy of GPU kernel launches) and device-to-host reads per training step
+on the path CuPy takes, counted on the CPU by the counting backend (slotnp/counting.py).
+
+  python bench/op_count.py                  # CONV-2/4/6 at K = 8, 64, learned and sampled
+  python bench/op_count.py --nets conv2 --top 10
+
+A GPU step costs about a launch each (~5-10 us of CPU time) however small the work, so few,
+large operations are what makes the GPU path fast. Budget: OP_BUDGET operations and no read
+per step (tests/test_backend.py keeps both).
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from slotnp import backend, counting, nets, optim, training  # noqa: E402
+from slotnp.losses import softmax_cross_entropy  # noqa: E402
+
+OP_BUDGET = 800
+VARIANTS = {"K8": dict(K=8), "K64": dict(K=64), "learned": dict(slot=False),
+            "K8-sample": dict(K=8, selection="sample")}
+
+
+def count(name, variant, batch):
+    """(ops, reads, the most frequent operations) of one training step, and (ops, reads) of
+    one evaluation of 10 batches."""
+    backend.use("counting")
+    try:
+        net = nets.build(name, seed=0, **VARIANTS[variant])
+        sgd = optim.SGD(net.params, lr=0.1, weight_decay=1e-4)
+        rng = np.random.default_rng(0)
+        x = backend.to_device(rng.standard_normal((batch,) + nets.INPUT_SHAPES[name])
+                              .astype(np.float32))
+        y = backend.to_device(rng.integers(0, 10, batch))
+
+        def step():
+            loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), y)
+            net.backward(dlogits)
+            sgd.step(net.grads)
+
+        step()
+        counting.counts.reset()
+        step()
+        ops, reads = counting.counts.total()
+        top = counting.counts.ops.most_common()
+        counting.counts.reset()
+        training.accuracy(net, x, y, batch_size=max(1, batch // 10))
+        return (ops, reads, top), counting.counts.total()
+    finally:
+        backend.use("numpy")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nets", nargs="+", default=["conv2", "conv4", "conv6"])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--top", type=int, default=6, help="show the most frequent operations")
+    args = p.parse_args()
+    print(f"Per training step at batch {args.batch} on the CuPy path (budget: {OP_BUDGET} "
+          "operations, 0 reads), and per evaluation of 10 batches.\n")
+    print("| net | variant | operations / step | reads / step | most frequent | "
+          "operations / evaluation | reads / evaluation |")
+    print("|---|---|---|---|---|---|---|")
+    over = 0
+    for name in args.nets:
+        for variant in args.variants:
+            (ops, reads, top), (eval_ops, eval_reads) = count(name, variant, args.batch)
+            over += ops > OP_BUDGET or reads > 0
+            common = ", ".join(f"{k} {v}" for k, v in top[:args.top])
+            print(f"| {name} | {variant} | {ops} | {reads} | {common} | {eval_ops} | "
+                  f"{eval_reads} |", flush=True)
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
