@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slotnp import losses, nets, optim  # noqa: E402
+from common import torch_calls  # noqa: E402
 
 VARIANTS = {"K2": dict(slot=True, K=2), "K8": dict(slot=True, K=8),
             "K64": dict(slot=True, K=64), "learned": dict(slot=False),
@@ -55,25 +56,7 @@ def slotnp_step(net, sgd, x, y):
 
 
 def torch_parts(net, x, y, threads):
-    import torch
-    from torch_twin import twin
-    torch.set_num_threads(threads)
-    model = twin(net)
-    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        sgd.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(tx), ty).backward()
-        sgd.step()
-
-    def infer():
-        with torch.no_grad():
-            model.eval()
-            model(tx)
-            model.train()
-
-    return step, infer
+    return torch_calls(net, x, y, "cpu", threads)
 
 
 def trained_array(net, key, gradient=False):

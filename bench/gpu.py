@@ -20,28 +20,11 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
-from slotnp import backend, nets, optim  # noqa: E402
-from slotnp.losses import softmax_cross_entropy  # noqa: E402
+from slotnp import backend  # noqa: E402
+from common import slotnp_case, torch_calls  # noqa: E402
 
 VARIANTS = {"K8": dict(slot=True, K=8), "K64": dict(slot=True, K=64),
             "learned": dict(slot=False)}
-
-
-def slotnp_calls(name, variant, batch):
-    net = nets.build(name, seed=0, **VARIANTS[variant])
-    sgd = optim.SGD(net.params, lr=0.01, momentum=0.9, weight_decay=1e-4)
-    rng = np.random.default_rng(0)
-    x = backend.to_device(rng.standard_normal((batch,) + nets.INPUT_SHAPES[name])
-                          .astype(np.float32))
-    y = backend.to_device(rng.integers(0, 10, batch))
-
-    def step():
-        loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), y)
-        net.backward(dlogits)
-        sgd.step(net.grads)
-
-    return net, step, lambda: net.forward(x, train=False), backend.to_host(x), \
-        backend.to_host(y)
 
 
 def time_slotnp(call, reps, dry):
@@ -78,27 +61,6 @@ def time_torch(call, reps, device):
     return float(np.median(times))
 
 
-def torch_calls(net, x, y, device):
-    import torch
-    from torch_twin import twin
-    model = twin(net).to(device)
-    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    tx, ty = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
-
-    def step():
-        sgd.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(tx), ty).backward()
-        sgd.step()
-
-    def infer():
-        with torch.no_grad():
-            model.eval()
-            model(tx)
-            model.train()
-
-    return step, infer
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nets", nargs="+", default=["conv2", "conv4", "conv6"])
@@ -116,7 +78,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for name in args.nets:
         for variant in args.variants:
-            net, step, infer, x, y = slotnp_calls(name, variant, args.batch)
+            net, x, y, step, infer = slotnp_case(name, args.batch, **VARIANTS[variant])
+            x, y = backend.to_host(x), backend.to_host(y)
             try:
                 t_step, t_infer = torch_calls(net, x, y, device)
             except ImportError as error:

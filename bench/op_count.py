@@ -13,11 +13,10 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from slotnp import backend, counting, nets, optim, training  # noqa: E402
-from slotnp.losses import softmax_cross_entropy  # noqa: E402
+sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)),
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+from common import slotnp_case  # noqa: E402
+from slotnp import backend, counting, training  # noqa: E402
 
 OP_BUDGET = 800
 VARIANTS = {"K8": dict(K=8), "K64": dict(K=64), "learned": dict(slot=False),
@@ -29,18 +28,7 @@ def count(name, variant, batch):
     one evaluation of 10 batches."""
     backend.use("counting")
     try:
-        net = nets.build(name, seed=0, **VARIANTS[variant])
-        sgd = optim.SGD(net.params, lr=0.1, weight_decay=1e-4)
-        rng = np.random.default_rng(0)
-        x = backend.to_device(rng.standard_normal((batch,) + nets.INPUT_SHAPES[name])
-                              .astype(np.float32))
-        y = backend.to_device(rng.integers(0, 10, batch))
-
-        def step():
-            loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), y)
-            net.backward(dlogits)
-            sgd.step(net.grads)
-
+        net, x, y, step, _ = slotnp_case(name, batch, lr=0.1, **VARIANTS[variant])
         step()
         counting.counts.reset()
         step()
