@@ -359,3 +359,17 @@ def test_download_names_every_source_when_all_fail(tmp_path, server):
     assert "HTTP Error 403" in message and "arrived corrupt" in message
     assert "Connection refused" in message and "\n" not in message
     assert not target.exists() and os.listdir(tmp_path / "data") == []
+
+
+def test_running_out_of_memory_anywhere_is_one_line(tmp_path, monkeypatch, capsys):
+    """NumPy's (and CuPy's) out-of-memory errors are MemoryErrors: one line, what to lower."""
+    import train
+    from slotnp import training
+
+    def exhausted(*args, **kwargs):              # as NumPy words it (a MemoryError subclass)
+        raise MemoryError("Unable to allocate 3.64 TiB for an array with shape "
+                          "(1000000000000,) and data type float32")
+    monkeypatch.setattr(training, "train_epoch", exhausted)
+    assert train.main(SYNTHETIC + ["--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: out of memory (") and "--K" in err[0]

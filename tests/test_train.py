@@ -10,6 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import train  # noqa: E402
+from conftest import BACKENDS  # noqa: E402
 
 FAST = ["--net", "lenet", "--dataset", "synthetic", "--K", "4", "--batch-size", "64",
         "--no-progress", "--dropout", "0.5"]
@@ -217,3 +218,28 @@ def test_resume_and_eval_find_the_data_the_run_was_trained_from(tmp_path, capsys
     assert train.main(["--resume", "--out", str(out), "--no-progress"]) == 0     # no --data-dir
     assert train.main(["--eval", str(out / "best.npz")]) == 0
     assert "test accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_train_resume_finetune_eval_and_export_on_each_backend(tmp_path, capsys, backend_name):
+    """train.py end to end on the backend: a run with sampling and dropout resumed to the same
+    metrics, a greedy run fine-tuned, evaluated and exported (training.py, checkpoint.py,
+    prepare.normalise_to_device and nets.freeze on the device)."""
+    on = ["--backend", backend_name]
+    flags = on + ["--epochs", "3", "--selection", "sample"]
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    run(*flags, "--out", str(whole))
+    run(*flags, "--out", str(pieces), "--time-limit", "1e-6")
+    run("--resume", "--out", str(pieces), *on)
+    assert metrics(pieces) == metrics(whole)
+    greedy = tmp_path / "greedy"
+    run(*on, "--epochs", "2", "--out", str(greedy))
+    run(*on, "--epochs", "1", "--finetune", str(greedy / "best.npz"), "--out", str(tmp_path / "ft"))
+    assert train.main(["--export", str(greedy / "best.npz"), str(tmp_path / "net.slot")] + on) == 0
+    capsys.readouterr()
+    for path in (greedy / "best.npz", tmp_path / "net.slot"):
+        assert train.main(["--eval", str(path), "--dataset", "synthetic"] + on) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if "accuracy" in l]
+    assert lines[:2] == lines[2:]                       # the export evaluates as its checkpoint
+    from slotnp import backend
+    backend.use("numpy")
