@@ -498,7 +498,8 @@ def parse_args(argv=None):
     p.add_argument("--name", help="the collation goes to RESULTS/NAME/{results.md,sweep.png} "
                    "(default: the preset's name, or 'sweep')")
     p.add_argument("--print-commands", action="store_true",
-                   help="print one train.py command per unfinished run, and exit")
+                   help="print one train.py command per unfinished run (with --resume-or-start, "
+                        "so that a scheduler can start it again), and exit")
     p.add_argument("--collate", action="store_true", help="only write results.md and sweep.png")
     argv = sys.argv[1:] if argv is None else list(argv)
     extra = []
@@ -536,7 +537,9 @@ def main(argv=None):
     if args.print_commands:
         for run in runs:
             if status(run, args.runs, args.results) != "done":
-                print(" ".join(command(run, args.runs, args.results, args.data_dir, args.extra)))
+                print(" ".join(["python", "train.py"] + run.train_flags(args.runs) +
+                               ["--resume-or-start", "--data-dir", args.data_dir,
+                                "--no-progress", *args.extra]))
         return 0
     code = 0 if args.collate else run_all(runs, args)
     table, figure = write_collation(runs, args.results, args.name)

@@ -150,6 +150,9 @@ def parse_args(argv=None):
                         "--eval and --finetune, the folder the run was trained from)")
     p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
+    p.add_argument("--resume-or-start", action="store_true",
+                   help="--resume when --out holds last.npz, else a new run: one command for a "
+                        "scheduler to start again after a time limit (sweep.py prints these)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run that --out already holds (otherwise refused)")
     p.add_argument("--finetune", metavar="CHECKPOINT",
@@ -174,6 +177,14 @@ def parse_args(argv=None):
         p.error("--resume continues the run in --out and --overwrite replaces it; pick one")
     if args.learned:
         args.method = "learned"
+    if args.resume_or_start:
+        if args.out is None:
+            p.error("--resume-or-start needs --out, the run's folder")
+        if args.resume or args.overwrite:
+            p.error("--resume-or-start decides between --resume and a new run itself")
+        args.resume = os.path.isfile(os.path.join(args.out, "last.npz"))
+        # no last.npz: no epoch ever finished there, so nothing trained can be lost
+        args.overwrite = not args.resume
     return args
 
 

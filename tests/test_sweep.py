@@ -83,11 +83,14 @@ def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
     lines = printed.stdout.strip().splitlines()
     assert printed.returncode == 0 and len(lines) == 6
     assert all(line.startswith("python train.py --net lenet") for line in lines)
-    assert all(line.endswith("--no-progress --dataset synthetic --batch-size 100")
-               for line in lines)
-    # the commands, run as printed, are the sweep: it then has nothing left to do
+    assert all(line.endswith("--resume-or-start --data-dir data --no-progress --dataset "
+                             "synthetic --batch-size 100") for line in lines)
+    # the commands, run as printed, are the sweep: it then has nothing left to do; and one run
+    # twice (a scheduler starting it again) resumes instead of failing
     for line in lines[:1]:
-        subprocess.run(line.split(), cwd=ROOT, check=True, capture_output=True, timeout=120)
+        for _ in range(2):
+            subprocess.run(line.split(), cwd=ROOT, check=True,
+                           capture_output=True, timeout=120)
     run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=3)[0]
     assert sweep.record(run, str(tmp_path / "runs"), str(tmp_path / "results"))
     assert len(sweep_cli(tmp_path, "--print-commands").stdout.strip().splitlines()) == 5
