@@ -139,6 +139,10 @@ def parse_args(argv=None):
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
                         "edge-popup, whose paper uses one cosine)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--score-bound", type=positive_float, default=None, metavar="S",
+                   help="initial scores ~ U(0, S*sigma) in every slot layer (the authors' code: "
+                        "S = the option bound); default the paper's lambda: 1 for convolutions, "
+                        "0.1 for linear layers")
     p.add_argument("--normalise", choices=("channels", "none"), default=None,
                    help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
                         "training split's statistics; none = pixel/255 in [0, 1] (default: "
@@ -204,6 +208,7 @@ def resolve_config(args):
                   score_form=("explicit" if args.plain else args.score_form) if slot else None,
                   plain=args.plain,
                   options_version=init.OPTIONS_VERSION if slot else None,
+                  score_bound=args.score_bound if slot else None,
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
@@ -233,6 +238,8 @@ def resolve_config(args):
         variant += f"-normalise{args.normalise}"
     if args.momentum is not None:
         variant += f"-momentum{args.momentum:g}"
+    if args.score_bound is not None:
+        variant += f"-scores{args.score_bound:g}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
@@ -250,7 +257,8 @@ def build_net(config):
                       # runs saved before the factored form existed stored explicit scores
                       score_form=config.get("score_form") or "explicit",
                       # and runs saved before version 2 drew their options by version 1
-                      options_version=config.get("options_version") or 1)
+                      options_version=config.get("options_version") or 1,
+                      score_bound=config.get("score_bound"))
 
 
 def load_data(config, data_dir):

@@ -36,7 +36,7 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
-          weight_init="signed_constant"):
+          weight_init="signed_constant", score_bound=None):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
@@ -51,7 +51,9 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
     `keep_options` keeps greedy layers' options in memory (slot_factored.py) instead of only
     what selection needs (slot_intervals.py); the two select identically. `edge_popup` (a kept
     fraction, with slot=False) builds edge-popup layers instead (layers/edge_popup.py), their
-    fixed weights drawn as `weight_init` says.
+    fixed weights drawn as `weight_init` says. `score_bound` S starts every slot layer's scores
+    at U(0, S sigma) (the authors' code: S = option_bound); by default the paper's lambda, 1 for
+    convolutions and 0.1 for linear layers.
     Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
@@ -72,7 +74,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
         if slot:
             return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
                               option_bound=option_bound, score_form=score_form,
-                              options_version=options_version, keep_options=keep_options)
+                              options_version=options_version, keep_options=keep_options,
+                              score_bound=0.1 if score_bound is None else score_bound)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out):
@@ -83,7 +86,8 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
             return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
                               rng=rng, dtype=dtype, option_bound=option_bound,
                               score_form=score_form, options_version=options_version,
-                              keep_options=keep_options)
+                              keep_options=keep_options,
+                              score_bound=1.0 if score_bound is None else score_bound)
         return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
 
     n_fc = sum(kind == "fc" for kind, _, _ in steps)
@@ -113,7 +117,7 @@ the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out)
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
                       score_form=score_form, dtype=np.dtype(dtype).name,
                       options_version=options_version, edge_popup=edge_popup,
-                      weight_init=weight_init)
+                      weight_init=weight_init, score_bound=score_bound)
     return net
 
 

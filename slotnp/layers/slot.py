@@ -290,17 +290,18 @@ class SlotLinear(SlotWeightMixin, Linear):
     """A Linear layer whose weight (out, in) is chosen from K options per connection.
 
     Fixed: `options`, (out_features, in_features, K). Trainable: the scores, same shape, in
-    `params` as the score form keeps them. Scores start at U(0, 0.1 sigma).
+    `params` as the score form keeps them. Scores start at U(0, score_bound * sigma), the
+    paper's lambda = 0.1 for linear layers by default.
     """
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
                  dtype=np.float32, option_bound=1.0, score_form="factored",
-                 options_version=init.OPTIONS_VERSION, keep_options=False):
+                 options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        self.slots = make_slots(score_form, self.weight_shape, K, 0.1, selection, shared, rng,
-                                dtype, option_bound, options_version, keep_options)
+        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection, shared,
+                                rng, dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
 
     def freeze(self, index=None):
@@ -319,17 +320,18 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
     """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection.
 
     Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as the
-    score form keeps them. Scores start at U(0, sigma).
+    score form keeps them. Scores start at U(0, score_bound * sigma), the paper's lambda = 1
+    for convolutions by default.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
                  selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
                  score_form="factored", options_version=init.OPTIONS_VERSION,
-                 keep_options=False):
+                 keep_options=False, score_bound=1.0):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.slots = make_slots(score_form, self.weight_shape, K, 1.0, selection, shared, rng,
-                                dtype, option_bound, options_version, keep_options)
+        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection,
+                                shared, rng, dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
 
     def freeze(self, index=None):
