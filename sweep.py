@@ -44,12 +44,28 @@ PAPER_MNIST = {
 PRESETS = {
     # The paper's MNIST figure: GS and PS at every K, learned weights, two seeds each.
     "mnist": dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
-                  learned=True, seeds=[0, 1, 2], option_bound=[SQRT3], normalise=["none"]),
-    # The runs that chose the defaults: option bound x weight decay, K = 2 and 8, seed 0
-    # (sampled runs record every evaluation mode).
-    "mnist-ablation": dict(net=["lenet"], K=[2, 8], selection=["greedy", "sample"],
-                           option_bound=[1.0, SQRT3], weight_decay=[1e-4, 0.0],
-                           normalise=["channels", "none"], seeds=[0]),
+                  learned=True, seeds=[0, 1, 2]),
+    # The runs that chose the defaults, K = 2 and 8, seed 0 (sampled runs record every
+    # evaluation mode): a union of grids, from the paper's text to the authors' code.
+    "mnist-ablation": [
+        # option bound x weight decay, inputs standardised, the paper's score bound
+        dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[1.0, SQRT3],
+             weight_decay=[1e-4, 0.0], normalise=["channels"], score_bound=["paper"], seeds=[0]),
+        # inputs in [0, 1], as the authors' MNIST loader
+        dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[1.0, SQRT3],
+             weight_decay=[1e-4], normalise=["none"], score_bound=["paper"], seeds=[0]),
+        # ... and initial scores of the option bound, as the authors' code
+        dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[SQRT3],
+             weight_decay=[1e-4, 0.0], normalise=["none"], score_bound=["paper", "options"],
+             seeds=[0]),
+        # sampling: weight decay at lr 25, the paper's and the authors' settings
+        dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[1.0],
+             weight_decay=[1e-4, 0.0], normalise=["channels"], score_bound=["paper"], seeds=[0]),
+        dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[SQRT3],
+             weight_decay=[1e-4, 0.0], normalise=["none"], score_bound=["paper"], seeds=[0]),
+        dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[SQRT3],
+             weight_decay=[0.0], normalise=["none"], score_bound=["options"], seeds=[0]),
+    ],
     # Edge-popup (Ramanujan et al.) on the same Lenet, at kept fractions 10-90%, beside
     # learned weights: the paper's pruning comparison.
     "mnist-edge-popup": dict(net=["lenet"], edge_popup=[0.1, 0.3, 0.5, 0.7, 0.9], learned=True,
@@ -65,9 +81,10 @@ class Run:
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
                  option_bound=None, shared=False, finetune_of=None, normalise="channels",
-                 keep=None):
+                 keep=None, score_bound=None):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
         self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
+        self.score_bound = score_bound                       # None: the paper's lambda
         self.learned, self.K, self.selection = learned, K, selection
         self.option_bound, self.shared, self.finetune_of = option_bound, shared, finetune_of
         self.name = self._name()
@@ -82,6 +99,8 @@ class Run:
         else:
             parts = [self.net, f"K{self.K}", self.selection] + (["shared"] if self.shared else [])
             parts.append(f"bound{self.option_bound:g}")
+            if self.score_bound is not None:
+                parts.append(f"scores{self.score_bound:g}")
         parts.append(f"wd{self.weight_decay:g}")
         if self.normalise != "channels" and self.finetune_of is None:
             parts.append(f"norm{self.normalise}")
@@ -105,7 +124,9 @@ class Run:
             config.update(method="edge-popup", edge_popup=self.keep)
         elif self.finetune_of is None and not self.learned:
             config.update(K=self.K, selection=self.selection, shared=self.shared,
-                          option_bound=float(f"{self.option_bound:g}"))
+                          option_bound=float(f"{self.option_bound:g}"),
+                          score_bound=None if self.score_bound is None
+                          else float(f"{self.score_bound:g}"))
         return config
 
     def finetune_source(self, runs_dir):
@@ -130,7 +151,8 @@ class Run:
             flags.append("--learned")
         else:
             flags += ["--K", str(self.K), "--selection", self.selection,
-                      "--option-bound", f"{self.option_bound:g}"]
+                      "--option-bound", f"{self.option_bound:g}", "--score-bound",
+                      "paper" if self.score_bound is None else f"{self.score_bound:g}"]
             if self.shared:
                 flags.append("--shared")
             if self.selection == "sample":
@@ -140,12 +162,18 @@ class Run:
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
          weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None,
-         edge_popup=()):
+         edge_popup=(), score_bound=None):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
     then their shared-option twins, then fine-tuning runs of the greedy ones, then learned,
     then edge-popup at each kept fraction of `edge_popup` (with edge-popup's own protocol).
-    None for `option_bound`, `weight_decay` or `normalise` takes train.py's default."""
+    None for `option_bound`, `weight_decay`, `normalise` or `score_bound` takes train.py's
+    default; a score bound is a number, "paper" or "options" (train.py's --score-bound)."""
     option_bound = option_bound or [train.DEFAULT_OPTION_BOUND]
+
+    def scores(how, bound):
+        chosen = [train.DEFAULT_SCORE_BOUND[how]] if score_bound is None else score_bound
+        return [None if c == "paper" else bound if c == "options" else float(c)
+                for c in chosen]
     runs, slot_runs = [], []
     for name in net:
         for k in K:
@@ -153,15 +181,16 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                 for bound in option_bound:
                     for decay in weight_decay or [optim.default_weight_decay(how, bound)]:
                         for inputs in normalise or [default_normalise(name)]:
-                            for seed in seeds:
-                                slot_runs.append(Run(name, seed, epochs, decay, K=k,
-                                                     selection=how, option_bound=bound,
-                                                     normalise=inputs))
+                            for start in scores(how, bound):
+                                for seed in seeds:
+                                    slot_runs.append(Run(name, seed, epochs, decay, K=k,
+                                                         selection=how, option_bound=bound,
+                                                         normalise=inputs, score_bound=start))
     runs += slot_runs
     if shared:
         runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
-                     option_bound=r.option_bound, shared=True, normalise=r.normalise)
-                 for r in slot_runs]
+                     option_bound=r.option_bound, shared=True, normalise=r.normalise,
+                     score_bound=r.score_bound) for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs, optim.default_weight_decay(None), finetune_of=r)
                  for r in slot_runs if r.selection == "greedy"]
@@ -370,7 +399,8 @@ def describe(run):
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
     shared = ", shared" if run.shared else ""
     inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
-    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{inputs}"
+    scores = "" if run.score_bound is None else f", scores U(0, {run.score_bound:g} sigma)"
+    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}"
 
 
 def write_collation(runs, results_dir, name="sweep"):
@@ -436,6 +466,7 @@ def draw_figure(rows, path):
             continue
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
         label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
+            ("" if run.score_bound is None else f", scores {run.score_bound:g}") + \
             (", inputs [0, 1]" if run.normalise == "none" else "")
         series.setdefault(label, (run.selection, []))[1].append(
             (run.K, row["mean"], row["std"], len(row["tests"])))
@@ -469,8 +500,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="Any flags after -- are passed to every train.py run.")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="a named grid (flags below add to "
-                   "or override it)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a named grid, or union of grids "
+                   "(flags below add to or override each)")
     p.add_argument("--net", nargs="+")
     p.add_argument("--K", nargs="+", type=int)
     p.add_argument("--selection", nargs="+", choices=("greedy", "sample"))
@@ -478,6 +509,8 @@ def parse_args(argv=None):
                    help="also learned-weights runs")
     p.add_argument("--seeds", nargs="+", type=int)
     p.add_argument("--option-bound", nargs="+", type=float)
+    p.add_argument("--score-bound", nargs="+",
+                   help="initial-score bounds: numbers, 'paper' or 'options' (train.py's)")
     p.add_argument("--weight-decay", nargs="+", type=float,
                    help="default: train.py's default for each run")
     p.add_argument("--shared", action="store_true", default=None,
@@ -508,19 +541,21 @@ def parse_args(argv=None):
         argv, extra = argv[:at], argv[at + 1:]
     args = p.parse_args(argv)
     args.extra = extra
-    spec = dict(PRESETS[args.preset]) if args.preset else {}
-    for key in ("net", "K", "selection", "learned", "seeds", "option_bound", "weight_decay",
-                "shared", "finetune", "epochs", "normalise", "edge_popup"):
-        if getattr(args, key) is not None:
-            spec[key] = getattr(args, key)
-    if not spec.get("net"):
-        p.error("name the nets (--net lenet ...) or a --preset")
-    if not spec.get("learned") and not spec.get("edge_popup") and \
-            not (spec.get("K") and spec.get("selection")):
-        p.error("a slot grid needs --K and --selection (or pass --learned or --edge-popup)")
+    preset = PRESETS[args.preset] if args.preset else [{}]
+    args.specs = [dict(spec) for spec in (preset if isinstance(preset, list) else [preset])]
+    for spec in args.specs:
+        for key in ("net", "K", "selection", "learned", "seeds", "option_bound",
+                    "weight_decay", "shared", "finetune", "epochs", "normalise", "edge_popup",
+                    "score_bound"):
+            if getattr(args, key) is not None:
+                spec[key] = getattr(args, key)
+        if not spec.get("net"):
+            p.error("name the nets (--net lenet ...) or a --preset")
+        if not spec.get("learned") and not spec.get("edge_popup") and \
+                not (spec.get("K") and spec.get("selection")):
+            p.error("a slot grid needs --K and --selection (or pass --learned or --edge-popup)")
     if args.jobs < 1:
         p.error("--jobs must be at least 1")
-    args.spec = spec
     args.name = args.name or args.preset or "sweep"
     return args
 
@@ -533,7 +568,7 @@ def main(argv=None):
     args = parse_args(argv)
     for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
         signal.signal(signum, interrupt)
-    runs = grid(**args.spec)
+    runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
     if args.print_commands:
         for run in runs:
             if status(run, args.runs, args.results) != "done":

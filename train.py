@@ -27,6 +27,9 @@ DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
                    "conv6": "cifar10", "vgg19": "cifar10"}
 LEARNED_LR = 0.01  # learned weights and fine-tuning
 DEFAULT_OPTION_BOUND = 1.73205  # sqrt 3 (to six figures), as the authors' code (README ablation)
+# Initial scores: U(0, option bound * sigma) in every layer for GS, as the authors' code; the
+# paper's lambda (1 conv, 0.1 linear) for PS. Each reproduced the paper best (README ablation).
+DEFAULT_SCORE_BOUND = {"greedy": "options", "sample": "paper"}
 # Inputs as the authors' loaders give them: MNIST pixels / 255 in [0, 1]; CIFAR-10 normalised
 # per channel. On MNIST this (with the bound above) is what reproduces the paper (README).
 DEFAULT_NORMALISE = {"mnist": "none", "cifar10": "channels", "synthetic": "channels"}
@@ -57,6 +60,16 @@ def non_negative_float(text):
     if not value >= 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
+
+
+def score_bound(text):
+    if text in ("paper", "options"):
+        return text
+    try:
+        return positive_float(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"must be a positive number, 'paper' or 'options', "
+                                         f"got {text}") from None
 
 
 def fraction_above_zero(text):
@@ -139,10 +152,11 @@ def parse_args(argv=None):
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
                         "edge-popup, whose paper uses one cosine)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--score-bound", type=positive_float, default=None, metavar="S",
-                   help="initial scores ~ U(0, S*sigma) in every slot layer (the authors' code: "
-                        "S = the option bound); default the paper's lambda: 1 for convolutions, "
-                        "0.1 for linear layers")
+    p.add_argument("--score-bound", type=score_bound, default=None, metavar="S",
+                   help="initial scores ~ U(0, S*sigma) in every slot layer; 'options' is S = "
+                        "the option bound (the authors' code), 'paper' the paper's lambda: 1 "
+                        "for convolutions, 0.1 for linear layers (default: options for GS, "
+                        "paper for PS, as the README's ablation chose)")
     p.add_argument("--normalise", choices=("channels", "none"), default=None,
                    help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
                         "training split's statistics; none = pixel/255 in [0, 1] (default: "
@@ -208,7 +222,7 @@ def resolve_config(args):
                   score_form=("explicit" if args.plain else args.score_form) if slot else None,
                   plain=args.plain,
                   options_version=init.OPTIONS_VERSION if slot else None,
-                  score_bound=args.score_bound if slot else None,
+                  score_bound=resolve_score_bound(args) if slot else None,
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
@@ -239,9 +253,17 @@ def resolve_config(args):
     if args.momentum is not None:
         variant += f"-momentum{args.momentum:g}"
     if args.score_bound is not None:
-        variant += f"-scores{args.score_bound:g}"
+        variant += f"-scores{args.score_bound}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
+
+
+def resolve_score_bound(args):
+    """The initial scores' bound S of a slot run as a number, or None for the paper's lambda."""
+    chosen = args.score_bound or DEFAULT_SCORE_BOUND[args.selection]
+    if chosen == "paper":
+        return None
+    return args.option_bound if chosen == "options" else chosen
 
 
 def build_net(config):

@@ -48,7 +48,8 @@ def records(results):
 
 def test_run_names_and_flags_say_what_defines_a_run():
     runs = sweep.grid(["lenet"], K=[2], selection=["greedy", "sample"], learned=True,
-                      seeds=[0, 1], option_bound=[1.0, sweep.SQRT3], normalise=["channels"])
+                      seeds=[0, 1], option_bound=[1.0, sweep.SQRT3], normalise=["channels"],
+                      score_bound=["paper"])
     names = [r.name for r in runs]
     assert names[:2] == ["lenet-K2-greedy-bound1-wd0.0001-seed0",
                          "lenet-K2-greedy-bound1-wd0.0001-seed1"]
@@ -61,12 +62,17 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert flags[flags.index("--seed") + 1] == "1" and "--compare-eval-modes" in flags
     assert flags[flags.index("--normalise") + 1] == "channels"
     assert flags[-2:] == ["--out", os.path.join("R", sampled.name)]
-    # train.py's defaults: the authors' bound, and MNIST pixels in [0, 1]
+    # train.py's defaults: the authors' bound, initial scores of that bound (for GS), and
+    # MNIST pixels in [0, 1]
     extras = sweep.grid(["lenet"], K=[8], selection=["greedy"], shared=True, finetune=True)
     assert [r.name for r in extras] == [
-        "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-seed0",
-        "lenet-K8-greedy-shared-bound1.73205-wd0.0001-normnone-seed0",
-        "lenet-K8-greedy-bound1.73205-wd0.0001-normnone-finetune-wd0.0001-seed0"]
+        "lenet-K8-greedy-bound1.73205-scores1.73205-wd0.0001-normnone-seed0",
+        "lenet-K8-greedy-shared-bound1.73205-scores1.73205-wd0.0001-normnone-seed0",
+        "lenet-K8-greedy-bound1.73205-scores1.73205-wd0.0001-normnone-finetune-wd0.0001-seed0"]
+    flags = extras[0].train_flags("R")
+    assert flags[flags.index("--score-bound") + 1] == "1.73205"
+    assert sweep.grid(["lenet"], K=[8], selection=["sample"])[0].train_flags("R")[
+        flags.index("--score-bound") + 1] == "paper"
     popup = sweep.grid(["lenet"], edge_popup=[0.1, 0.5], seeds=[0])
     assert [r.name for r in popup] == ["lenet-edgepopup-keep0.1-wd0.0001-seed0",
                                        "lenet-edgepopup-keep0.5-wd0.0001-seed0"]
@@ -91,7 +97,7 @@ def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
         for _ in range(2):
             subprocess.run(line.split(), cwd=ROOT, check=True,
                            capture_output=True, timeout=120)
-    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=3)[0]
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=3)[0]  # (defaults)
     assert sweep.record(run, str(tmp_path / "runs"), str(tmp_path / "results"))
     assert len(sweep_cli(tmp_path, "--print-commands").stdout.strip().splitlines()) == 5
 
@@ -146,7 +152,7 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
 def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     results = tmp_path / "results"
     runs = sweep.grid(["lenet"], K=[2, 4], selection=["greedy"], learned=True, seeds=[0, 1],
-                      option_bound=[1.0], normalise=["channels"])
+                      option_bound=[1.0], normalise=["channels"], score_bound=["paper"])
     accuracies = {"lenet-K2-greedy-bound1-wd0.0001-seed0": 0.97,
                   "lenet-K2-greedy-bound1-wd0.0001-seed1": 0.98,
                   "lenet-K4-greedy-bound1-wd0.0001-seed0": 0.981,
