@@ -54,17 +54,18 @@ PRESETS = {
         # inputs in [0, 1], as the authors' MNIST loader
         dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[1.0, SQRT3],
              weight_decay=[1e-4], normalise=["none"], score_bound=["paper"], seeds=[0]),
+        dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[SQRT3],
+             weight_decay=[0.0], normalise=["none"], score_bound=["paper"], seeds=[0]),
         # ... and initial scores of the option bound, as the authors' code
         dict(net=["lenet"], K=[2, 8], selection=["greedy"], option_bound=[SQRT3],
-             weight_decay=[1e-4, 0.0], normalise=["none"], score_bound=["paper", "options"],
-             seeds=[0]),
-        # sampling: weight decay at lr 25, the paper's and the authors' settings
-        dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[1.0],
+             weight_decay=[1e-4], normalise=["none"], score_bound=["options"], seeds=[0]),
+        # sampling: weight decay at lr 25, from the paper's text to the authors' settings
+        dict(net=["lenet"], K=[2], selection=["sample"], option_bound=[1.0],
              weight_decay=[1e-4, 0.0], normalise=["channels"], score_bound=["paper"], seeds=[0]),
+        dict(net=["lenet"], K=[8], selection=["sample"], option_bound=[1.0],
+             weight_decay=[0.0], normalise=["channels"], score_bound=["paper"], seeds=[0]),
         dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[SQRT3],
              weight_decay=[1e-4, 0.0], normalise=["none"], score_bound=["paper"], seeds=[0]),
-        dict(net=["lenet"], K=[2, 8], selection=["sample"], option_bound=[SQRT3],
-             weight_decay=[0.0], normalise=["none"], score_bound=["options"], seeds=[0]),
     ],
     # Edge-popup (Ramanujan et al.) on the same Lenet, at kept fractions 10-90%, beside
     # learned weights: the paper's pruning comparison.
