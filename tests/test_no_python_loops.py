@@ -44,6 +44,7 @@ def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, sl
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)
     monkeypatch.setattr(winograd, "BLOCK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
+    monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(Conv2d, "path", path)
     counts = []
     for batch, size in [(2, 8), (5, 16)]:

@@ -291,6 +291,28 @@ def test_sampled_index_on_k_first_memory_equals_the_plain_one_exactly(xp, rng):
     assert np.array_equal(plain, expected) and np.array_equal(fast, expected)
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 10 ** 9])
+def test_sampling_the_factored_scores_in_chunks_draws_what_the_plain_rule_draws(xp, rng,
+                                                                                monkeypatch,
+                                                                                chunk):
+    """Formed chunk by chunk of connections (each chunk's scores in cache), the same values
+    go through the same operations: the draws equal sampled_index of the full scores."""
+    monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", chunk * 5)
+    options = rng.uniform(-1, 1, (9, 13, 5)).astype(np.float32)
+    initial = rng.uniform(0, 1, (9, 13, 5)).astype(np.float32)
+    a = (rng.standard_normal((9, 13)) * 4).astype(np.float32)
+    b = np.float32(0.7)
+    uniform = rng.random((9, 13)).astype(np.float32)
+    scores = a[..., None] * options
+    scores += b * initial
+    expected = backend.to_host(sampled_index(device(scores), device(uniform)))
+    got = slot_factored.factored_sampled_index(device(a), device(np.asarray(b)),
+                                               k_last_on_device(options),
+                                               k_last_on_device(initial), device(uniform))
+    assert got.shape == (9, 13) and np.array_equal(backend.to_host(got), expected)
+    assert len(set(expected.ravel())) == 5     # every option drawn somewhere: a real test
+
+
 def test_gather_on_k_first_memory_equals_pick(xp, rng):
     options = rng.standard_normal((6, 5, 4))
     index = rng.integers(0, 4, (6, 5))

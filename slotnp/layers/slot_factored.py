@@ -27,6 +27,7 @@ from .envelope import MIN_OPTIONS, envelope_candidates
 from .slot import Slots
 
 SELECTION_CHUNK_VALUES = 1 << 18  # connections per chunk of greedy selection (1 MB of float32)
+SAMPLE_CHUNK_VALUES = 1 << 20    # scores formed at once by sampling on the CPU (4 MB of float32)
 GPU_SCORE_VALUES = 1 << 26        # scores formed at once by greedy selection on a GPU (256 MB)
 
 
@@ -143,6 +144,34 @@ def sampled_index_k_first(scores, uniform):
     return xp.minimum(below.sum(axis=0), scores.shape[-1] - 1)
 
 
+def factored_sampled_index(coef_options, coef_initial, options, initial_scores, uniform):
+    """sampled_index_k_first of the factored scores a * options + b * initial_scores, formed
+    chunk by chunk of connections on the CPU, so that each chunk's K scores stay in cache
+    through the max, exp, running sum and count (one pass over memory instead of seven). Each
+    value goes through the same operations as in factored_scores and sampled_index_k_first,
+    so the draws are the same (tests/test_slot.py). uniform: (...), the layer's weight shape.
+    """
+    xp = backend.xp_of(options)
+    W, S0 = k_first(options), k_first(initial_scores)
+    if xp is not np or not (W.flags.c_contiguous and S0.flags.c_contiguous):
+        return sampled_index_k_first(factored_scores(coef_options, coef_initial, options,
+                                                     initial_scores), uniform)
+    K = len(W)
+    W, S0 = W.reshape(K, -1), S0.reshape(K, -1)
+    a, u = coef_options.reshape(-1), uniform.reshape(-1)
+    index = np.empty(a.shape, dtype=np.int64)
+    chunk = max(1, SAMPLE_CHUNK_VALUES // K)
+
+    def sample_part(start, stop):
+        for low in range(start, stop, chunk):
+            high = min(stop, low + chunk)
+            scores = a[None, low:high] * W[:, low:high]
+            scores += coef_initial * S0[:, low:high]
+            index[low:high] = sampled_index_k_first(np.moveaxis(scores, 0, -1), u[low:high])
+    backend.in_parts(xp, sample_part, len(a), K)
+    return index.reshape(uniform.shape)
+
+
 def gather(options, index):
     """slot.pick on K-first memory: options (..., K), index (...) -> the chosen option (...)."""
     xp = backend.xp_of(options)
@@ -224,7 +253,8 @@ class FactoredSlots(Slots):
 
     def sample(self, params, generator):
         uniform = backend.uniform(generator, self.weight_shape, self.options.dtype)
-        return sampled_index_k_first(self.scores(params), uniform)
+        return factored_sampled_index(params["coef_options"], params["coef_initial"],
+                                      self.options, self.initial_scores, uniform)
 
     def pick(self, index):
         return gather(self.options, index)
