@@ -6,6 +6,7 @@ from slotnp import backend, init
 from slotnp.layers import SlotConv2d, SlotLinear
 from slotnp.layers import slot as slot_module
 from slotnp.layers.slot_factored import FactoredSlots
+from slotnp.layers import slot_intervals
 from slotnp.layers.slot_intervals import IntervalSlots, interval_of, winners
 from slotnp.optim import SGD
 
@@ -85,10 +86,14 @@ def test_greedy_layers_from_16_options_on_keep_no_options(rng):
     assert np.array_equal(large.scores, kept.scores)
 
 
-@pytest.mark.parametrize("K", [16, 64])
-def test_float32_selections_equal_the_streamed_ones_over_training(xp, rng, K):
+@pytest.mark.parametrize("K, redraw", [(16, None), (64, None), (64, 0.0), (64, 1.0)])
+def test_float32_selections_equal_the_streamed_ones_over_training(xp, rng, monkeypatch, K,
+                                                                  redraw):
     """Bit for bit, over 60 SGD steps at a large rate: the same selections, weights and
-    coordinates as the layer that keeps its options and streams over them."""
+    coordinates as the layer that keeps its options and streams over them; whichever way
+    connections are selected anew (redraw 0: always the whole layer, 1: always one by one)."""
+    if redraw is not None:
+        monkeypatch.setattr(slot_intervals, "redraw_share", lambda K: redraw)
     twins = [SlotLinear(60, 40, K=K, rng=3, keep_options=keep) for keep in (True, False)]
     optimizers = [SGD(layer.params, lr=2.0, momentum=0.9, weight_decay=1e-4) for layer in twins]
     x = device(rng.standard_normal((16, 60)).astype(np.float32))
