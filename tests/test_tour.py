@@ -39,10 +39,12 @@ def test_every_link_points_at_what_it_names(text, path, line):
     target = lines[int(line) - 1]
     name = text.strip("`")
     if name.endswith(".py"):              # a link to a module: its first line, or a definition
-        assert int(line) == 1 or re.match(r"\s*(def|class) ", target), (path, line, target)
+        assert int(line) == 1 or re.match(r"\s*(def|class) ", target), \
+            (path, line, target, "run python docs/relink.py")
     else:
         name = name.split(".")[-1]         # Class.method: the method's line
-        assert re.match(rf"\s*(def|class) {re.escape(name)}\b", target), (text, path, target)
+        assert re.match(rf"\s*(def|class) {re.escape(name)}\b", target), \
+            (text, path, target, "run python docs/relink.py")
 
 
 def test_every_cited_test_exists():
