@@ -30,10 +30,13 @@ from .slot_factored import FactoredSlots
 
 BUILD_VALUES = 1 << 19   # options drawn at once while (re)building a layer's intervals
 UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0 ** -24, np.dtype(np.float64): 2.0 ** -53}
-# The error bound below, times this. The intervals are computed in the layer's own dtype; the
-# rounding of that computation is a few units of roundoff of the interval's ends, well inside
-# the margin it computes (each margin is SAFETY units of roundoff of the terms it bounds).
-SAFETY = 16.0
+# The error bound E below, times this. 1 covers the selection's own rounding; the rest covers
+# the interval's, computed in the layer's dtype: at a computed end, the true D - s E is off by
+# at most about 2 u (|S0[w]| + |S0[k]|) (the lead at 0 and its margin) plus 3 u |r| (|W[w]| +
+# |W[k]|) (the slope, its spread, the division), i.e. at most 2 E, so s = 4 leaves D above E.
+# Larger s only widens the gaps around crossings where a connection is selected anew: at 16
+# they cost 98% of the reselections of a K = 1024 Lenet (14 s an epoch against 5.5 s at 4).
+SAFETY = 4.0
 # Selecting a connection anew alone (its values read from its stream, then its window) costs
 # about as much as drawing REDRAW_OVERHEAD + 1.5 K options of a whole layer in chunks (measured
 # on Lenet at K = 1024: 63 against 41 microseconds a connection). Past that share of a layer,
@@ -119,6 +122,13 @@ def window_of(W, S0, r):
     return [(left, W[rows, left], *interval_of(W, S0, left)[:2]),
             (line, W[rows, line], low, high),
             (right, W[rows, right], *interval_of(W, S0, right)[:2])]
+
+
+def joined(parts):
+    """The windows (window_of) of consecutive parts of the connections, as one window."""
+    xp = backend.xp_of(parts[0][0][0])
+    return [tuple(xp.concatenate([part[i][j] for part in parts]) for j in range(4))
+            for i in range(3)]
 
 
 class Lines:
@@ -247,35 +257,35 @@ class IntervalSlots(FactoredSlots):
         """[(index, chosen, low, high)] for the left neighbour, the winner at r and the right
         neighbour of these connections (ascending flat indices), their options drawn again:
         one by one, or, when they are many, the whole layer in chunks."""
+        if len(connections) > redraw_share(self.K) * self.size:
+            return self._whole_window(connections, r)
+        step = max(1, BUILD_VALUES // self.K)   # a chunk at a time: bounded memory
+        return joined([window_of(*self._values_at(connections[at:at + step]), r[at:at + step])
+                       for at in range(0, len(connections), step)])
+
+    def _whole_window(self, connections, r):
+        """_window with the layer's values drawn in chunks, keeping the rows of `connections`."""
         xp = backend.xp_of(r)
-        if len(connections) <= redraw_share(self.K) * self.size:
-            return window_of(*self._values_at(connections), r)
-        parts = []
         step = max(1, BUILD_VALUES // self.K)
+        parts = []
         bounds = backend.to_host(xp.searchsorted(connections, xp.arange(0, self.size, step)))
         for chunk, (first, last) in enumerate(zip(bounds, list(bounds[1:]) + [len(r)])):
             if last > first:
                 start = chunk * step
-                W, S0 = (backend.to_device(v) for v in self._values(start, min(self.size, start + step)))
+                W, S0 = (backend.to_device(v)
+                         for v in self._values(start, min(self.size, start + step)))
                 rows = connections[first:last] - start
                 parts.append(window_of(W[rows], S0[rows], r[first:last]))
-        return [tuple(xp.concatenate([part[i][j] for part in parts]) for j in range(4))
-                for i in range(3)]
+        return joined(parts)
 
     def _build(self, ratio):
-        """Every connection's winner and interval at `ratio`, the options drawn in chunks;
-        the neighbours stay unknown (empty intervals) until a connection is selected anew."""
+        """Every connection's winner and both neighbours, with their intervals, at `ratio`:
+        the whole layer drawn in chunks, as when many connections are selected anew."""
         xp = backend.xp_of(ratio)
-        P = self.size
-        self._state = [Lines(xp, P, self.K, self.dtype) for _ in range(3)]
-        current = self._state[1]
-        step = max(1, BUILD_VALUES // self.K)
-        for start in range(0, P, step):
-            stop = min(P, start + step)
-            W, S0 = (backend.to_device(v) for v in self._values(start, stop))
-            line = winners(W, S0, ratio[start:stop])
-            low, high = interval_of(W, S0, line)[:2]
-            current.set(slice(start, stop), line, W[xp.arange(stop - start), line], low, high)
+        self._state = [Lines(xp, self.size, self.K, self.dtype) for _ in range(3)]
+        everything = xp.arange(self.size)
+        for lines, found in zip(self._state, self._whole_window(everything, ratio)):
+            lines.set(everything, *found)
 
     def digest_parts(self):
         """What identifies this layer's values, without drawing all of them: the drawing's
