@@ -1,0 +1,50 @@
+"""The README's commands stay true: every train.py and sweep.py command it shows parses, and
+its flag table lists exactly train.py's flags."""
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+import sweep
+import train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = open(os.path.join(ROOT, "README.md")).read()
+
+
+def shown_commands(script):
+    """The README's `python SCRIPT ...` commands, as argument lists: the indented lines
+    (continuations joined, comments and redirections dropped) and those quoted in the text."""
+    text = README.replace("\\\n", " ")
+    commands = [shlex.split(quoted) for quoted in re.findall(rf"`python {script} ([^`]+)`", text)]
+    for line in text.splitlines():
+        line = line.strip().split(" #")[0].split(" >")[0]
+        if line.startswith(f"python {script} "):
+            commands.append(shlex.split(line)[2:])
+    return commands
+
+
+def test_the_readme_shows_both_scripts():
+    assert len(shown_commands("train.py")) >= 3 and len(shown_commands("sweep.py")) >= 5
+
+
+@pytest.mark.parametrize("argv", shown_commands("train.py"), ids=" ".join)
+def test_every_train_command_shown_parses(argv):
+    train.parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", shown_commands("sweep.py"), ids=" ".join)
+def test_every_sweep_command_shown_parses(argv):
+    sweep.parse_args(argv)
+
+
+def test_the_flag_table_lists_every_flag_of_train_py():
+    help_text = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout
+    flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", help_text)) - {"--help"}
+    table = README.split("## The command line")[1].split("\n## ")[0]
+    listed = set(re.findall(r"`(--[a-z][a-z0-9-]*)", table))
+    assert flags == listed, (sorted(flags - listed), sorted(listed - flags))
