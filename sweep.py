@@ -410,6 +410,52 @@ def describe(run):
     return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}"
 
 
+def accuracy_cell(row):
+    """'**mean** +- std (seeds)' of a collated row, or 'not run yet'."""
+    if row["mean"] is None:
+        return "not run yet"
+    seeds = len(row["tests"])
+    spread = f" +- {row['std']:.2f}" if seeds > 1 else ""
+    return f"**{row['mean']:.2f}**{spread} ({seeds})"
+
+
+def summary_markdown(rows):
+    """The README's form of a Lenet grid with one configuration per selection: K against GS
+    and PS beside the paper's values, then every other configuration; None for other grids."""
+    lenet = [r for r in rows if r["run"].net == "lenet"]
+    plain = [r for r in lenet if r["run"].K is not None and not r["run"].shared
+             and r["run"].finetune_of is None]
+    by_point = {(r["run"].selection, r["run"].K): r for r in plain}
+    if not plain or len(by_point) < len(plain):
+        return None
+    lines = ["| K | GS, slotnp | GS, paper | PS, slotnp | PS, paper | PS: expected weight, "
+             "argmax |", "|---|---|---|---|---|---|"]
+    missing = dict(mean=None, tests=[], modes={})
+    for K in sorted({k for _, k in by_point}):
+        greedy, sampled = (by_point.get((how, K), missing) for how in ("greedy", "sample"))
+        modes = ", ".join(f"{np.mean(sampled['modes'][m]):.2f}" for m in ("expected", "argmax")
+                          if m in sampled["modes"]) or "-"
+        paper = [f"{PAPER_MNIST[how][K]:.2f}" if K in PAPER_MNIST[how] else "-"
+                 for how in ("greedy", "sample")]
+        lines.append(f"| {K} | {accuracy_cell(greedy)} | {paper[0]} | {accuracy_cell(sampled)} "
+                     f"| {paper[1]} | {modes} |")
+    others = [r for r in lenet if r not in plain]
+    if others:
+        lines += ["", "| configuration | test acc. (seeds) | minutes | paper |",
+                  "|---|---|---|---|"]
+        for row in others:
+            run = row["run"]
+            minutes = f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
+            if run.finetune_of is not None:
+                paper = "above learned weights: fine-tuning 'often improves performance over " \
+                        "the trained baselines'"
+            else:
+                value = paper_value(run)
+                paper = "-" if value is None else f"{value:.2f}"
+            lines.append(f"| {describe(run)} | {accuracy_cell(row)} | {minutes} | {paper} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_collation(runs, results_dir, name="sweep"):
     """results_dir/name/results.md and, for Lenet grids, results_dir/name/sweep.png (the
     records stay in results_dir/<run>/); their paths."""
@@ -444,6 +490,10 @@ def write_collation(runs, results_dir, name="sweep"):
     table = os.path.join(folder, "results.md")
     with open(table, "w") as file:
         file.write("\n".join(lines) + "\n")
+    summary = summary_markdown(rows)
+    if summary is not None:
+        with open(os.path.join(folder, "summary.md"), "w") as file:
+            file.write(summary)
     figure = os.path.join(folder, "sweep.png")
     return table, figure if draw_figure(rows, figure) else None
 
