@@ -419,6 +419,11 @@ def accuracy_cell(row):
     return f"**{row['mean']:.2f}**{spread} ({seeds})"
 
 
+def minutes_cell(row):
+    """The mean wall time of a collated row's runs in minutes, or '-'."""
+    return f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
+
+
 def summary_markdown(rows):
     """The README's form of a Lenet grid with one configuration per selection: K against GS
     and PS beside the paper's values, then every other configuration; None for other grids."""
@@ -445,7 +450,7 @@ def summary_markdown(rows):
                   "|---|---|---|---|"]
         for row in others:
             run = row["run"]
-            minutes = f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
+            minutes = minutes_cell(row)
             if run.finetune_of is not None:
                 paper = "above learned weights: fine-tuning 'often improves performance over " \
                         "the trained baselines'"
@@ -480,7 +485,7 @@ def write_collation(runs, results_dir, name="sweep"):
             evaluation = f"eval {row['eval']}" + (f" ({row['draws']} draws)" if row.get("draws")
                                                   else "")
             others = "; ".join(t for t in (evaluation, others) if t)
-        minutes = f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
+        minutes = minutes_cell(row)
         lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
                      f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
                      f"{minutes} | "

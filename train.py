@@ -283,6 +283,11 @@ def build_net(config):
                       score_bound=config.get("score_bound"))
 
 
+def data_dir_of(args, config):
+    """Where a run's data is: --data-dir, else the folder the run was trained from, else data."""
+    return args.data_dir or config.get("data_dir") or "data"
+
+
 def load_data(config, data_dir):
     """Train/val/test arrays on the device, normalised with the training split's statistics."""
     shape = nets.INPUT_SHAPES[config["net"]]
@@ -410,7 +415,7 @@ def evaluate_export(args):
                                           for n in layers):
         raise CheckpointError(f"{args.eval} does not match the network its config describes")
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
-    data = load_data(config, args.data_dir or config.get("data_dir") or "data")
+    data = load_data(config, data_dir_of(args, config))
     for split in ("val", "test"):
         print(f"{split} accuracy: {100 * training.accuracy(frozen, *data[split]):.2f}%")
     return 0
@@ -423,7 +428,7 @@ def evaluate_checkpoint(args):
     config = meta["config"]
     net = build_net(config)
     checkpoint.load_params(net, params, args.eval)
-    data = load_data(config, args.data_dir or config.get("data_dir") or "data")
+    data = load_data(config, data_dir_of(args, config))
     mode, draws, seed = evaluation_settings(config, args)
     accuracies = training.evaluate(net, {"val": data["val"], "test": data["test"]},
                                    mode, draws, seed)
@@ -458,7 +463,7 @@ def start_run(args):
                       val_fraction=source["val_fraction"], augment=source["augment"],
                       normalise=source.get("normalise", "channels"),
                       data_dir=source.get("data_dir"))
-    data_dir = args.data_dir or config.get("data_dir") or "data"
+    data_dir = data_dir_of(args, config)
     config["data_dir"] = os.path.abspath(data_dir)
     data = load_data(config, data_dir)          # also records the image shape the net needs
     memory.check(source if config["finetune"] and not args.resume else config,

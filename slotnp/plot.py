@@ -203,6 +203,15 @@ def learning_curves(history, path):
 SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY)
 
 
+def accuracy_range(values, bands=()):
+    """The accuracy axis of a results figure: every value and every band's mean +- std, with a
+    margin of 8% (at least 0.1 point) on each side."""
+    values = list(values) + [mean + sign * std for _, mean, std in bands for sign in (-1, 1)]
+    low, high = min(values), max(values)
+    margin = max(0.1, 0.08 * (high - low))
+    return low - margin, high + margin
+
+
 def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=""):
     """Test accuracy (%) against K on a log2 axis, as in the paper's K-sweep figures.
 
@@ -216,12 +225,9 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
     values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [v for _, _, vs in paper for v in vs]
-    values += [b[1] + sign * b[2] for b in bands for sign in (-1, 1)]
     if paper_baseline:
         values.append(paper_baseline[1])
-    low, high = min(values), max(values)
-    margin = max(0.1, 0.08 * (high - low))
-    chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), (low - margin, high + margin),
+    chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), accuracy_range(values, bands),
                   title, "K, options per connection (log2 scale)", "test accuracy (%)",
                   log2_x=True, text=26)
     for (label, mean, std), colour in zip(bands, (GREEN, ORANGE, GREY)):
@@ -245,10 +251,7 @@ def fraction_figure(path, fractions, means, stds, bands=(), title=""):
     k_sweep_figure."""
     image = Image.new("RGB", (1400, 900), "white")
     values = [m + sign * s for m, s in zip(means, stds) for sign in (-1, 1)]
-    values += [b[1] + sign * b[2] for b in bands for sign in (-1, 1)]
-    low, high = min(values), max(values)
-    margin = max(0.1, 0.08 * (high - low))
-    chart = Chart(image, (150, 90, 1360, 760), (0, 100), (low - margin, high + margin), title,
+    chart = Chart(image, (150, 90, 1360, 760), (0, 100), accuracy_range(values, bands), title,
                   "weights kept in each layer (%)", "test accuracy (%)", text=26)
     for (label, mean, std), colour in zip(bands, (GREEN, BLUE, GREY)):
         chart.band(mean - std, mean + std, colour, label)
