@@ -9,7 +9,7 @@ that cannot fit from one that can, within a factor of about 1.5, not to the byte
 from math import prod
 
 from . import backend, nets
-from .layers.slot import INTERVALS_MIN_OPTIONS
+from .layers.slot import keeps_no_options
 from .layers.slot_intervals import BUILD_VALUES
 
 BYTES = 4  # float32
@@ -27,7 +27,9 @@ def estimate(config, samples):
     sizes = [prod(shape) for shape in weights]
     P = sum(sizes)
     parts = {}
-    if config["slot"] and keeps_no_options(config):
+    if config["slot"] and keeps_no_options(config.get("score_form"), config.get("selection"),
+                                           config.get("shared"), config.get("options_version"),
+                                           config["K"]):
         parts["selection state (3 lines a connection)"] = 3 * (2 + 3 * BYTES) * P
         parts["score coordinates, gradients and velocities"] = 3 * P * BYTES
         # a chunk of options and initial scores, and the temporaries of its intervals
@@ -49,13 +51,6 @@ def estimate(config, samples):
     image = prod(config.get("image_shape") or nets.INPUT_SHAPES[config["net"]])
     parts["data set"] = samples * image * BYTES
     return sum(parts.values()), parts
-
-
-def keeps_no_options(config):
-    """Whether the run's slot layers keep no options in memory (slot.make_slots' rule)."""
-    return (config.get("score_form") == "factored" and config.get("selection") == "greedy"
-            and not config.get("shared") and config.get("options_version") == 2
-            and config["K"] >= INTERVALS_MIN_OPTIONS)
 
 
 def activation_values(steps, config):

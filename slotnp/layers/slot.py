@@ -266,6 +266,15 @@ INTERVALS_MIN_OPTIONS = 16  # from here on greedy layers keep no options (slot_i
 # 3.3 s with, 2.3 s without (and 2 + 2K fewer bytes per connection)
 
 
+def keeps_no_options(score_form, selection, shared, options_version, K, keep_options=False):
+    """Whether slots of these settings are slot_intervals.py's, which keep no options in
+    memory: factored greedy slots of unshared version-2 options, K >= INTERVALS_MIN_OPTIONS,
+    on NumPy (a GPU streams over the options instead: no reads), unless `keep_options`."""
+    return (score_form == "factored" and selection == "greedy" and not shared
+            and options_version == 2 and not keep_options and K >= INTERVALS_MIN_OPTIONS
+            and backend.xp() is np)
+
+
 def make_slots(score_form, weight_shape, K, scale, selection, shared, rng, dtype,
                option_bound=1.0, options_version=init.OPTIONS_VERSION, keep_options=False):
     """Slots of `score_form`: "explicit" (this file, the plain form) or "factored", the fast
@@ -278,8 +287,7 @@ def make_slots(score_form, weight_shape, K, scale, selection, shared, rng, dtype
     if score_form != "factored":
         raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
     # (both build on Slots, so they import this module: imported here, not at the top)
-    if selection == "greedy" and not shared and options_version == 2 and not keep_options \
-            and K >= INTERVALS_MIN_OPTIONS and backend.xp() is np:   # (a GPU streams: no reads)
+    if keeps_no_options(score_form, selection, shared, options_version, K, keep_options):
         from .slot_intervals import IntervalSlots
         return IntervalSlots(*args)
     from .slot_factored import FactoredSlots
