@@ -78,9 +78,10 @@ def _block_stream(key, block):
                                                 counter=int(block) << 128))
 
 
-def slot_values(key, weight_shape, K, bound, scale, start=0, stop=None):
+def slot_values(key, weight_shape, K, bound, scale, start=0, stop=None, dtype=np.float64):
     """Options U(-bound*sigma, bound*sigma) and initial scores U(0, scale*sigma) of connections
-    start:stop of a weight (flattened in C order), version 2: two float64 arrays (n, K).
+    start:stop of a weight (flattened in C order), version 2: two arrays (n, K), drawn in
+    float64 and rounded to `dtype`.
 
     Block b holds connections b*G:(b+1)*G (G = block_connections(K)) and draws their options,
     then their scores, from its own stream; so any range comes out the same as from the whole.
@@ -89,7 +90,7 @@ def slot_values(key, weight_shape, K, bound, scale, start=0, stop=None):
     total = math.prod(weight_shape)
     stop = total if stop is None else stop
     G = block_connections(K)
-    options, scores = np.empty((stop - start, K)), np.empty((stop - start, K))
+    options, scores = np.empty((stop - start, K), dtype), np.empty((stop - start, K), dtype)
     for block in range(start // G, (stop + G - 1) // G if stop > start else start // G):
         first, last = block * G, min((block + 1) * G, total)
         stream = _block_stream(key, block)

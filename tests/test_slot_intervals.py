@@ -7,7 +7,8 @@ from slotnp.layers import SlotConv2d, SlotLinear
 from slotnp.layers import slot as slot_module
 from slotnp.layers.slot_factored import FactoredSlots
 from slotnp.layers import slot_intervals
-from slotnp.layers.slot_intervals import IntervalSlots, interval_of, winners
+from slotnp.layers.slot_intervals import (IntervalSlots, interval_of, interval_of_uniform,
+                                          winners)
 from slotnp.optim import SGD
 
 F64 = np.float64
@@ -36,8 +37,15 @@ def tied_values(monkeypatch):
     monkeypatch.setattr(init, "slot_values_at", tied(init.slot_values_at))
 
 
+def uniform_margins(W, S0, line):
+    """interval_of_uniform with the rows' bounds, called as interval_of."""
+    return interval_of_uniform(W, S0, line, float(abs(W).max()), float(abs(S0).max()))
+
+
+@pytest.mark.parametrize("interval_of", [interval_of, uniform_margins],
+                         ids=["per-line margins", "uniform margins"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_inside_an_interval_the_streamed_argmax_is_its_line(xp, rng, dtype):
+def test_inside_an_interval_the_streamed_argmax_is_its_line(xp, rng, dtype, interval_of):
     """Every r of the dtype strictly inside a line's interval gives that line as the first
     argmax of fl(fl(W r) + S0), for the winner and both neighbours, twins and parallels too."""
     n, K = 3000, 12
@@ -68,6 +76,55 @@ def test_inside_an_interval_the_streamed_argmax_is_its_line(xp, rng, dtype):
     assert checked > 100_000
 
 
+
+@pytest.mark.parametrize("K", [2, 8, 64, 1024])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_margins_give_the_same_lines_and_hardly_narrower_intervals(xp, rng, dtype, K):
+    """The fast interval (one margin per row) against the plain one (a margin per line): the
+    same neighbours, and ends never wider (beyond rounding) and narrower only by where the two
+    lines meeting there differ by less than the larger margin (in value, not in r: near-parallel
+    lines move their crossing far for a small margin)."""
+    n = 40_000 // K + 50
+    W = device(rng.uniform(-1, 1, (n, K)).astype(dtype))
+    S0 = device(rng.uniform(0, 1, (n, K)).astype(dtype))
+    r = device((rng.standard_normal(n) * 2).astype(dtype))
+    line = winners(W, S0, r)
+    plain = [backend.to_host(a) for a in interval_of(W, S0, line)]
+    fast = [backend.to_host(a) for a in uniform_margins(W, S0, line)]
+    assert np.array_equal(plain[2], fast[2]) and np.array_equal(plain[3], fast[3])
+    W, S0, rows = backend.to_host(W), backend.to_host(S0), np.arange(n)
+    w = backend.to_host(line)
+    margin = slot_intervals.SAFETY * slot_intervals.UNIT_ROUNDOFF[np.dtype(dtype)]
+    for ours, theirs, other, narrower in ((fast[0], plain[0], plain[2], 1),
+                                          (fast[1], plain[1], plain[3], -1)):
+        assert np.array_equal(np.isfinite(ours), np.isfinite(theirs))
+        finite = np.isfinite(theirs)
+        with np.errstate(invalid="ignore"):
+            gap = ((ours - theirs) * narrower)[finite]        # > 0: the fast one is narrower
+        assert (gap / (1 + np.abs(theirs[finite]))).min() > -8 * np.finfo(dtype).eps
+        apart = np.abs(W[rows, other] - W[rows, w])[finite]
+        larger = 2 * margin * (2 * np.abs(theirs[finite]) * 2 * np.abs(W).max() + 2 * S0.max())
+        assert (gap * apart <= larger).all()
+        assert np.median(gap / (1 + np.abs(theirs[finite]))) < 1e-5
+    inside = (backend.to_host(r) > fast[0]) & (backend.to_host(r) < fast[1])
+    assert inside.mean() > 0.99
+
+
+
+def test_a_build_shared_among_cores_equals_one_on_one_core(monkeypatch, rng):
+    """Every chunk's window is the same whichever core draws it (backend.in_parts)."""
+    states, coefficients = [], rng.standard_normal((40, 60)).astype(np.float32)
+    for cores in (1, 2):
+        monkeypatch.setattr(backend, "CPU_CORES", cores)
+        monkeypatch.setattr(backend, "_threads", None)
+        layer = SlotLinear(60, 40, K=1024, rng=0)
+        layer.params["coef_options"][...] = coefficients
+        layer.selected()
+        states.append([a.copy() for lines in layer.slots._state for a in vars(lines).values()])
+    assert len(states[0]) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(*states))
+
+
 def test_greedy_layers_from_16_options_on_keep_no_options(rng):
     small, large = SlotLinear(30, 20, K=8, rng=0), SlotConv2d(3, 4, 3, K=1024, rng=0)
     assert type(small.slots) is FactoredSlots and type(large.slots) is IntervalSlots
@@ -93,7 +150,7 @@ def test_float32_selections_equal_the_streamed_ones_over_training(xp, rng, monke
     coordinates as the layer that keeps its options and streams over them; whichever way
     connections are selected anew (redraw 0: always the whole layer, 1: always one by one)."""
     if redraw is not None:
-        monkeypatch.setattr(slot_intervals, "redraw_share", lambda K: redraw)
+        monkeypatch.setattr(slot_intervals, "REDRAW_SHARE", redraw)
     twins = [SlotLinear(60, 40, K=K, rng=3, keep_options=keep) for keep in (True, False)]
     optimizers = [SGD(layer.params, lr=2.0, momentum=0.9, weight_decay=1e-4) for layer in twins]
     x = device(rng.standard_normal((16, 60)).astype(np.float32))

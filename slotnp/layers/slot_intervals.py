@@ -16,7 +16,9 @@ Exact, not approximate: the selection equals the streamed argmax of slot_factore
 computes v[k] = fl(fl(W[k] r) + S0[k])) value for value. An interval ends short of every
 crossing by the largest rounding error those two float operations can make there (below), so
 inside it the streamed comparison cannot come out otherwise; near a crossing the connection is
-simply selected anew, from all K options. When b <= 0 or a / b overflows (the cases where the
+simply selected anew, from all K options. interval_of states the bound line by line;
+the layers compute it with interval_of_uniform, one margin per row and no masked steps, about
+five times faster and narrower by about 1e-6 of r. When b <= 0 or a / b overflows (the cases where the
 streamed selection compares the scores themselves) the layer does the same, in chunks.
 tests/test_slot_intervals.py checks selections and coordinates against the explicit form over
 30 SGD steps in float64 at K = 2, 8, 64 and 1024, ties included.
@@ -37,17 +39,11 @@ UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0 ** -24, np.dtype(np.float64): 2.0 ** 
 # Larger s only widens the gaps around crossings where a connection is selected anew: at 16
 # they cost 98% of the reselections of a K = 1024 Lenet (14 s an epoch against 5.5 s at 4).
 SAFETY = 4.0
-# Selecting a connection anew alone (its values read from its stream, then its window) costs
-# about as much as drawing REDRAW_OVERHEAD + 1.5 K options of a whole layer in chunks (measured
-# on Lenet at K = 1024: 63 against 41 microseconds a connection). Past that share of a layer,
-# the layer is drawn in chunks: 4% at K = 16, 52% at K = 1024 (1/64 made a K = 1024 first
-# epoch take 68 s instead of 36).
-REDRAW_OVERHEAD = 375
-
-
-def redraw_share(K):
-    """The share of a layer's connections past which selecting them anew draws the layer."""
-    return K / (REDRAW_OVERHEAD + 1.5 * K)
+# Selecting connections anew one by one (their values read from their streams, then their
+# windows) costs 1 to 3 times as much a connection as drawing the whole layer in chunks
+# (measured on a 512 x 128 layer: 7.7 against 3.9 us at K = 16, 20.5 against 7.1 at K = 64,
+# 49 against 50 at K = 1024). Past this share of a layer's connections, the layer is drawn.
+REDRAW_SHARE = 0.5
 
 
 def interval_of(W, S0, line):
@@ -104,24 +100,112 @@ def interval_of(W, S0, line):
             xp.where(xp.isfinite(high), right, line))
 
 
-def winners(W, S0, r):
+class Scratch:
+    """Work arrays kept from one chunk to the next. A fresh (n, K) temporary costs more than the
+    arithmetic on it: 2 MB newly allocated took about 1.5 ms here (its pages are faulted in and
+    zeroed), a division over them 0.1 ms."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def __call__(self, name, shape, dtype):
+        """A work array named `name`, of this shape and dtype (contents undefined)."""
+        size, dtype = math.prod(shape), np.dtype(dtype)
+        held = self.arrays.get(name)
+        if held is None or held.size < size or held.dtype != dtype:
+            held = self.arrays[name] = backend.xp().empty(size, dtype)
+        return held[:size].reshape(shape)
+
+
+def interval_of_uniform(W, S0, line, W_max, S_max, scratch=None):
+    """interval_of with one margin for a whole row, E_k(r) <= s u (2 |r| (|W[w]| + W_max) +
+    |S0[w]| + S_max), W_max and S_max bounds on |W| and |S0| (a chunk's largest): the same
+    (low, high, left line, right line), narrower by about 1e-6 of r, so just as safe. The margin
+    then costs nothing per line, no step picks elements by a mask (np.where and boolean indexing
+    mispredict: 4-6 ns an element against 0.1-0.3 for arithmetic), and the (n, K) temporaries
+    are `scratch`'s (Scratch). The layers use this one; the tests compare the two.
+
+    Its rounding is interval_of's (the lead, the slope with its margin, one division), so
+    SAFETY = 4 covers it as it does there."""
+    xp = backend.xp_of(W)
+    scratch = scratch or Scratch()
+    rows = xp.arange(len(W))
+    s_u = W.dtype.type(SAFETY * UNIT_ROUNDOFF[np.dtype(W.dtype)])
+    Ww, Sw = W[rows, line][:, None], S0[rows, line][:, None]
+    lead = xp.subtract(Sw - s_u * (xp.abs(Sw) + S_max), S0,      # D - E at r = 0, per line
+                       out=scratch("lead", W.shape, W.dtype))
+    itself = xp.equal(S0, Sw, out=scratch("mask", W.shape, bool))   # w and its twins ...
+    itself &= xp.equal(W, Ww, out=scratch("mask2", W.shape, bool))
+    lead[itself] = np.inf                                           # ... never count
+    spread = 2 * s_u * (xp.abs(Ww) + W_max)                         # E's slope in |r|
+    rise = scratch("rise", W.shape, W.dtype)
+    # r >= 0: D - E = lead - rise r. r <= 0, with t = -r: lead - (rise of the other sign) t.
+    high, right, start, left = _reach(lead, xp.subtract(W, Ww - spread, out=rise), scratch)
+    end_below, left_below, start_below, right_below = _reach(
+        lead, xp.subtract(Ww + spread, W, out=rise), scratch)
+    inf = W.dtype.type(np.inf)
+    low = xp.where(start > 0, start, -inf)            # holds only from start: nothing below 0
+    cut = start_below > 0                             # holds only below -start_below
+    high, right = xp.where(cut, -start_below, high), xp.where(cut, right_below, right)
+    wider = -end_below > low
+    low, left = xp.where(wider, -end_below, low), xp.where(wider, left_below, left)
+    return (low, high, xp.where(xp.isfinite(low), left, line),
+            xp.where(xp.isfinite(high), right, line))
+
+
+def _reach(lead, rise, scratch):
+    """Where, along t >= 0, every line k keeps lead_k - rise_k t > 0 (n, K each): the end, set
+    by the lines with rise > 0 (they fail from lead / rise on; 0 if one fails at 0, inf if none),
+    and the start, set by those with rise < 0 (they hold only past lead / rise: -inf if none),
+    each (n,) with the line that sets it. A line of rise 0 fails everywhere if lead <= 0."""
+    xp = backend.xp_of(lead)
+    inf = lead.dtype.type(np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = xp.divide(lead, rise, out=scratch("crossing", lead.shape, lead.dtype))
+        ends = xp.maximum(rise, 0, out=scratch("ends", lead.shape, lead.dtype))
+        ends /= ends                            # 1 where rise > 0, else NaN ...
+        ends *= crossing
+        xp.fmin(ends, inf, out=ends)            # ... and the NaN are inf (fmin skips NaN)
+        starts = xp.minimum(rise, 0, out=scratch("starts", lead.shape, lead.dtype))
+        starts /= starts                        # 1 where rise < 0, else NaN ...
+        starts *= crossing
+        xp.fmax(starts, -inf, out=starts)       # ... and the NaN are -inf
+    end, start = ends.min(axis=1), starts.max(axis=1)
+    mask = scratch("mask", lead.shape, bool)
+    end_line = xp.equal(ends, end[:, None], out=mask).argmax(axis=1)
+    start_line = xp.equal(starts, start[:, None], out=mask).argmax(axis=1)
+    flat = xp.equal(rise, 0, out=mask)
+    flat &= xp.less_equal(lead, 0, out=scratch("mask2", lead.shape, bool))
+    end = xp.maximum(end, 0)
+    end[flat.any(axis=1)] = 0
+    return end, end_line, start, start_line
+
+
+def winners(W, S0, r, scratch=None):
     """The first argmax of fl(fl(W * r) + S0) per row, as the streamed selection computes it.
     W, S0: (n, K), r: (n,), all of the layer's dtype."""
-    values = W * r[:, None]
+    xp = backend.xp_of(W)
+    values = xp.multiply(W, r[:, None], out=(scratch or Scratch())("values", W.shape, W.dtype))
     values += S0
     return values.argmax(axis=1)
 
 
-def window_of(W, S0, r):
+def window_of(W, S0, r, scratch=None):
     """[(index, chosen, low, high)] of the left neighbour, the winner at r and the right
     neighbour, for rows of W, S0 (n, K) and r (n,)."""
     xp = backend.xp_of(W)
+    scratch = scratch or Scratch()
     rows = xp.arange(len(r))
-    line = winners(W, S0, r)
-    low, high, left, right = interval_of(W, S0, line)
-    return [(left, W[rows, left], *interval_of(W, S0, left)[:2]),
+    bounds = (max(float(-W.min()), float(W.max())), float(xp.abs(S0).max()))
+
+    def interval(line):
+        return interval_of_uniform(W, S0, line, *bounds, scratch)
+
+    line = winners(W, S0, r, scratch)
+    low, high, left, right = interval(line)
+    return [(left, W[rows, left], *interval(left)[:2]),
             (line, W[rows, line], low, high),
-            (right, W[rows, right], *interval_of(W, S0, right)[:2])]
+            (right, W[rows, right], *interval(right)[:2])]
 
 
 def joined(parts):
@@ -186,9 +270,8 @@ class IntervalSlots(FactoredSlots):
         return math.prod(self.weight_shape)
 
     def _values(self, start, stop):
-        W, S0 = init.slot_values(self.key, self.weight_shape, self.K, self.option_bound,
-                                 self.scale, start, stop)
-        return W.astype(self.dtype), S0.astype(self.dtype)
+        return init.slot_values(self.key, self.weight_shape, self.K, self.option_bound,
+                                self.scale, start, stop, self.dtype)
 
     def _values_at(self, connections):
         W, S0 = init.slot_values_at(self.key, self.weight_shape, self.K, self.option_bound,
@@ -257,26 +340,37 @@ class IntervalSlots(FactoredSlots):
         """[(index, chosen, low, high)] for the left neighbour, the winner at r and the right
         neighbour of these connections (ascending flat indices), their options drawn again:
         one by one, or, when they are many, the whole layer in chunks."""
-        if len(connections) > redraw_share(self.K) * self.size:
+        if len(connections) > REDRAW_SHARE * self.size:
             return self._whole_window(connections, r)
         step = max(1, BUILD_VALUES // self.K)   # a chunk at a time: bounded memory
-        return joined([window_of(*self._values_at(connections[at:at + step]), r[at:at + step])
-                       for at in range(0, len(connections), step)])
+        scratch = Scratch()
+        return joined([window_of(*self._values_at(connections[at:at + step]), r[at:at + step],
+                                 scratch) for at in range(0, len(connections), step)])
 
     def _whole_window(self, connections, r):
-        """_window with the layer's values drawn in chunks, keeping the rows of `connections`."""
+        """_window with the layer's values drawn in chunks, keeping the rows of `connections`;
+        the cores share the chunks (backend.in_parts)."""
         xp = backend.xp_of(r)
         step = max(1, BUILD_VALUES // self.K)
-        parts = []
         bounds = backend.to_host(xp.searchsorted(connections, xp.arange(0, self.size, step)))
-        for chunk, (first, last) in enumerate(zip(bounds, list(bounds[1:]) + [len(r)])):
-            if last > first:
+        bounds = list(bounds) + [len(r)]
+        chunks = [(chunk, first, last) for chunk, (first, last) in
+                  enumerate(zip(bounds[:-1], bounds[1:])) if last > first]
+        found = [Lines(xp, len(r), self.K, self.dtype) for _ in range(3)]
+
+        def work(begin, end):
+            scratch = Scratch()
+            for chunk, first, last in chunks[begin:end]:
                 start = chunk * step
                 W, S0 = (backend.to_device(v)
                          for v in self._values(start, min(self.size, start + step)))
                 rows = connections[first:last] - start
-                parts.append(window_of(W[rows], S0[rows], r[first:last]))
-        return joined(parts)
+                window = window_of(W[rows], S0[rows], r[first:last], scratch)
+                for lines, part in zip(found, window):
+                    lines.set(slice(first, last), *part)
+
+        backend.in_parts(xp, work, len(chunks), step * self.K)
+        return [(lines.index, lines.chosen, lines.low, lines.high) for lines in found]
 
     def _build(self, ratio):
         """Every connection's winner and both neighbours, with their intervals, at `ratio`:
