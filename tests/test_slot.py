@@ -141,18 +141,20 @@ def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selec
     assert (backend.to_host(explicit.selected()) != start).mean() > 0.3   # selections did move
 
 
-def test_evaluation_reuses_a_selection_only_while_the_coefficients_are_unchanged(xp, rng):
-    layer = SlotLinear(6, 5, K=4, rng=rng, keep_options=True)
+@pytest.mark.parametrize("K", [4, 1024])          # options kept, and interval layers
+def test_evaluation_reuses_a_selection_only_while_the_coefficients_are_unchanged(xp, rng, K):
+    layer = SlotLinear(6, 5, K=K, rng=rng, keep_options=K < 16)
     x = device(rng.standard_normal((3, 6)).astype(np.float32))
     first = layer.weight()
     assert layer.weight() is first                          # reused: nothing changed
+    first = backend.to_host(first).copy()                   # (interval layers: a live array)
     layer.params["coef_options"][...] = device(rng.standard_normal((5, 6)).astype(np.float32))
     changed = layer.forward(x, train=False)                 # in place, as SGD does
     fresh = factored_scores(layer.params["coef_options"], layer.params["coef_initial"],
                             layer.options, layer.slots.initial_scores)
     expected = gather(layer.options, fresh.argmax(axis=-1))
     assert rel_error(changed, x @ expected.T) == 0.0
-    assert (backend.to_host(expected) != backend.to_host(first)).any()   # the weight did move
+    assert (backend.to_host(expected) != first).any()       # the weight did move
     layer.params["coef_initial"][...] = -1.0                # b alone changes the argmax too
     assert np.array_equal(backend.to_host(layer.selected()),
                           backend.to_host(layer.scores.argmax(axis=-1)))

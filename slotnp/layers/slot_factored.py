@@ -233,14 +233,17 @@ class FactoredSlots(Slots):
         if reuse and cached is not None and bool(xp.array_equal(cached[0], a)) \
                 and bool(cached[1] == b):
             return cached[2], cached[3]
-        candidates = self.candidates() if xp is np and float(b) > 0 else None
-        if candidates is None:
-            index, chosen = factored_greedy_choice(a, b, self.options, self.initial_scores)
-        else:
-            which, chosen = factored_greedy_choice(a, b, *candidates[1:])
-            index = gather(candidates[0], which)
+        index, chosen = self._select(a, b)
         self._greedy_cache = (a.copy(), b.copy(), index, chosen) if reuse else None
         return index, chosen
+
+    def _select(self, a, b):
+        """greedy's selection itself: among the envelope's candidates where there are any."""
+        candidates = self.candidates() if backend.xp_of(a) is np and float(b) > 0 else None
+        if candidates is None:
+            return factored_greedy_choice(a, b, self.options, self.initial_scores)
+        which, chosen = factored_greedy_choice(a, b, *candidates[1:])
+        return gather(candidates[0], which), chosen
 
     def candidates(self):
         """(index, options, initial scores) of the lines that can win greedy selection of the

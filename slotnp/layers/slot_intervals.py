@@ -251,7 +251,7 @@ class IntervalSlots(FactoredSlots):
         return None, None
 
     def _store(self, options, scores):
-        self._state = None
+        self._state, self._greedy_cache = None, None
 
     @property
     def options(self):
@@ -305,10 +305,10 @@ class IntervalSlots(FactoredSlots):
     def candidates(self):
         return None
 
-    def greedy(self, params, reuse=False):
-        """(index, chosen option) of every connection: live arrays, updated in place by the
-        next selection (treat as read-only; copy what must outlast it)."""
-        a, b = params["coef_options"], params["coef_initial"]
+    def _select(self, a, b):
+        """greedy's selection (FactoredSlots.greedy): the intervals' test, and the connections
+        that left theirs selected anew. Returns live arrays, updated in place by the next
+        selection (treat as read-only; copy what must outlast it)."""
         xp = backend.xp_of(a)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             ratio = (a / b).reshape(-1)
