@@ -85,8 +85,8 @@ def milliseconds(ms):
 
 
 def markdown(results, base_name):
-    lines = [f"| net | variant | step: base ms | this ms | this / base (range) | inference: "
-             f"base ms | this ms | this / base (range) |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| net | variant | step: base ms | this ms | this / base (range) | inference: "
+             "base ms | this ms | this / base (range) |", "|---|---|---|---|---|---|---|---|"]
     for row in results:
         cells = []
         for kind in ("step", "infer"):
