@@ -121,7 +121,7 @@ def test_a_build_shared_among_cores_equals_one_on_one_core(monkeypatch, rng):
         layer.params["coef_options"][...] = coefficients
         layer.selected()
         states.append([a.copy() for lines in layer.slots._state for a in vars(lines).values()])
-    assert len(states[0]) == 12
+    assert len(states[0]) == 15
     assert all(np.array_equal(a, b) for a, b in zip(*states))
 
 
@@ -168,6 +168,39 @@ def test_float32_selections_equal_the_streamed_ones_over_training(xp, rng, monke
     assert np.array_equal(backend.to_host(kept.params["coef_options"]),
                           backend.to_host(intervals.params["coef_options"]))
     assert (backend.to_host(kept.selected()) != start).mean() > 0.2     # selections moved
+
+
+
+def test_drifting_connections_advance_to_their_pending_neighbour(rng, monkeypatch):
+    """A connection that keeps moving one way crosses into its neighbour (free), then past it,
+    where the line beyond is known but not its interval: that one interval is found (_advance)
+    instead of a whole window, and the selections stay the streamed ones."""
+    found = {"advanced": 0, "windows": 0}
+    advance, window = IntervalSlots._advance, IntervalSlots._window
+
+    def counted_advance(self, lost, ratio):
+        still = advance(self, lost, ratio)
+        found["advanced"] += len(lost) - len(still)
+        return still
+
+    def counted_window(self, connections, r):
+        found["windows"] += len(connections)
+        return window(self, connections, r)
+
+    monkeypatch.setattr(IntervalSlots, "_advance", counted_advance)
+    monkeypatch.setattr(IntervalSlots, "_window", counted_window)
+    twins = [SlotLinear(60, 40, K=256, rng=5, keep_options=keep) for keep in (True, False)]
+    optimizers = [SGD(layer.params, lr=0.05, momentum=0.9) for layer in twins]
+    x = rng.standard_normal((16, 60)).astype(np.float32)
+    dout = rng.standard_normal((16, 40)).astype(np.float32)     # the same push every step
+    for step in range(30):
+        outputs = []
+        for layer, optimizer in zip(twins, optimizers):
+            outputs.append(layer.forward(x, train=True))
+            layer.backward(dout)
+            optimizer.step(layer.grads)
+        assert np.array_equal(outputs[0], outputs[1]), step
+    assert found["advanced"] > max(100, found["windows"] / 2)   # (1,618 and 1,794 here)
 
 
 def small_net(K, score_form):

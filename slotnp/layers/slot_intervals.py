@@ -190,49 +190,71 @@ def winners(W, S0, r, scratch=None):
     return values.argmax(axis=1)
 
 
+def magnitudes(W, S0):
+    """The largest |W| and |S0| of rows W, S0 (n, K): the bounds interval_of_uniform takes."""
+    return max(float(-W.min()), float(W.max())), float(backend.xp_of(S0).abs(S0).max())
+
+
 def window_of(W, S0, r, scratch=None):
-    """[(index, chosen, low, high)] of the left neighbour, the winner at r and the right
-    neighbour, for rows of W, S0 (n, K) and r (n,)."""
+    """[(index, chosen, low, high, beyond)] of the left neighbour, the winner at r and the right
+    neighbour, for rows of W, S0 (n, K) and r (n,); `beyond` is the next line further out (the
+    left neighbour's left neighbour, the right one's right; the winner's is itself)."""
     xp = backend.xp_of(W)
     scratch = scratch or Scratch()
     rows = xp.arange(len(r))
-    bounds = (max(float(-W.min()), float(W.max())), float(xp.abs(S0).max()))
+    bounds = magnitudes(W, S0)
 
     def interval(line):
         return interval_of_uniform(W, S0, line, *bounds, scratch)
 
     line = winners(W, S0, r, scratch)
     low, high, left, right = interval(line)
-    return [(left, W[rows, left], *interval(left)[:2]),
-            (line, W[rows, line], low, high),
-            (right, W[rows, right], *interval(right)[:2])]
-
-
-def joined(parts):
-    """The windows (window_of) of consecutive parts of the connections, as one window."""
-    xp = backend.xp_of(parts[0][0][0])
-    return [tuple(xp.concatenate([part[i][j] for part in parts]) for j in range(4))
-            for i in range(3)]
+    left_low, left_high, beyond_left, _ = interval(left)
+    right_low, right_high, _, beyond_right = interval(right)
+    return [(left, W[rows, left], left_low, left_high, beyond_left),
+            (line, W[rows, line], low, high, line),
+            (right, W[rows, right], right_low, right_high, beyond_right)]
 
 
 class Lines:
     """One line per connection (the winner, or a neighbour on the envelope): its index, its
-    option `chosen`, and the interval (low, high) of r where it is on top; flat arrays (P,)."""
+    option `chosen`, the interval (low, high) of r where it is on top, and the line `beyond` it
+    (a neighbour's own neighbour further out); flat arrays (P,). A neighbour whose interval is
+    empty is pending: its index is known (the line beyond the winner's previous neighbour), its
+    option and interval not yet drawn."""
 
     def __init__(self, xp, P, K, dtype):
         self.index = xp.zeros(P, dtype=np.min_scalar_type(K - 1))
         self.chosen = xp.zeros(P, dtype=dtype)
         self.low = xp.full(P, np.inf, dtype=dtype)         # empty: (inf, -inf)
         self.high = xp.full(P, -np.inf, dtype=dtype)
+        self.beyond = xp.zeros(P, dtype=self.index.dtype)
 
-    def set(self, at, index, chosen, low, high):
-        self.index[at], self.chosen[at], self.low[at], self.high[at] = index, chosen, low, high
+    def fields(self):
+        return self.index, self.chosen, self.low, self.high, self.beyond
+
+    def set(self, at, index, chosen, low, high, beyond):
+        for field, value in zip(self.fields(), (index, chosen, low, high, beyond)):
+            field[at] = value
 
     def copy_from(self, other, at):
-        self.set(at, other.index[at], other.chosen[at], other.low[at], other.high[at])
+        """Another line's index, option and interval (not what lies beyond it)."""
+        for mine, theirs in zip(self.fields()[:4], other.fields()[:4]):
+            mine[at] = theirs[at]
 
     def clear(self, at):
         self.low[at], self.high[at] = np.inf, -np.inf
+
+
+def cross(at, current, near, far):
+    """Connections `at` whose r went from the winner's interval into the near neighbour's: that
+    line wins, the winner becomes the far neighbour (with the old far line beyond it), and the
+    line beyond the near one becomes the near neighbour, pending."""
+    far.beyond[at] = far.index[at]
+    far.copy_from(current, at)
+    current.copy_from(near, at)
+    near.index[at] = near.beyond[at]
+    near.clear(at)
 
 
 class IntervalSlots(FactoredSlots):
@@ -323,13 +345,9 @@ class IntervalSlots(FactoredSlots):
             r = ratio[moved]
             to_left = (r > left.low[moved]) & (r < left.high[moved])
             to_right = (r > right.low[moved]) & (r < right.high[moved]) & ~to_left
-            # Across one crossing: the neighbour becomes the winner, the winner its neighbour
-            # on the other side, and the line beyond is not known (an empty interval).
-            for on, near, far in ((moved[to_left], left, right), (moved[to_right], right, left)):
-                far.copy_from(current, on)
-                current.copy_from(near, on)
-                near.clear(on)
-            lost = moved[~(to_left | to_right)]
+            cross(moved[to_left], current, left, right)
+            cross(moved[to_right], current, right, left)
+            lost = self._advance(moved[~(to_left | to_right)], ratio)
             if len(lost):                # past both neighbours: select these anew
                 window = self._window(lost, ratio[lost])
                 for lines, found in zip(self._state, window):
@@ -343,34 +361,84 @@ class IntervalSlots(FactoredSlots):
         if len(connections) > REDRAW_SHARE * self.size:
             return self._whole_window(connections, r)
         step = max(1, BUILD_VALUES // self.K)   # a chunk at a time: bounded memory
-        scratch = Scratch()
-        return joined([window_of(*self._values_at(connections[at:at + step]), r[at:at + step],
-                                 scratch) for at in range(0, len(connections), step)])
+        parts = [(at, min(at + step, len(r)), None) for at in range(0, len(r), step)]
+        return self._windows(parts, r, lambda first, last, _:
+                             self._values_at(connections[first:last]))
 
     def _whole_window(self, connections, r):
-        """_window with the layer's values drawn in chunks, keeping the rows of `connections`;
-        the cores share the chunks (backend.in_parts)."""
+        """_window with the layer's values drawn in chunks, keeping the rows of `connections`."""
         xp = backend.xp_of(r)
         step = max(1, BUILD_VALUES // self.K)
         bounds = backend.to_host(xp.searchsorted(connections, xp.arange(0, self.size, step)))
         bounds = list(bounds) + [len(r)]
-        chunks = [(chunk, first, last) for chunk, (first, last) in
-                  enumerate(zip(bounds[:-1], bounds[1:])) if last > first]
-        found = [Lines(xp, len(r), self.K, self.dtype) for _ in range(3)]
+        parts = [(first, last, chunk * step) for chunk, (first, last) in
+                 enumerate(zip(bounds[:-1], bounds[1:])) if last > first]
 
+        def values(first, last, start):     # the rows first:last of the chunk from start
+            W, S0 = (backend.to_device(v)
+                     for v in self._values(start, min(self.size, start + step)))
+            rows = connections[first:last] - start
+            return W[rows], S0[rows]
+
+        return self._windows(parts, r, values)
+
+    def _windows(self, parts, r, values):
+        """window_of for consecutive parts (first, last, what) of the connections, with
+        values(first, last, what) drawing their options and initial scores."""
+        xp = backend.xp_of(r)
+        found = [Lines(xp, len(r), self.K, self.dtype) for _ in range(3)]
+        self._in_parts(parts, lambda first, last, what, scratch: [
+            field for line in window_of(*values(first, last, what), r[first:last], scratch)
+            for field in line], [field for lines in found for field in lines.fields()])
+        return [lines.fields() for lines in found]
+
+    def _in_parts(self, parts, compute, outputs):
+        """outputs[i][first:last] = compute(first, last, what, scratch)[i] for every part
+        (first, last, what); the cores share the parts (backend.in_parts), a Scratch each."""
         def work(begin, end):
             scratch = Scratch()
-            for chunk, first, last in chunks[begin:end]:
-                start = chunk * step
-                W, S0 = (backend.to_device(v)
-                         for v in self._values(start, min(self.size, start + step)))
-                rows = connections[first:last] - start
-                window = window_of(W[rows], S0[rows], r[first:last], scratch)
-                for lines, part in zip(found, window):
-                    lines.set(slice(first, last), *part)
+            for first, last, what in parts[begin:end]:
+                for out, part in zip(outputs, compute(first, last, what, scratch)):
+                    out[first:last] = part
 
-        backend.in_parts(xp, work, len(chunks), step * self.K)
-        return [(lines.index, lines.chosen, lines.low, lines.high) for lines in found]
+        backend.in_parts(backend.xp_of(outputs[0]), work, len(parts),
+                         max(1, BUILD_VALUES // self.K) * self.K)
+
+    def _advance(self, lost, ratio):
+        """Of connections whose r left all three intervals (ascending flat indices), those past
+        the winner's end on a side whose neighbour is pending take that line where r is inside
+        its interval: one interval found, not a window. Returns the connections still lost."""
+        xp = backend.xp_of(ratio)
+        left, current, right = self._state
+        r = ratio[lost]
+        still = xp.ones(len(lost), dtype=bool)
+        for past, near, far, outward in (
+                ((r >= current.high[lost]) & (right.low[lost] > right.high[lost]), right, left, 3),
+                ((r <= current.low[lost]) & (left.low[lost] > left.high[lost]), left, right, 2)):
+            rows = xp.nonzero(past)[0]
+            if not 0 < len(rows) <= REDRAW_SHARE * self.size:
+                continue
+            on, line = lost[rows], near.index[lost[rows]].astype(np.intp)
+            step = max(1, BUILD_VALUES // self.K)
+            found = [xp.empty(len(on), dtype) for dtype in (self.dtype,) * 3 + (line.dtype,)]
+
+            def compute(first, last, _, scratch):
+                W, S0 = self._values_at(on[first:last])
+                mine = line[first:last]
+                interval = interval_of_uniform(W, S0, mine, *magnitudes(W, S0), scratch)
+                return W[xp.arange(len(mine)), mine], interval[0], interval[1], interval[outward]
+
+            self._in_parts([(at, min(at + step, len(on)), None)
+                            for at in range(0, len(on), step)], compute, found)
+            chosen, low, high, beyond = found
+            inside = (ratio[on] > low) & (ratio[on] < high)
+            at = on[inside]
+            cross(at, current, near, far)          # near is the new winner, once set:
+            current.set(at, line[inside], chosen[inside], low[inside], high[inside],
+                        line[inside])
+            near.index[at] = beyond[inside]        # and the line beyond it pending
+            still[rows[inside]] = False
+        return lost[still]
 
     def _build(self, ratio):
         """Every connection's winner and both neighbours, with their intervals, at `ratio`:
