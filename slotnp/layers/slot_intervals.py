@@ -6,20 +6,22 @@ k* = first argmax_k  r * W[k] + S0[k]  with r = a / b: option k is the line
 r -> W[k] r + S0[k], fixed for the whole run, and k* the line on top at r. The line on top at
 r stays on top over an interval (low, high) of r, bounded by the crossings with the lines
 around it. So a layer keeps, per connection, the winner's index and value and that interval,
-and a selection is one test, low < r < high, per connection. Only the few connections whose r
-has left its interval are selected anew, from their options and initial scores drawn again
-from the layer's key (init.slot_values_at: every block of connections has its own
-counter-based stream). SGD needs nothing else: the coordinates' gradients are (g, 0) and weight
+and a selection is one test, low < r < high, per connection. A connection whose r crossed into
+a neighbour's interval takes that line, and the line beyond becomes its new neighbour, pending
+until r goes on past the old one (then that line's interval alone is found). Only the few
+connections whose r left every interval it knows are selected anew, from their options and
+initial scores drawn again from the layer's key (init.slot_values_at: every block of
+connections has its own counter-based stream). SGD needs nothing else: the coordinates' gradients are (g, 0) and weight
 decay acts on a and b alone. The whole layer is drawn once, in chunks, to start.
 
 Exact, not approximate: the selection equals the streamed argmax of slot_factored.py (which
 computes v[k] = fl(fl(W[k] r) + S0[k])) value for value. An interval ends short of every
 crossing by the largest rounding error those two float operations can make there (below), so
 inside it the streamed comparison cannot come out otherwise; near a crossing the connection is
-simply selected anew, from all K options. interval_of states the bound line by line;
-the layers compute it with interval_of_uniform, one margin per row and no masked steps, about
-five times faster and narrower by about 1e-6 of r. When b <= 0 or a / b overflows (the cases where the
-streamed selection compares the scores themselves) the layer does the same, in chunks.
+simply selected anew, from all K options. interval_of states the bound line by line; the
+layers compute it with interval_of_uniform, one margin per row and no masked steps, about five
+times faster and narrower by about 1e-6 of r. When b <= 0 or a / b overflows (the cases where
+the streamed selection compares the scores themselves) the layer does the same, in chunks.
 tests/test_slot_intervals.py checks selections and coordinates against the explicit form over
 30 SGD steps in float64 at K = 2, 8, 64 and 1024, ties included.
 """
@@ -261,10 +263,12 @@ class IntervalSlots(FactoredSlots):
     """Factored greedy slots without their options in memory (the module docstring).
 
     Kept per connection, for its winner and the two lines beside it on the envelope: the
-    index, the option (`chosen`) and the interval (`low`, `high`, in the layer's dtype) of
-    r = a / b where that line is on top: 3 x 13 bytes in float32 whatever K is (besides a, its
-    gradient and velocity), so that r moving back and forth across a crossing costs nothing. `options` and `initial_scores`
-    are drawn again from the layer's key whenever they are asked for (inspection only).
+    index, the option (`chosen`), the interval (`low`, `high`, in the layer's dtype) of
+    r = a / b where that line is on top, and the line beyond it (Lines): 3 x 16 bytes in
+    float32 for K up to 65,536 (besides a, its gradient and velocity), so that r moving back
+    and forth across a crossing costs nothing, and moving on past a neighbour costs one
+    interval. `options` and `initial_scores` are drawn again from the layer's key whenever
+    they are asked for (inspection only).
     """
 
     def _draw(self, rng, version, dtype):
