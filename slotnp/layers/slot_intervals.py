@@ -11,8 +11,9 @@ a neighbour's interval takes that line, and the line beyond becomes its new neig
 until r goes on past the old one (then that line's interval alone is found). Only the few
 connections whose r left every interval it knows are selected anew, from their options and
 initial scores drawn again from the layer's key (init.slot_values_at: every block of
-connections has its own counter-based stream). SGD needs nothing else: the coordinates' gradients are (g, 0) and weight
-decay acts on a and b alone. The whole layer is drawn once, in chunks, to start.
+connections has its own counter-based stream). SGD needs nothing else: the coordinates'
+gradients are (g, 0) and weight decay acts on a and b alone. The whole layer is drawn once, in
+chunks, to start.
 
 Exact, not approximate: the selection equals the streamed argmax of slot_factored.py (which
 computes v[k] = fl(fl(W[k] r) + S0[k])) value for value. An interval ends short of every
