@@ -30,7 +30,8 @@ def estimate(config, samples):
     if config["slot"] and keeps_no_options(config.get("score_form"), config.get("selection"),
                                            config.get("shared"), config.get("options_version"),
                                            config["K"]):
-        parts["selection state (3 lines a connection)"] = 3 * (2 + 3 * BYTES) * P
+        # each line: its index and the line beyond (2 bytes each), its option and interval
+        parts["selection state (3 lines a connection)"] = 3 * (2 * 2 + 3 * BYTES) * P
         parts["score coordinates, gradients and velocities"] = 3 * P * BYTES
         # a chunk of options and initial scores, and the temporaries of its intervals
         parts["options drawn while selecting"] = 12 * max(BUILD_VALUES, config["K"]) * 8

@@ -296,6 +296,15 @@ class IntervalSlots(FactoredSlots):
     def size(self):
         return math.prod(self.weight_shape)
 
+    @property
+    def chunk(self):
+        """Connections drawn at once (about BUILD_VALUES options): bounded memory."""
+        return max(1, BUILD_VALUES // self.K)
+
+    def in_chunks(self, count):
+        """Consecutive parts (first, last, None) of `count` connections, a chunk each."""
+        return [(at, min(at + self.chunk, count), None) for at in range(0, count, self.chunk)]
+
     def _values(self, start, stop):
         return init.slot_values(self.key, self.weight_shape, self.K, self.option_bound,
                                 self.scale, start, stop, self.dtype)
@@ -310,7 +319,7 @@ class IntervalSlots(FactoredSlots):
         xp = backend.xp_of(index)
         flat = index.reshape(-1)
         chosen = xp.empty(flat.shape, dtype=self.dtype)
-        step = max(1, BUILD_VALUES // self.K)
+        step = self.chunk
         for start in range(0, self.size, step):
             stop = min(self.size, start + step)
             W = backend.to_device(self._values(start, stop)[0])
@@ -354,26 +363,23 @@ class IntervalSlots(FactoredSlots):
             cross(moved[to_right], current, right, left)
             lost = self._advance(moved[~(to_left | to_right)], ratio)
             if len(lost):                # past both neighbours: select these anew
-                window = self._window(lost, ratio[lost])
-                for lines, found in zip(self._state, window):
-                    lines.set(lost, *found)
+                for lines, found in zip(self._state, self._window(lost, ratio[lost])):
+                    lines.set(lost, *found.fields())
         return current.index.reshape(self.weight_shape), current.chosen.reshape(self.weight_shape)
 
     def _window(self, connections, r):
-        """[(index, chosen, low, high)] for the left neighbour, the winner at r and the right
-        neighbour of these connections (ascending flat indices), their options drawn again:
-        one by one, or, when they are many, the whole layer in chunks."""
+        """Lines (left neighbour, winner at r, right neighbour) of these connections (ascending
+        flat indices, one line each), their options drawn again: one by one, or, when they are
+        many, the whole layer in chunks."""
         if len(connections) > REDRAW_SHARE * self.size:
             return self._whole_window(connections, r)
-        step = max(1, BUILD_VALUES // self.K)   # a chunk at a time: bounded memory
-        parts = [(at, min(at + step, len(r)), None) for at in range(0, len(r), step)]
-        return self._windows(parts, r, lambda first, last, _:
+        return self._windows(self.in_chunks(len(r)), r, lambda first, last, _:
                              self._values_at(connections[first:last]))
 
     def _whole_window(self, connections, r):
         """_window with the layer's values drawn in chunks, keeping the rows of `connections`."""
         xp = backend.xp_of(r)
-        step = max(1, BUILD_VALUES // self.K)
+        step = self.chunk
         bounds = backend.to_host(xp.searchsorted(connections, xp.arange(0, self.size, step)))
         bounds = list(bounds) + [len(r)]
         parts = [(first, last, chunk * step) for chunk, (first, last) in
@@ -395,7 +401,7 @@ class IntervalSlots(FactoredSlots):
         self._in_parts(parts, lambda first, last, what, scratch: [
             field for line in window_of(*values(first, last, what), r[first:last], scratch)
             for field in line], [field for lines in found for field in lines.fields()])
-        return [lines.fields() for lines in found]
+        return found
 
     def _in_parts(self, parts, compute, outputs):
         """outputs[i][first:last] = compute(first, last, what, scratch)[i] for every part
@@ -406,8 +412,7 @@ class IntervalSlots(FactoredSlots):
                 for out, part in zip(outputs, compute(first, last, what, scratch)):
                     out[first:last] = part
 
-        backend.in_parts(backend.xp_of(outputs[0]), work, len(parts),
-                         max(1, BUILD_VALUES // self.K) * self.K)
+        backend.in_parts(backend.xp_of(outputs[0]), work, len(parts), self.chunk * self.K)
 
     def _advance(self, lost, ratio):
         """Of connections whose r left all three intervals (ascending flat indices), those past
@@ -424,7 +429,6 @@ class IntervalSlots(FactoredSlots):
             if not 0 < len(rows) <= REDRAW_SHARE * self.size:
                 continue
             on, line = lost[rows], near.index[lost[rows]].astype(np.intp)
-            step = max(1, BUILD_VALUES // self.K)
             found = [xp.empty(len(on), dtype) for dtype in (self.dtype,) * 3 + (line.dtype,)]
 
             def compute(first, last, _, scratch):
@@ -433,8 +437,7 @@ class IntervalSlots(FactoredSlots):
                 interval = interval_of_uniform(W, S0, mine, *magnitudes(W, S0), scratch)
                 return W[xp.arange(len(mine)), mine], interval[0], interval[1], interval[outward]
 
-            self._in_parts([(at, min(at + step, len(on)), None)
-                            for at in range(0, len(on), step)], compute, found)
+            self._in_parts(self.in_chunks(len(on)), compute, found)
             chosen, low, high, beyond = found
             inside = (ratio[on] > low) & (ratio[on] < high)
             at = on[inside]
@@ -448,11 +451,7 @@ class IntervalSlots(FactoredSlots):
     def _build(self, ratio):
         """Every connection's winner and both neighbours, with their intervals, at `ratio`:
         the whole layer drawn in chunks, as when many connections are selected anew."""
-        xp = backend.xp_of(ratio)
-        self._state = [Lines(xp, self.size, self.K, self.dtype) for _ in range(3)]
-        everything = xp.arange(self.size)
-        for lines, found in zip(self._state, self._whole_window(everything, ratio)):
-            lines.set(everything, *found)
+        self._state = self._whole_window(backend.xp_of(ratio).arange(self.size), ratio)
 
     def digest_parts(self):
         """What identifies this layer's values, without drawing all of them: the drawing's
@@ -472,7 +471,7 @@ class IntervalSlots(FactoredSlots):
         flat = a.reshape(-1)
         index = xp.empty(P, dtype=np.min_scalar_type(self.K - 1))
         chosen = xp.empty(P, dtype=self.dtype)
-        step = max(1, BUILD_VALUES // self.K)
+        step = self.chunk
         for start in range(0, P, step):
             stop = min(P, start + step)
             W, S0 = (backend.to_device(v) for v in self._values(start, stop))
