@@ -383,7 +383,8 @@ def export_slot_machine(args):
     source, target = args.export
     config, meta, net = load_slot_machine(source)
     digest = checkpoint.options_digest(net)
-    if meta.get("options_digest") not in (None, digest):
+    stored = meta.get("options_digest")
+    if stored is not None and not checkpoint.digest_matches(net, digest, stored):
         raise CheckpointError(f"{source}: the slot options rebuilt from its seed differ from "
                               "the ones it was trained with (another slotnp version?)")
     layers = [(name, backend.to_host(layer.selected()), layer.K)
@@ -407,7 +408,8 @@ def evaluate_export(args):
         raise CheckpointError(str(error)) from None
     config = header["config"]
     net = build_net(config)
-    if checkpoint.options_digest(net) != header["options_digest"]:
+    if not checkpoint.digest_matches(net, checkpoint.options_digest(net),
+                                     header["options_digest"]):
         raise CheckpointError(f"{args.eval}: the options drawn again from its seed differ from "
                               "the ones it was exported with (another slotnp version?)")
     layers = dict(nets.slot_layers(net))
@@ -476,7 +478,7 @@ def start_run(args):
         net = build_net(config)
     digest = checkpoint.options_digest(net)
     if args.resume:
-        if meta.get("options_digest", "") != digest:
+        if not checkpoint.digest_matches(net, digest, meta.get("options_digest", "")):
             raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
                                   "the ones it was trained with (another slotnp version?)")
         checkpoint.load_params(net, params, path)

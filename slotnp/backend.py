@@ -169,12 +169,53 @@ def in_parts(xp, work, length, values_per_item=1):
     parts = 1
     if xp is numpy and threaded:
         parts = max(1, min(CPU_CORES or 1, length, length * values_per_item // MIN_PART_VALUES))
-    if parts == 1:
-        work(0, length)
+    bounds = [length * i // parts for i in range(parts + 1)]
+    side_by_side(xp, work, list(zip(bounds, bounds[1:])))
+
+
+# ---- Two halves of a batch side by side ---------------------------------------------------------
+
+BATCH_PARTS = 2   # the CPU convolutions cut every batch into this many parts, whatever the cores
+
+
+def batch_parts(xp, n):
+    """[(start, stop), ...]: the parts of a batch of n that the convolutions work on apart.
+
+    On the CPU always BATCH_PARTS of them, however many cores there are, so that the sums
+    over the batch (a weight gradient: one per part, then added in order) come out the same
+    on one core as on two. On a GPU, one: the whole batch is one large operation."""
+    parts = BATCH_PARTS if xp is numpy and n >= BATCH_PARTS else 1
+    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
+
+
+def side_by_side(xp, work, parts):
+    """work(start, stop) for every (start, stop) of `parts`, each on its own core where there
+    are enough, else one after another. The parts must not write to the same memory."""
+    if xp is not numpy or not threaded or len(parts) == 1 or CPU_CORES < len(parts):
+        for start, stop in parts:
+            work(start, stop)
         return
+    for part in [_pool().submit(work, start, stop) for start, stop in parts]:
+        part.result()
+
+
+def _pool():
+    """The helper threads, one per core. From their first use on, BLAS runs each product on
+    CPU_CORES // BATCH_PARTS threads (one, on 2 cores): the cores are slotnp's to share out.
+    BLAS threads left idle by a product keep spinning for a while (OpenBLAS: about 0.1 s),
+    which took a core from the halves that ran next and made them no faster than one."""
     global _threads
     if _threads is None:
+        _limit_blas_threads(max(1, CPU_CORES // BATCH_PARTS))
         _threads = ThreadPoolExecutor(CPU_CORES, thread_name_prefix="slotnp")
-    bounds = [length * i // parts for i in range(parts + 1)]
-    for part in [_threads.submit(work, bounds[i], bounds[i + 1]) for i in range(parts)]:
-        part.result()
+    return _threads
+
+
+def _limit_blas_threads(count):
+    """Make BLAS use at most `count` threads from now on (through threadpoolctl, where it is
+    installed; without it, BLAS keeps its own count)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=count, user_api="blas")

@@ -20,11 +20,12 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, or belongs to another network."""
 
 
-def options_digest(net):
+def options_digest(net, as_kept=False):
     """SHA-1 over what identifies every slot layer's options (Slots.digest_parts: the options,
     and the initial scores where the factored scores are built on them; for layers that keep
     no options, the drawing's arguments and two blocks of values); empty string for a net
-    without slots."""
+    without slots. `as_kept`: layers that keep no options give the digest of the layers that
+    do (all their values, drawn again), so that a checkpoint saved by those still loads."""
     digest = hashlib.sha1()
     found = False
     for name, layer in net.named_layers():
@@ -32,9 +33,18 @@ def options_digest(net):
         if fixed is not None:                 # slot options, or edge-popup's fixed weights
             found = True
             digest.update(name.encode())
-            for part in fixed.digest_parts():
+            parts = fixed.digest_parts_as_kept() if as_kept and \
+                hasattr(fixed, "digest_parts_as_kept") else fixed.digest_parts()
+            for part in parts:
                 digest.update(part)
     return digest.hexdigest() if found else ""
+
+
+def digest_matches(net, digest, stored):
+    """Whether a checkpoint's stored options digest belongs to `net`, whose own digest is
+    `digest`: directly, or as saved by layers that keep their options in memory (greedy
+    layers at small K kept them until interval layers took every K)."""
+    return stored == digest or (stored and stored == options_digest(net, as_kept=True))
 
 
 def save(path, net, meta, optimizer=None):

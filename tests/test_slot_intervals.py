@@ -125,9 +125,9 @@ def test_a_build_shared_among_cores_equals_one_on_one_core(monkeypatch, rng):
     assert all(np.array_equal(a, b) for a, b in zip(*states))
 
 
-def test_greedy_layers_from_16_options_on_keep_no_options(rng):
-    small, large = SlotLinear(30, 20, K=8, rng=0), SlotConv2d(3, 4, 3, K=1024, rng=0)
-    assert type(small.slots) is FactoredSlots and type(large.slots) is IntervalSlots
+def test_greedy_layers_keep_no_options(rng):
+    small, large = SlotLinear(30, 20, K=2, rng=0), SlotConv2d(3, 4, 3, K=1024, rng=0)
+    assert type(small.slots) is IntervalSlots and type(large.slots) is IntervalSlots
     assert type(SlotLinear(30, 20, K=64, selection="sample", rng=0).slots) is FactoredSlots
     assert type(SlotLinear(30, 20, K=64, shared=True, rng=0).slots) is FactoredSlots
     assert type(SlotLinear(30, 20, K=64, keep_options=True, rng=0).slots) is FactoredSlots
@@ -203,11 +203,11 @@ def test_drifting_connections_advance_to_their_pending_neighbour(rng, monkeypatc
     assert found["advanced"] > max(100, found["windows"] / 2)   # (1,618 and 1,794 here)
 
 
-def small_net(K, score_form):
+def small_net(K, score_form, keep_options=False):
     """A small conv net (conv 3x3, ReLU, max pool, two FC layers) of slot layers, float64."""
     from slotnp.layers import Flatten, MaxPool2d, ReLU, Sequential
     rng = np.random.default_rng(4)
-    make = dict(K=K, rng=rng, dtype=F64, score_form=score_form)
+    make = dict(K=K, rng=rng, dtype=F64, score_form=score_form, keep_options=keep_options)
     return Sequential([("conv1", SlotConv2d(3, 6, 3, padding=1, **make)), ("pool1", MaxPool2d(2)),
                        ("relu1", ReLU()), ("flatten", Flatten()),
                        ("fc1", SlotLinear(6 * 4 * 4, 12, **make)), ("fc_relu1", ReLU()),
@@ -218,12 +218,16 @@ def small_net(K, score_form):
 def test_30_sgd_steps_equal_the_explicit_form_in_float64_ties_included(xp, rng, K,
                                                                        tied_values):
     """Selections and scores of the explicit form (all K scores, plain argmax) after each of 30
-    SGD steps, on values with exact ties; at K = 2 and 8 through the streamed factored form,
-    from 16 on through the intervals."""
+    SGD steps, on values with exact ties, through the intervals (on NumPy; a GPU streams over
+    the options) and through the streamed factored form that keeps its options."""
     from slotnp.losses import softmax_cross_entropy
-    nets_ = [small_net(K, form) for form in ("explicit", "factored")]
+    nets_ = [small_net(K, "explicit"), small_net(K, "factored"),
+             small_net(K, "factored", keep_options=True)]
     layers = [dict(net.named_layers()) for net in nets_]
-    assert (type(layers[1]["fc1"].slots) is IntervalSlots) == (K >= 16)
+    intervals = slot_module.keeps_no_options("factored", "greedy", False, 2, K)
+    assert intervals == (xp is np)
+    assert (type(layers[1]["fc1"].slots) is IntervalSlots) == intervals
+    assert type(layers[2]["fc1"].slots) is FactoredSlots
     optimizers = [SGD(net.params, lr=0.5, momentum=0.9, weight_decay=1e-3) for net in nets_]
     x = device(rng.standard_normal((8, 3, 8, 8)))
     labels = device(rng.integers(0, 10, 8))
@@ -237,14 +241,18 @@ def test_30_sgd_steps_equal_the_explicit_form_in_float64_ties_included(xp, rng, 
             optimizer.step(net.grads, lr=2.0 / (1 + 0.1 * step))
             losses.append(float(loss))
         assert losses[0] == pytest.approx(losses[1], rel=1e-12), step
+        assert losses[0] == pytest.approx(losses[2], rel=1e-12), step
         for name in names:
-            explicit, factored = layers[0][name], layers[1][name]
-            chosen = backend.to_host(factored.selected())
-            assert np.array_equal(backend.to_host(explicit.selected()), chosen), (step, name)
-            assert K == 2 or not (chosen == K - 1).any()     # a twin never beats its first
+            expected = backend.to_host(layers[0][name].selected())
+            for twin in layers[1:]:
+                chosen = backend.to_host(twin[name].selected())
+                assert np.array_equal(expected, chosen), (step, name)
+                assert K == 2 or not (chosen == K - 1).any()     # a twin never beats its first
     for name in names:                                      # equal up to float64 rounding
-        factored, explicit = (backend.to_host(layers[i][name].scores) for i in (1, 0))
-        assert np.abs(factored - explicit).max() < 1e-13 * np.abs(explicit).max(), name
+        explicit = backend.to_host(layers[0][name].scores)
+        for twin in layers[1:]:
+            factored = backend.to_host(twin[name].scores)
+            assert np.abs(factored - explicit).max() < 1e-13 * np.abs(explicit).max(), name
         moved = (backend.to_host(layers[0][name].selected()) != start[name]).mean()
         assert K == 2 or moved > 0.05, (name, moved)       # (at K = 2 both are twins)
 
@@ -276,3 +284,32 @@ def test_a_net_without_options_in_memory_resumes_exactly(tmp_path):
              for line in open(folder / "metrics.jsonl")] for folder in (whole, pieces)]
     assert rows[0] == rows[1] and len(rows[0]) == 2
     assert slot_module.INTERVALS_MIN_OPTIONS <= 1024
+
+
+def test_a_run_saved_with_options_in_memory_resumes_in_interval_layers(tmp_path, monkeypatch):
+    """Greedy layers at K < 16 kept their options until interval layers took every K: a run
+    saved then (its digest is of all the options) resumes now, to the same metrics."""
+    import json
+    import train
+    flags = ["--net", "lenet", "--dataset", "synthetic", "--K", "8", "--batch-size", "250",
+             "--no-progress", "--epochs", "2"]
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    assert train.main(flags + ["--out", str(whole)]) == 0
+    with monkeypatch.context() as before:
+        before.setattr(slot_module, "INTERVALS_MIN_OPTIONS", 16)
+        assert train.main(flags + ["--out", str(pieces), "--time-limit", "1e-6"]) == 0
+    assert train.main(["--resume", "--out", str(pieces), "--no-progress"]) == 0
+    rows = [[{k: v for k, v in json.loads(line).items() if k != "seconds"}
+             for line in open(folder / "metrics.jsonl")] for folder in (whole, pieces)]
+    assert rows[0] == rows[1] and len(rows[0]) == 2
+    kept = SlotLinear(30, 20, K=8, rng=0, keep_options=True)
+    drawn = SlotLinear(30, 20, K=8, rng=0)
+    assert type(drawn.slots) is IntervalSlots
+    from slotnp import checkpoint
+    from slotnp.layers import Sequential
+    kept_net, drawn_net = Sequential([("fc", kept)]), Sequential([("fc", drawn)])
+    digest = checkpoint.options_digest(drawn_net)
+    assert digest != checkpoint.options_digest(kept_net)
+    assert checkpoint.digest_matches(drawn_net, digest, checkpoint.options_digest(kept_net))
+    other = Sequential([("fc", SlotLinear(30, 20, K=8, rng=1, keep_options=True))])
+    assert not checkpoint.digest_matches(drawn_net, digest, checkpoint.options_digest(other))

@@ -24,6 +24,7 @@ the plain one that the tests compare this one against.
 """
 import numpy as np
 
+from .. import backend
 from .im2col import output_size
 
 STACK_VALUES = 9 * 64 * 4096  # values in one block's stack of columns (9 MB in float32)
@@ -76,44 +77,67 @@ class Geometry:
 
 def forward(xp, x, w, stride, padding):
     """x: (N, C, H, W), w: (F, C, KH, KW) -> y: (N, F, OH, OW), a view of (F, OH, OW, N)
-    memory, and the padded batch-inner input that backward needs."""
+    memory, and the padded batch-inner input that backward needs. The halves of the batch
+    (backend.batch_parts) go side by side, each on its own core with its own stack."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
-    g = Geometry(padded.shape, w.shape[2:], stride, whole=xp is not np)
-    w2d = w.transpose(0, 2, 3, 1).reshape(F, g.stack_rows)
-    y = xp.empty((F, g.OH * g.row_values), dtype=x.dtype)
-    stack = g.new_stack(xp, x.dtype)
-    for r0, r1 in g.blocks:
-        for window, part in zip(g.windows(padded, r0, r1), g.parts(stack, r0, r1)):
-            part[...] = window                                                 # im2col
-        columns = slice(r0 * g.row_values, r1 * g.row_values)
-        xp.matmul(w2d, stack[:, :columns.stop - columns.start], out=y[:, columns])
-    return y.reshape(F, g.OH, g.OW, g.N).transpose(3, 0, 1, 2), padded
+    C, Hp, Wp, N = padded.shape
+    w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
+    OH, OW = (output_size(side, k, stride, 0) for side, k in zip((Hp, Wp), w.shape[2:]))
+    y = xp.empty((F, OH, OW, N), dtype=x.dtype)
+
+    def forward_part(n0, n1):
+        g = Geometry((C, Hp, Wp, n1 - n0), w.shape[2:], stride, whole=xp is not np)
+        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+        stack = g.new_stack(xp, x.dtype)
+        for r0, r1 in g.blocks:
+            for window, part in zip(g.windows(part_in, r0, r1), g.parts(stack, r0, r1)):
+                part[...] = window                                             # im2col
+            columns = stack[:, :(r1 - r0) * g.row_values]
+            rows_out = part_out[:, r0:r1]
+            if n1 - n0 == N:                     # the whole batch: write y in place
+                xp.matmul(w2d, columns, out=rows_out.reshape(F, -1))
+            else:
+                rows_out[...] = xp.matmul(w2d, columns).reshape(rows_out.shape)
+    backend.side_by_side(xp, forward_part, backend.batch_parts(xp, N))
+    return y.transpose(3, 0, 1, 2), padded
 
 
 def backward(xp, dout, padded, w, stride, padding):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
-    of batch-inner memory)."""
+    of batch-inner memory). Each half of the batch sums its own dW; the halves' sums are
+    added in order, so dW is the same whether they ran side by side or one after the other."""
     F = w.shape[0]
-    g = Geometry(padded.shape, w.shape[2:], stride, whole=xp is not np)
-    w2d = w.transpose(0, 2, 3, 1).reshape(F, g.stack_rows)
-    dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0)).reshape(F, -1)  # (F, OH*OW*N)
-    dw2d = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
-    dw_block = xp.empty_like(dw2d)
+    C, Hp, Wp, N = padded.shape
+    kh, kw = w.shape[2:]
+    w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
+    dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))                  # (F, OH, OW, N)
     dpadded = xp.zeros_like(padded)
-    stack = g.new_stack(xp, dout.dtype)
-    for r0, r1 in g.blocks:
-        dy_rows = dy[:, r0 * g.row_values:r1 * g.row_values]
-        columns = stack[:, :dy_rows.shape[1]]
-        parts = g.parts(stack, r0, r1)
-        for window, part in zip(g.windows(padded, r0, r1), parts):
-            part[...] = window                                                 # im2col
-        xp.matmul(dy_rows, columns.T, out=dw_block)
-        dw2d += dw_block
-        xp.matmul(w2d.T, dy_rows, out=columns)                                # dcolumns
-        for dwindow, part in zip(g.windows(dpadded, r0, r1), parts):
-            dwindow += part                                                    # col2im
-    dw = xp.ascontiguousarray(dw2d.reshape(F, g.kh, g.kw, g.C).transpose(0, 3, 1, 2))
+    parts = backend.batch_parts(xp, N)
+    dw_of = {}
+
+    def backward_part(n0, n1):
+        g = Geometry((C, Hp, Wp, n1 - n0), (kh, kw), stride, whole=xp is not np)
+        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        dw2d = dw_of[n0] = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
+        dw_block = xp.empty_like(dw2d)
+        stack = g.new_stack(xp, dout.dtype)
+        for r0, r1 in g.blocks:
+            dy_rows = part_dy[:, r0:r1].reshape(F, -1)      # a copy when n is half the batch
+            columns = stack[:, :dy_rows.shape[1]]
+            parts_of_stack = g.parts(stack, r0, r1)
+            for window, part in zip(g.windows(part_in, r0, r1), parts_of_stack):
+                part[...] = window                                             # im2col
+            xp.matmul(dy_rows, columns.T, out=dw_block)
+            dw2d += dw_block
+            xp.matmul(w2d.T, dy_rows, out=columns)                            # dcolumns
+            for dwindow, part in zip(g.windows(part_dx, r0, r1), parts_of_stack):
+                dwindow += part                                                # col2im
+    backend.side_by_side(xp, backward_part, parts)
+    dw2d = dw_of[parts[0][0]]
+    for n0, _ in parts[1:]:
+        dw2d += dw_of[n0]
+    dw = xp.ascontiguousarray(dw2d.reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
     H, W = dpadded.shape[1] - 2 * padding, dpadded.shape[2] - 2 * padding
     dx = dpadded[:, padding:padding + H, padding:padding + W]
     return dw, dx.transpose(3, 0, 1, 2)

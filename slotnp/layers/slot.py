@@ -261,9 +261,10 @@ class SlotWeightMixin:
         return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
 
 
-INTERVALS_MIN_OPTIONS = 16  # from here on greedy layers keep no options (slot_intervals.py):
-# Lenet on MNIST, one epoch after the first: K=8 2.4 s with options, 2.7 s without; K=64
-# 3.3 s with, 2.3 s without (and 2 + 2K fewer bytes per connection)
+INTERVALS_MIN_OPTIONS = 2   # from here on greedy layers keep no options (slot_intervals.py):
+# one training step (bench/profile_step.py, lr 0.2), CONV-2's fc1 forward with options kept
+# against intervals: K=2 56 -> 20 ms, K=8 101 -> 22 ms on one core; a Lenet step K=2 3.6 ->
+# 2.6 ms, K=8 5.8 -> 5.2 ms
 
 
 def keeps_no_options(score_form, selection, shared, options_version, K, keep_options=False):

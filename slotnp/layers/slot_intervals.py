@@ -463,6 +463,14 @@ class IntervalSlots(FactoredSlots):
             parts.extend(v.tobytes() for v in self._values(start, min(P, start + G)))
         return parts
 
+    def digest_parts_as_kept(self):
+        """The digest parts of slot_factored's layers, which keep these values in memory (all
+        options, then all initial scores, connection by connection): drawn in chunks, so that
+        a checkpoint saved by such a layer resumes in this one."""
+        for which in (0, 1):
+            for start, stop, _ in self.in_chunks(self.size):
+                yield np.ascontiguousarray(self._values(start, stop)[which]).tobytes()
+
     def _compare_scores(self, a, b):
         """The argmax of the scores a * W + b * S0 themselves, in chunks (b <= 0, or a / b not
         finite), computed as slot_factored's factored_scores does."""

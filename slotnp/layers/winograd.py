@@ -28,7 +28,8 @@ Backward is the adjoint of each linear step, in reverse order:
 The layout is batch_inner.py's: input padded as (C, H + 2p, W + 2p, N), output (F, OH, OW, N).
 Patch position (i, j) of a block of tiles is then one strided slice of the padded input whose
 runs of N values are contiguous. The work goes one block of tiles at a time, so that D, V and M
-stay in cache; backward recomputes V instead of keeping it.
+stay in cache; backward recomputes V instead of keeping it. Each half of the batch is a
+separate piece of work (runs of N/2 values), so that two cores take one half each.
 
 The transforms hold fractions (1/6, 1/24) that float32 rounds: outputs differ from the direct
 sum by about 1e-5 of the largest output (im2col: below 1e-6; `python bench/conv_layers.py`
@@ -37,6 +38,7 @@ where it applies (see `applies`) and batch_inner.py elsewhere.
 """
 import numpy as np
 
+from .. import backend
 from .batch_inner import padded_batch_inner
 
 TILE = 4            # output tile side
@@ -110,7 +112,7 @@ def tile_views(a, side, block):
 def transformed_patches(xp, padded, BK, block):
     """V = BK @ D for one block of tiles: (36, C, tiles*N)."""
     ty0, ty1, tx0, tx1 = block
-    C, N = padded.shape[0], padded.shape[3]
+    C, N = padded.shape[0], padded.shape[3]      # padded may be a part of the batch: (..., n)
     D = xp.empty((PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, N), dtype=padded.dtype)
     for part, window in zip(D, tile_views(padded, PATCH, block)):
         part[...] = window
@@ -118,56 +120,75 @@ def transformed_patches(xp, padded, BK, block):
 
 
 def _setup(xp, padded, w):
-    """The transforms BK, GK, AK, U = GK @ w9 as (36, F, C), and the blocks of tiles."""
+    """The transforms BK, GK, AK, and U = GK @ w9 as (36, F, C)."""
     F, C = w.shape[:2]
-    _, Hp, Wp, N = padded.shape
     BK, GK, AK = transforms(xp, padded.dtype)
     U = xp.matmul(GK, w.transpose(2, 3, 0, 1).reshape(9, F * C)).reshape(PATCH * PATCH, F, C)
-    blocks = tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * N,
-                         whole=xp is not np)
-    return BK, GK, AK, U, blocks
+    return BK, GK, AK, U
+
+
+def blocks_of(xp, padded, n):
+    """The blocks of tiles for a part of n images of `padded` (C, Hp, Wp, N)."""
+    C, Hp, Wp, _ = padded.shape
+    return tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * n,
+                       whole=xp is not np)
 
 
 def forward(xp, x, w, padding):
     """x: (N, C, H, W), w: (F, C, 3, 3) -> y: (N, F, OH, OW), a view of (F, OH, OW, N) memory,
-    and the padded batch-inner input that backward needs."""
+    and the padded batch-inner input that backward needs. The halves of the batch
+    (backend.batch_parts) go side by side, each on its own core."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
-    BK, _, AK, U, blocks = _setup(xp, padded, w)
+    BK, _, AK, U = _setup(xp, padded, w)
     _, Hp, Wp, N = padded.shape
     y = xp.empty((F, Hp - 2, Wp - 2, N), dtype=x.dtype)
-    for block in blocks:
-        V = transformed_patches(xp, padded, BK, block)
-        M = xp.matmul(U, V)                                           # (36, F, tiles*N)
-        Y = xp.matmul(AK, M.reshape(PATCH * PATCH, -1))               # (16, F*tiles*N)
-        Y = Y.reshape(TILE * TILE, F, block[1] - block[0], block[3] - block[2], N)
-        for window, part in zip(tile_views(y, TILE, block), Y):
-            window[...] = part
+
+    def forward_part(n0, n1):
+        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+        for block in blocks_of(xp, padded, n1 - n0):
+            V = transformed_patches(xp, part_in, BK, block)
+            M = xp.matmul(U, V)                                           # (36, F, tiles*n)
+            Y = xp.matmul(AK, M.reshape(PATCH * PATCH, -1))               # (16, F*tiles*n)
+            Y = Y.reshape(TILE * TILE, F, block[1] - block[0], block[3] - block[2], n1 - n0)
+            for window, part in zip(tile_views(part_out, TILE, block), Y):
+                window[...] = part
+    backend.side_by_side(xp, forward_part, backend.batch_parts(xp, N))
     return y.transpose(3, 0, 1, 2), padded
 
 
 def backward(xp, dout, padded, w, padding):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, 3, 3), dx (N, C, H, W) as a view of
-    batch-inner memory)."""
+    batch-inner memory). Each half of the batch sums its own dU; the halves' sums are added
+    in order, so dW is the same whether they ran side by side or one after the other."""
     F, C = w.shape[:2]
-    BK, GK, AK, U, blocks = _setup(xp, padded, w)
+    BK, GK, AK, U = _setup(xp, padded, w)
     N = padded.shape[3]
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))            # (F, OH, OW, N)
-    dU = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
     dpadded = xp.zeros_like(padded)
-    for block in blocks:
-        rows, cols = block[1] - block[0], block[3] - block[2]
-        dY = xp.empty((TILE * TILE, F, rows, cols, N), dtype=dout.dtype)
-        for part, window in zip(dY, tile_views(dy, TILE, block)):
-            part[...] = window
-        dM = xp.matmul(AK.T, dY.reshape(TILE * TILE, -1)).reshape(PATCH * PATCH, F, -1)
-        V = transformed_patches(xp, padded, BK, block)
-        dU += xp.matmul(dM, V.transpose(0, 2, 1))
-        dV = xp.matmul(U.transpose(0, 2, 1), dM)                      # (36, C, tiles*N)
-        dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
-        for window, part in zip(tile_views(dpadded, PATCH, block),
-                                dD.reshape(PATCH * PATCH, C, rows, cols, N)):
-            window += part
+    parts = backend.batch_parts(xp, N)
+    dU_of = {}
+
+    def backward_part(n0, n1):
+        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        dU = dU_of[n0] = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
+        for block in blocks_of(xp, padded, n1 - n0):
+            rows, cols = block[1] - block[0], block[3] - block[2]
+            dY = xp.empty((TILE * TILE, F, rows, cols, n1 - n0), dtype=dout.dtype)
+            for part, window in zip(dY, tile_views(part_dy, TILE, block)):
+                part[...] = window
+            dM = xp.matmul(AK.T, dY.reshape(TILE * TILE, -1)).reshape(PATCH * PATCH, F, -1)
+            V = transformed_patches(xp, part_in, BK, block)
+            dU += xp.matmul(dM, V.transpose(0, 2, 1))
+            dV = xp.matmul(U.transpose(0, 2, 1), dM)                  # (36, C, tiles*n)
+            dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
+            for window, part in zip(tile_views(part_dx, PATCH, block),
+                                    dD.reshape(PATCH * PATCH, C, rows, cols, n1 - n0)):
+                window += part
+    backend.side_by_side(xp, backward_part, parts)
+    dU = dU_of[parts[0][0]]
+    for n0, _ in parts[1:]:
+        dU += dU_of[n0]
     dw = xp.matmul(GK.T, dU.reshape(PATCH * PATCH, F * C)).reshape(3, 3, F, C)
     dw = xp.ascontiguousarray(dw.transpose(2, 3, 0, 1))
     H, W = padded.shape[1] - 2 * padding, padded.shape[2] - 2 * padding
