@@ -600,6 +600,7 @@ def train_in(out, args):
         train_loss, train_acc = training.train_epoch(
             net, optimizer, schedule, epoch, *data["train"], batches, rng, augment,
             progress if bar else None)
+        trained = time.time() - tick
         if bar:
             bar.close()
         if not math.isfinite(train_loss):
@@ -612,6 +613,7 @@ def train_in(out, args):
                       train_acc=train_acc)
         record.update(evaluate_epoch(net, data, config))
         record["seconds"] = round(time.time() - tick, 3)
+        record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
             record["selection_changed"] = training.fraction_changed(
                 before, training.selection_snapshot(net))

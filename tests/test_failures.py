@@ -176,6 +176,7 @@ def metrics(folder):
     rows = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
     for row in rows:
         row.pop("seconds")
+        row.pop("train_seconds")
     return rows
 
 

@@ -126,7 +126,8 @@ def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, paddin
     """Winograd gives the plain path's y, dW and dx (float64: to rounding; float32: to the
     transforms' rounding), also when the tiles come in blocks of one or two (several rows of
     tiles, or pieces of a row of 3), takes input and dout in any memory order, and hands y and
-    dx on batch-innermost."""
+    dx on batch-innermost; backward gives the same from the patches the forward kept as from
+    patches transformed again."""
     N, C = shape[:2]
     values_per_tile = winograd.PATCH ** 2 * C * N
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
@@ -152,6 +153,9 @@ def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, paddin
         assert batch_innermost(dx) and dx.dtype == dtype
         assert error(dx, plain.backward(dout)) < tolerance
         assert error(fast.grads["W"], plain.grads["W"]) < tolerance
+        # The patches kept by the training forward, or computed again: the same numbers.
+        dW = fast.grads["W"].copy()
+        assert error(fast.backward(dout), dx) == 0 and error(fast.grads["W"], dW) == 0
 
 
 def test_winograd_applies_to_the_layers_it_is_fast_on():

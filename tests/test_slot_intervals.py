@@ -280,7 +280,7 @@ def test_a_net_without_options_in_memory_resumes_exactly(tmp_path):
     assert train.main(flags + ["--out", str(pieces), "--time-limit", "1e-6"]) == 0
     assert train.main(["--resume", "--out", str(pieces), "--no-progress"]) == 0
     import json
-    rows = [[{k: v for k, v in json.loads(line).items() if k != "seconds"}
+    rows = [[{k: v for k, v in json.loads(line).items() if k not in ("seconds", "train_seconds")}
              for line in open(folder / "metrics.jsonl")] for folder in (whole, pieces)]
     assert rows[0] == rows[1] and len(rows[0]) == 2
     assert slot_module.INTERVALS_MIN_OPTIONS <= 1024
@@ -299,7 +299,7 @@ def test_a_run_saved_with_options_in_memory_resumes_in_interval_layers(tmp_path,
         before.setattr(slot_module, "INTERVALS_MIN_OPTIONS", 16)
         assert train.main(flags + ["--out", str(pieces), "--time-limit", "1e-6"]) == 0
     assert train.main(["--resume", "--out", str(pieces), "--no-progress"]) == 0
-    rows = [[{k: v for k, v in json.loads(line).items() if k != "seconds"}
+    rows = [[{k: v for k, v in json.loads(line).items() if k not in ("seconds", "train_seconds")}
              for line in open(folder / "metrics.jsonl")] for folder in (whole, pieces)]
     assert rows[0] == rows[1] and len(rows[0]) == 2
     kept = SlotLinear(30, 20, K=8, rng=0, keep_options=True)

@@ -38,6 +38,7 @@ def records(results):
         rows = [json.loads(line) for line in open(os.path.join(folder, "metrics.jsonl"))]
         for row in rows:
             row.pop("seconds")
+            row.pop("train_seconds")
         result = json.load(open(os.path.join(folder, "result.json")))
         result.pop("wall_minutes")
         config = json.load(open(os.path.join(folder, "config.json")))

@@ -25,6 +25,7 @@ def metrics(folder):
         rows = [json.loads(line) for line in file]
     for row in rows:
         row.pop("seconds")
+        row.pop("train_seconds")
     return rows
 
 

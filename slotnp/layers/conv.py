@@ -100,8 +100,8 @@ class Conv2d(WeightedLayer):
             y, cols = im2col_forward(xp, x, w, self.stride, self.padding)
             self.cache = ("im2col", x.shape, cols, w)
         elif use_winograd:
-            y, padded = winograd.forward(xp, x, w, self.padding)
-            self.cache = ("winograd", x.shape, padded, w)
+            y, kept = winograd.forward(xp, x, w, self.padding, keep=train)
+            self.cache = ("winograd", x.shape, kept, w)
         else:
             y, padded = batch_inner.forward(xp, x, w, self.stride, self.padding)
             self.cache = ("batch_inner", x.shape, padded, w)

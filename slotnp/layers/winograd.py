@@ -28,7 +28,9 @@ Backward is the adjoint of each linear step, in reverse order:
 The layout is batch_inner.py's: input padded as (C, H + 2p, W + 2p, N), output (F, OH, OW, N).
 Patch position (i, j) of a block of tiles is then one strided slice of the padded input whose
 runs of N values are contiguous. The work goes one block of tiles at a time, so that D, V and M
-stay in cache; backward recomputes V instead of keeping it. Each half of the batch is a
+stay in cache. A training forward keeps every block's V for backward (2.25 values per input
+value: 75 MB for CONV-2's second layer at batch 128), which saved backward 11% of a
+forward-and-backward on one core. Each half of the batch is a
 separate piece of work (runs of N/2 values), so that two cores take one half each.
 
 The transforms hold fractions (1/6, 1/24) that float32 rounds: outputs differ from the direct
@@ -134,33 +136,39 @@ def blocks_of(xp, padded, n):
                        whole=xp is not np)
 
 
-def forward(xp, x, w, padding):
+def forward(xp, x, w, padding, keep=False):
     """x: (N, C, H, W), w: (F, C, 3, 3) -> y: (N, F, OH, OW), a view of (F, OH, OW, N) memory,
-    and the padded batch-inner input that backward needs. The halves of the batch
-    (backend.batch_parts) go side by side, each on its own core."""
+    and what backward needs: the padded batch-inner input and, with `keep` (training), the
+    transformed patches V of every block, which backward would otherwise compute again. The
+    halves of the batch (backend.batch_parts) go side by side, each on its own core."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
     BK, _, AK, U = _setup(xp, padded, w)
     _, Hp, Wp, N = padded.shape
     y = xp.empty((F, Hp - 2, Wp - 2, N), dtype=x.dtype)
+    kept = {} if keep else None
 
     def forward_part(n0, n1):
         part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
-        for block in blocks_of(xp, padded, n1 - n0):
+        for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
             V = transformed_patches(xp, part_in, BK, block)
+            if keep:
+                kept[n0, index] = V
             M = xp.matmul(U, V)                                           # (36, F, tiles*n)
             Y = xp.matmul(AK, M.reshape(PATCH * PATCH, -1))               # (16, F*tiles*n)
             Y = Y.reshape(TILE * TILE, F, block[1] - block[0], block[3] - block[2], n1 - n0)
             for window, part in zip(tile_views(part_out, TILE, block), Y):
                 window[...] = part
     backend.side_by_side(xp, forward_part, backend.batch_parts(xp, N))
-    return y.transpose(3, 0, 1, 2), padded
+    return y.transpose(3, 0, 1, 2), (padded, kept)
 
 
-def backward(xp, dout, padded, w, padding):
-    """dout: (N, F, OH, OW), any memory order -> (dW (F, C, 3, 3), dx (N, C, H, W) as a view of
-    batch-inner memory). Each half of the batch sums its own dU; the halves' sums are added
-    in order, so dW is the same whether they ran side by side or one after the other."""
+def backward(xp, dout, cache, w, padding):
+    """dout: (N, F, OH, OW), any memory order, and forward's `cache` -> (dW (F, C, 3, 3),
+    dx (N, C, H, W) as a view of batch-inner memory). Each half of the batch sums its own dU;
+    the halves' sums are added in order, so dW is the same whether they ran side by side or
+    one after the other."""
+    padded, kept = cache
     F, C = w.shape[:2]
     BK, GK, AK, U = _setup(xp, padded, w)
     N = padded.shape[3]
@@ -172,13 +180,15 @@ def backward(xp, dout, padded, w, padding):
     def backward_part(n0, n1):
         part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
         dU = dU_of[n0] = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
-        for block in blocks_of(xp, padded, n1 - n0):
+        for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
             rows, cols = block[1] - block[0], block[3] - block[2]
             dY = xp.empty((TILE * TILE, F, rows, cols, n1 - n0), dtype=dout.dtype)
             for part, window in zip(dY, tile_views(part_dy, TILE, block)):
                 part[...] = window
             dM = xp.matmul(AK.T, dY.reshape(TILE * TILE, -1)).reshape(PATCH * PATCH, F, -1)
-            V = transformed_patches(xp, part_in, BK, block)
+            V = kept.pop((n0, index), None) if kept is not None else None
+            if V is None:                  # an evaluation forward before, or a second backward
+                V = transformed_patches(xp, part_in, BK, block)
             dU += xp.matmul(dM, V.transpose(0, 2, 1))
             dV = xp.matmul(U.transpose(0, 2, 1), dM)                  # (36, C, tiles*n)
             dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
