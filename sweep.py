@@ -4,17 +4,17 @@
   python sweep.py --net lenet --K 2 4 8 16 32 64 --selection greedy sample --learned \\
                   --seeds 0 1 --jobs 2
   python sweep.py --preset mnist --jobs 2        # the paper's MNIST grid (Lenet 300-100)
-  python sweep.py --preset mnist --collate       # only rewrite results.md and sweep.png
+  python sweep.py --preset mnist --collate       # only rewrite the tables and the figure
   python sweep.py --preset mnist --print-commands  # one train.py command per line
 
 Each run is an ordinary train.py run in its own folder, runs/sweep/<name>, named by what
 defines it (net, K, selection, option bound, weight decay, epochs, seed). When a run finishes,
 its small records (config.json, metrics.jsonl, result.json; never checkpoints) are copied to
-results/<name>/. The sweep skips every run recorded there, resumes a run whose folder holds
-last.npz, and starts the others; so a killed sweep, started again, continues where it stopped,
-on this machine or (from the committed records) on another. Then it writes
-results/<name>/results.md (mean +- std over seeds beside the paper's value) and
-results/<name>/sweep.png, <name> being the preset's (or --name).
+results/<dataset>/runs/<name>/. The sweep skips every run recorded there, resumes a run whose
+folder holds last.npz, and starts the others; so a killed sweep, started again, continues where
+it stopped, on this machine or (from the committed records) on another. Then slotnp/run/
+collate.py writes results/<dataset>/<preset>.md (mean +- std over seeds beside the paper's
+value) and <preset>.png beside the records (--name for another name than the preset's).
 """
 import argparse
 import json
@@ -25,21 +25,14 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
-import train
-from slotnp import backend, init, optim, run_folder
+from slotnp.core import optim
+from slotnp.fast.threads import CPU_CORES
+from slotnp.run import config as configs, run_folder
+from slotnp.run.collate import current, records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
-SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (train.DEFAULT_OPTION_BOUND)
-
-# The paper's Lenet-300-100 MNIST test accuracies (%), read off its K-sweep figures.
-PAPER_MNIST = {
-    "greedy": {2: 97.15, 4: 98.0, 8: 98.2, 16: 98.18, 32: 98.18, 64: 98.17},
-    "sample": {2: 97.07, 4: 97.83, 8: 97.84, 16: 97.87, 32: 98.02, 64: 97.84},
-    "learned": 97.95,
-}
+SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
 
 # The paper's MNIST figure: GS and PS at every K, and learned weights.
 MNIST_SLOTS = dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
@@ -116,6 +109,11 @@ class Run:
         return "-".join(parts + [f"seed{self.seed}"])
 
     @property
+    def dataset(self):
+        """The data set it trains on (the net's default): where its records go."""
+        return configs.DEFAULT_DATASET[self.net]
+
+    @property
     def group(self):
         """The name without its seed: the runs that collate into one row."""
         return self.name.rsplit("-seed", 1)[0]
@@ -175,10 +173,10 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
     then edge-popup at each kept fraction of `edge_popup` (with edge-popup's own protocol).
     None for `option_bound`, `weight_decay`, `normalise` or `score_bound` takes train.py's
     default; a score bound is a number, "paper" or "options" (train.py's --score-bound)."""
-    option_bound = option_bound or [train.DEFAULT_OPTION_BOUND]
+    option_bound = option_bound or [configs.DEFAULT_OPTION_BOUND]
 
     def scores(how, bound):
-        chosen = [train.DEFAULT_SCORE_BOUND[how]] if score_bound is None else score_bound
+        chosen = [configs.DEFAULT_SCORE_BOUND[how]] if score_bound is None else score_bound
         return [None if c == "paper" else bound if c == "options" else float(c)
                 for c in chosen]
     runs, slot_runs = [], []
@@ -207,7 +205,7 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                 for inputs in normalise or [default_normalise(name)]:
                     runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
                              for seed in seeds]
-    own = train.EDGE_POPUP
+    own = configs.EDGE_POPUP
     for name in net:
         for keep in edge_popup:
             for decay in weight_decay or [own["weight_decay"]]:
@@ -216,34 +214,8 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
     return runs
 
 
-def current(folder, run):
-    """Whether the run in `folder` (its config.json) is `run` as this slotnp makes it: the same
-    configuration, and slot options drawn as this slotnp draws them (a run from before options
-    version 2 is trained again rather than counted or resumed)."""
-    path = os.path.join(folder, "config.json")
-    if not os.path.isfile(path):
-        return False
-    with open(path) as file:
-        config = json.load(file)
-    if config.get("slot") and config.get("options_version") != init.OPTIONS_VERSION:
-        return False
-    expected = run.config()
-    return all(config.get(key) == value for key, value in expected.items())
-
-
 def default_normalise(net):
-    return train.DEFAULT_NORMALISE[train.DEFAULT_DATASET[net]]
-
-
-def recorded(results_dir, run):
-    """The recorded result.json of a finished run, or None."""
-    folder = os.path.join(results_dir, run.name)
-    path = os.path.join(folder, "result.json")
-    if not os.path.isfile(path) or not current(folder, run):
-        return None
-    with open(path) as file:
-        result = json.load(file)
-    return result if result.get("epochs_run") == result.get("epochs") else None
+    return configs.DEFAULT_NORMALISE[configs.DEFAULT_DATASET[net]]
 
 
 def status(run, runs_dir, results_dir):
@@ -269,7 +241,8 @@ def command(run, runs_dir, results_dir, data_dir, extra=()):
 
 
 def record(run, runs_dir, results_dir):
-    """Copy a finished run's small records into results/<name>/; True if it finished."""
+    """Copy a finished run's small records into results/<dataset>/runs/<name>/; True if it
+    finished."""
     folder = os.path.join(runs_dir, run.name)
     path = os.path.join(folder, "result.json")
     if not os.path.isfile(path):
@@ -278,7 +251,7 @@ def record(run, runs_dir, results_dir):
         result = json.load(file)
     if result.get("epochs_run") != result.get("epochs"):
         return False
-    target = os.path.join(results_dir, run.name)
+    target = records_of(results_dir, run)
     os.makedirs(target, exist_ok=True)
     for name in RECORDS:
         shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
@@ -290,7 +263,7 @@ def run_all(runs, args):
     todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
     print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} recorded, {len(todo)} to run "
           f"({args.jobs} at a time)", flush=True)
-    threads = max(1, backend.CPU_CORES // args.jobs)
+    threads = max(1, CPU_CORES // args.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
     running, failed, paused = {}, [], []
@@ -359,205 +332,6 @@ def run_all(runs, args):
     return 1 if failed else 0
 
 
-def paper_value(run):
-    """The paper's MNIST figure for a run's configuration (%), or None."""
-    if run.net != "lenet" or run.shared or run.finetune_of is not None or run.keep is not None \
-            or run.epochs not in (None, 200):
-        return None
-    if run.learned:
-        return PAPER_MNIST["learned"]
-    return PAPER_MNIST[run.selection].get(run.K)
-
-
-def collate(runs, results_dir):
-    """One row per group of runs (all but the seed): dicts with the group's first run, the
-    recorded seeds' test accuracies (%), their mean and std, minutes, and other evaluations."""
-    rows, index = [], {}
-    for run in runs:
-        if run.group not in index:
-            index[run.group] = len(rows)
-            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}))
-        result = recorded(results_dir, run)
-        if result is None:
-            continue
-        row = rows[index[run.group]]
-        row["tests"].append(100 * result["test_acc"])
-        row["minutes"].append(result["wall_minutes"])
-        row["seeds"].append(run.seed)
-        for mode, best in (result.get("by_eval_mode") or {}).items():
-            row["modes"].setdefault(mode, []).append(100 * best["test_acc"])
-        row["eval"] = result.get("eval_mode")
-        row["epochs"] = result.get("epochs")
-        row["draws"] = result.get("eval_draws")
-    for row in rows:
-        tests = np.array(row["tests"])
-        row["mean"] = float(tests.mean()) if len(tests) else None
-        row["std"] = float(tests.std(ddof=1)) if len(tests) > 1 else 0.0
-    return rows
-
-
-def describe(run):
-    if run.finetune_of is not None:
-        return f"{describe(run.finetune_of)}, fine-tuned"
-    if run.keep is not None:
-        return f"edge-popup, {100 * run.keep:g}% of the weights kept"
-    if run.learned:
-        return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "")
-    how = {"greedy": "GS", "sample": "PS"}[run.selection]
-    shared = ", shared" if run.shared else ""
-    inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
-    scores = "" if run.score_bound is None else f", scores U(0, {run.score_bound:g} sigma)"
-    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}"
-
-
-def accuracy_cell(row):
-    """'**mean** +- std (seeds)' of a collated row, or 'not run yet'."""
-    if row["mean"] is None:
-        return "not run yet"
-    seeds = len(row["tests"])
-    spread = f" +- {row['std']:.2f}" if seeds > 1 else ""
-    return f"**{row['mean']:.2f}**{spread} ({seeds})"
-
-
-def minutes_cell(row):
-    """The mean wall time of a collated row's runs in minutes, or '-'."""
-    return f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
-
-
-def summary_markdown(rows):
-    """The README's form of a Lenet grid with one configuration per selection: K against GS
-    and PS beside the paper's values, then every other configuration; None for other grids."""
-    lenet = [r for r in rows if r["run"].net == "lenet"]
-    plain = [r for r in lenet if r["run"].K is not None and not r["run"].shared
-             and r["run"].finetune_of is None]
-    by_point = {(r["run"].selection, r["run"].K): r for r in plain}
-    if not plain or len(by_point) < len(plain):
-        return None
-    lines = ["| K | GS, slotnp | GS, paper | PS, slotnp | PS, paper | PS: expected weight, "
-             "argmax |", "|---|---|---|---|---|---|"]
-    missing = dict(mean=None, tests=[], modes={})
-    for K in sorted({k for _, k in by_point}):
-        greedy, sampled = (by_point.get((how, K), missing) for how in ("greedy", "sample"))
-        modes = ", ".join(f"{np.mean(sampled['modes'][m]):.2f}" for m in ("expected", "argmax")
-                          if m in sampled["modes"]) or "-"
-        paper = [f"{PAPER_MNIST[how][K]:.2f}" if K in PAPER_MNIST[how] else "-"
-                 for how in ("greedy", "sample")]
-        lines.append(f"| {K} | {accuracy_cell(greedy)} | {paper[0]} | {accuracy_cell(sampled)} "
-                     f"| {paper[1]} | {modes} |")
-    others = [r for r in lenet if r not in plain]
-    if others:
-        lines += ["", "| configuration | test acc. (seeds) | minutes | paper |",
-                  "|---|---|---|---|"]
-        for row in others:
-            run = row["run"]
-            minutes = minutes_cell(row)
-            if run.finetune_of is not None:
-                paper = "above learned weights: fine-tuning 'often improves performance over " \
-                        "the trained baselines'"
-            else:
-                value = paper_value(run)
-                paper = "-" if value is None else f"{value:.2f}"
-            lines.append(f"| {describe(run)} | {accuracy_cell(row)} | {minutes} | {paper} |")
-    return "\n".join(lines) + "\n"
-
-
-def write_collation(runs, results_dir, name="sweep"):
-    """results_dir/name/results.md and, for Lenet grids, results_dir/name/sweep.png (the
-    records stay in results_dir/<run>/); their paths."""
-    rows = collate(runs, results_dir)
-    lines = ["# Sweep results", "",
-             "Test accuracy (%) at the best validation epoch, mean +- std over seeds, as "
-             "collated by `sweep.py` from the records in this folder. Sampled (PS) nets are "
-             "evaluated as `eval` says; their other evaluation modes, each at its own best "
-             "validation epoch, follow. Minutes: mean wall time per run.", "",
-             "| net | configuration | weight decay | epochs | test acc. | seeds | minutes | "
-             "paper | other evaluations |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        run = row["run"]
-        accuracy = "not run yet" if row["mean"] is None else \
-            f"**{row['mean']:.2f}** +- {row['std']:.2f}"
-        paper = paper_value(run)
-        others = ", ".join(f"{mode} {np.mean(v):.2f}" for mode, v in row["modes"].items()
-                           if mode != row.get("eval"))
-        evaluation = ""
-        if row.get("eval"):
-            evaluation = f"eval {row['eval']}" + (f" ({row['draws']} draws)" if row.get("draws")
-                                                  else "")
-            others = "; ".join(t for t in (evaluation, others) if t)
-        minutes = minutes_cell(row)
-        lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
-                     f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
-                     f"{minutes} | "
-                     f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
-    folder = os.path.join(results_dir, name)
-    os.makedirs(folder, exist_ok=True)
-    table = os.path.join(folder, "results.md")
-    with open(table, "w") as file:
-        file.write("\n".join(lines) + "\n")
-    summary = summary_markdown(rows)
-    if summary is not None:
-        with open(os.path.join(folder, "summary.md"), "w") as file:
-            file.write(summary)
-    figure = os.path.join(folder, "sweep.png")
-    return table, figure if draw_figure(rows, figure) else None
-
-
-def band(label, rows):
-    """(label with the seed count, mean, std) over every seed of `rows`, or None."""
-    tests = [t for r in rows for t in r["tests"]]
-    if not tests:
-        return None
-    return (f"{label} ({len(tests)} seeds, +- std)", float(np.mean(tests)),
-            float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0)
-
-
-def draw_figure(rows, path):
-    """sweep.png from the collated Lenet rows: one series per slot configuration (all but K),
-    the paper's points beside GS and PS, learned weights and edge-popup's best kept fraction as
-    bands; a grid of edge-popup alone draws accuracy against the kept fraction. False if
-    nothing to draw."""
-    lenet = [r for r in rows if r["run"].net == "lenet" and r["mean"] is not None]
-    popup = sorted((r for r in lenet if r["run"].keep is not None), key=lambda r: r["run"].keep)
-    learned = band("slotnp learned weights", [r for r in lenet if r["run"].learned])
-    best = max(popup, key=lambda r: r["mean"], default=None)
-    series, paper = {}, []
-    for row in lenet:
-        run = row["run"]
-        if run.learned or run.finetune_of is not None or run.shared or run.keep is not None:
-            continue
-        how = {"greedy": "GS", "sample": "PS"}[run.selection]
-        label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
-            ("" if run.score_bound is None else f", scores {run.score_bound:g}") + \
-            (", inputs [0, 1]" if run.normalise == "none" else "")
-        series.setdefault(label, (run.selection, []))[1].append(
-            (run.K, row["mean"], row["std"], len(row["tests"])))
-    from slotnp.plot import fraction_figure, k_sweep_figure
-    if not series and popup:
-        fraction_figure(path, [r["run"].keep for r in popup], [r["mean"] for r in popup],
-                        [r["std"] for r in popup], [b for b in (learned,) if b],
-                        "Edge-popup on Lenet 300-100, MNIST: test accuracy at the best "
-                        "validation epoch")
-        return True
-    if not series:
-        return False
-    drawn = []
-    for label, (selection, points) in series.items():
-        points.sort()
-        seeds = min(n for *_, n in points)
-        drawn.append((f"{label} ({seeds}+ seeds)", [p[0] for p in points],
-                      [p[1] for p in points], [p[2] for p in points]))
-        values = PAPER_MNIST[selection]
-        paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
-                      [values[k] for k in sorted(values)]))
-    bands = [learned] if learned else []
-    if best is not None:
-        bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
-    k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER_MNIST["learned"]),
-                   "Lenet 300-100 on MNIST: test accuracy at the best validation epoch")
-    return True
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -590,12 +364,12 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default="data")
     p.add_argument("--runs", default="runs/sweep", help="where the runs' folders go")
     p.add_argument("--results", default="results", help="where finished runs are recorded")
-    p.add_argument("--name", help="the collation goes to RESULTS/NAME/{results.md,sweep.png} "
+    p.add_argument("--name", help="the collation goes to RESULTS/<dataset>/NAME.md and NAME.png "
                    "(default: the preset's name, or 'sweep')")
     p.add_argument("--print-commands", action="store_true",
                    help="print one train.py command per unfinished run (with --resume-or-start, "
                         "so that a scheduler can start it again), and exit")
-    p.add_argument("--collate", action="store_true", help="only write results.md and sweep.png")
+    p.add_argument("--collate", action="store_true", help="only write the tables and the figure")
     argv = sys.argv[1:] if argv is None else list(argv)
     extra = []
     if "--" in argv:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from slotnp import losses, nets, optim  # noqa: E402
+from slotnp import fast, losses, nets, optim  # noqa: E402
 from common import torch_calls  # noqa: E402
 
 VARIANTS = {"K2": dict(slot=True, K=2), "K8": dict(slot=True, K=8),
@@ -43,16 +43,24 @@ BATCH = {"lenet": 128, "conv2": 128, "conv4": 128, "conv6": 128, "vgg19": 16}
 
 
 def make(name, variant, dtype=np.float32, dropout=None):
-    net = nets.build(name, seed=0, dtype=dtype, dropout=dropout, **VARIANTS[variant])
+    """(net, x, y): net built with the fast twins on (as train.py builds it), a random batch."""
+    with fast.on():
+        net = nets.build(name, seed=0, dtype=dtype, dropout=dropout, **VARIANTS[variant])
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH[name],) + nets.INPUT_SHAPES[name]).astype(dtype)
     return net, x, rng.integers(0, 10, BATCH[name])
 
 
 def slotnp_step(net, sgd, x, y):
-    loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-    net.backward(dlogits)
-    sgd.step(net.grads)
+    with fast.on():
+        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+        net.backward(dlogits)
+        sgd.step(net.grads)
+
+
+def slotnp_infer(net, x):
+    with fast.on():
+        return net.forward(x, train=False)
 
 
 def torch_parts(net, x, y, threads):
@@ -94,8 +102,9 @@ def check_exactness(name, variant, steps=2):
     start = {k: v.detach().numpy().copy() for k, v in theirs.items()}
     errors = []
     for _ in range(steps):
-        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-        net.backward(dlogits)
+        with fast.on():
+            loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+            net.backward(dlogits)
         t_sgd.zero_grad()
         t_loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y))
         t_loss.backward()
@@ -162,7 +171,7 @@ def bench(name, variant, reps, threads):
     sgd = optim.SGD(net.params, 0.01)
     alone = variant in SLOTNP_ALONE
     ours = {"step": lambda: slotnp_step(net, sgd, x, y),
-            "infer": lambda: net.forward(x, train=False)}
+            "infer": lambda: slotnp_infer(net, x)}
     theirs = dict(zip(("step", "infer"), torch_parts(net, x, y, threads))) if not alone else {}
     row = dict(net=name, variant=variant, batch=BATCH[name])
     if alone:                           # the first step finds every connection's window

@@ -6,24 +6,31 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from slotnp import backend, losses, nets, optim  # noqa: E402
+from slotnp import backend, fast, losses, nets, optim  # noqa: E402
 
 
 def slotnp_case(name, batch, dtype=np.float32, lr=0.01, **build):
     """(net, x, y, step, infer) on the active backend: nets.build(name, seed=0, **build), a
-    random batch, one SGD step (momentum 0.9, weight decay 1e-4) and one evaluation forward."""
-    net = nets.build(name, seed=0, dtype=dtype, **build)
+    random batch, one SGD step (momentum 0.9, weight decay 1e-4) and one evaluation forward,
+    with the fast twins on, as train.py runs them."""
+    with fast.on():
+        net = nets.build(name, seed=0, dtype=dtype, **build)
     sgd = optim.SGD(net.params, lr, momentum=0.9, weight_decay=1e-4)
     rng = np.random.default_rng(0)
     x = backend.to_device(rng.standard_normal((batch,) + nets.INPUT_SHAPES[name]).astype(dtype))
     y = backend.to_device(rng.integers(0, 10, batch))
 
     def step():
-        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-        net.backward(dlogits)
-        sgd.step(net.grads)
+        with fast.on():
+            loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+            net.backward(dlogits)
+            sgd.step(net.grads)
 
-    return net, x, y, step, lambda: net.forward(x, train=False)
+    def infer():
+        with fast.on():
+            return net.forward(x, train=False)
+
+    return net, x, y, step, infer
 
 
 def torch_calls(net, x, y, device="cpu", threads=None):

@@ -8,7 +8,7 @@ repetition after bench.py's warm-up rounds; medians in ms. slotnp runs two of Co
 rounds also time the batch-inner path's GEMMs alone (same block sizes, no im2col, col2im or
 padding): what that path would take if everything but the matrix products were free. The
 GFLOP/s column counts a direct convolution's 2*N*OH*OW*F*C*9 per pass (one forward, two
-backward) over the `--path` median; Winograd does fewer (see slotnp/layers/winograd.py), so
+backward) over the `--path` median; Winograd does fewer (see slotnp/fast/winograd.py), so
 above the GEMM peak it is an effective rate.
 
   python bench/conv_layers.py               # prints the markdown table kept in bench/RESULTS.md
@@ -25,8 +25,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import interleaved  # noqa: E402
-from slotnp.layers import Conv2d, batch_inner, winograd  # noqa: E402
-from slotnp.layers.base import in_memory_order  # noqa: E402
+from slotnp import fast  # noqa: E402
+from slotnp.core import Conv2d  # noqa: E402
+from slotnp.core.shape import in_memory_order  # noqa: E402
+from slotnp.fast import batch_inner, convolution, winograd  # noqa: E402
+
+PATHS = ("im2col", "winograd", "batch_inner")   # the plain path, and the fast twin's two
+
+
+def on(path, call, *args):
+    """call(*args) on convolution path `path` (im2col: the plain engine, twins off)."""
+    with fast.on(path != "im2col"), convolution.using(
+            "batch_inner" if path == "batch_inner" else "auto"):
+        return call(*args)
 
 SHAPES = [(64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 256, 8), (256, 256, 8)]  # C, F, H
 BATCH = 128
@@ -62,14 +73,12 @@ def layer_times(C, F, H, path, reps, threads):
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
     conv = Conv2d(C, F, 3, padding=1, rng=rng)
-    conv.path = path
     blocks = Conv2d(C, F, 3, padding=1)
     blocks.params["W"][...] = conv.params["W"]
-    blocks.path = "batch_inner"
     x = rng.standard_normal((BATCH, C, H, H), dtype=np.float32)
     if path != "im2col":                           # as the layer before hands it on in a net
         x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
-    y = conv.forward(x)
+    y = on(path, conv.forward, x)
     dout = in_memory_order(np.empty, y.shape, y.strides, y.dtype)  # as ReLU/pooling hand it back
     dout[...] = rng.standard_normal(y.shape, dtype=np.float32)
     tx = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(True)
@@ -86,13 +95,15 @@ def layer_times(C, F, H, path, reps, threads):
 
     exact = Conv2d(C, F, 3, padding=1, dtype=np.float64)
     exact.params["W"][...] = conv.params["W"]
-    exact.path = "im2col"
     y_exact = exact.forward(x.astype(np.float64))
     errors = {key: float(np.abs(y_path - y_exact).max() / np.abs(y_exact).max())
-              for key, y_path in [("error", y), ("blocks_error", blocks.forward(x))]}
+              for key, y_path in [("error", y),
+                                  ("blocks_error", on("batch_inner", blocks.forward, x))]}
     gemm_f, gemm_b = gemms_alone(C, F, H, rng)
-    ours = [("ours_f", lambda: conv.forward(x)), ("ours_b", lambda: conv.backward(dout)),
-            ("blocks_f", lambda: blocks.forward(x)), ("blocks_b", lambda: blocks.backward(dout)),
+    ours = [("ours_f", lambda: on(path, conv.forward, x)),
+            ("ours_b", lambda: on(path, conv.backward, dout)),
+            ("blocks_f", lambda: on("batch_inner", blocks.forward, x)),
+            ("blocks_b", lambda: on("batch_inner", blocks.backward, dout)),
             ("gemm_f", gemm_f), ("gemm_b", gemm_b)]
     theirs = [("torch_f", torch_forward), ("torch_b", torch_backward)]
     times = interleaved(ours, theirs, reps)
@@ -110,13 +121,13 @@ def shape(text):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--path", default="winograd", choices=Conv2d.PATHS)
+    p.add_argument("--path", default="winograd", choices=PATHS)
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--shapes", nargs="+", type=shape, default=SHAPES, metavar="C,F,H",
                    help="input channels, output channels, image side (default: the CONV nets')")
     p.add_argument("--winograd-min-channels", type=int, default=winograd.MIN_CHANNELS,
-                   help="run Winograd from this many input channels on (default: Conv2d's)")
+                   help="run Winograd from this many input channels on (default: the twin's)")
     args = p.parse_args()
     winograd.MIN_CHANNELS = args.winograd_min_channels
     print(f"slotnp path {args.path!r}; batch {BATCH}; float32; {args.threads} threads; "

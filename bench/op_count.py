@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Array operations (a proxy of GPU kernel launches) and device-to-host reads per training step
-on the path CuPy takes, counted on the CPU by the counting backend (slotnp/counting.py).
+on the path CuPy takes, counted on the CPU by the counting backend (slotnp/run/counting.py).
 
   python bench/op_count.py                  # CONV-2/4/6 at K = 8, 64, learned and sampled
   python bench/op_count.py --nets conv2 --top 10
 
 A GPU step costs about a launch each (~5-10 us of CPU time) however small the work, so few,
 large operations are what makes the GPU path fast. Budget: OP_BUDGET operations and no read
-per step (tests/test_backend.py keeps both).
+per step (tests/fast/test_gpu_paths.py keeps both).
 """
 import argparse
 import os
@@ -16,7 +16,8 @@ import sys
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)),
                 os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 from common import slotnp_case  # noqa: E402
-from slotnp import backend, counting, training  # noqa: E402
+from slotnp import backend, fast, training  # noqa: E402
+from slotnp.run import counting  # noqa: E402
 
 OP_BUDGET = 800
 VARIANTS = {"K8": dict(K=8), "K64": dict(K=64), "learned": dict(slot=False),
@@ -35,7 +36,8 @@ def count(name, variant, batch):
         ops, reads = counting.counts.total()
         top = counting.counts.ops.most_common()
         counting.counts.reset()
-        training.accuracy(net, x, y, batch_size=max(1, batch // 10))
+        with fast.on():
+            training.accuracy(net, x, y, batch_size=max(1, batch // 10))
         return (ops, reads, top), counting.counts.total()
     finally:
         backend.use("numpy")

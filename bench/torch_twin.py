@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from slotnp import layers as L
+from slotnp import core as L, slots
 
 
 class GreedySlot(torch.autograd.Function):
@@ -66,7 +66,7 @@ def twin(net):
     """An nn.Sequential computing what the slotnp Sequential `net` computes."""
     modules = []
     for name, layer in net.named_layers():
-        if isinstance(layer, (L.SlotConv2d, L.SlotLinear)):
+        if isinstance(layer, (slots.SlotConv2d, slots.SlotLinear)):
             weight = SlotWeight(layer)
         elif isinstance(layer, (L.Conv2d, L.Linear)):
             weight = DenseWeight(layer)

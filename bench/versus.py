@@ -30,8 +30,8 @@ import bench
 from slotnp import optim
 net, x, y = bench.make({net!r}, {variant!r})
 sgd = optim.SGD(net.params, 0.01)
-calls = {{"step": lambda: bench.slotnp_step(net, sgd, x, y),
-         "infer": lambda: net.forward(x, train=False)}}
+infer = getattr(bench, "slotnp_infer", lambda net, x: net.forward(x, train=False))
+calls = {{"step": lambda: bench.slotnp_step(net, sgd, x, y), "infer": lambda: infer(net, x)}}
 times = {{}}
 for kind, call in calls.items():
     for _ in range(bench.WARM_UP):

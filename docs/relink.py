@@ -40,7 +40,7 @@ def committed_definition(path, line):
 def relink(match):
     label, path, line = match.group(1), match.group(2), int(match.group(3))
     name = label.strip("`")
-    if name.endswith(".py"):
+    if name.replace("\\", "").endswith(".py"):
         if line == 1:
             return match.group(0)
         new = definition_line(path, committed_definition(path, line))

@@ -22,7 +22,7 @@ import pytest
 
 from datasets import cifar10, download, mnist
 from datasets.errors import DataError
-from slotnp import checkpoint
+from slotnp.run import checkpoint
 from test_datasets import fake_cifar, fake_image_folder, fake_mnist, write_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,17 +3,16 @@ step must not depend on the batch size or the image size (only on the layers and
 
 The loops whose length grows with the data are cache blocking: the batch-inner convolution's
 (one block of output rows per GEMM) and greedy selection's (one chunk of connections at a time).
-They are switched off here by blocks larger than any test array, and each convolution path is
-run in turn."""
+They are switched off here by blocks larger than any test array, and the plain engine and each
+of the fast twins' convolution paths are run in turn."""
 import sys
 
 import numpy as np
 import pytest
 
-from slotnp import nets
-from slotnp.layers import Conv2d, batch_inner, winograd
-from slotnp.layers import slot_factored
-from slotnp.losses import softmax_cross_entropy
+from slotnp import fast, nets
+from slotnp.core.losses import softmax_cross_entropy
+from slotnp.fast import batch_inner, convolution, slot_factored, slot_intervals, winograd
 
 
 def lines_executed_in_slotnp(step):
@@ -35,7 +34,7 @@ def lines_executed_in_slotnp(step):
     return count
 
 
-@pytest.mark.parametrize("path", Conv2d.PATHS)
+@pytest.mark.parametrize("path", ["plain", "winograd", "batch_inner"])
 @pytest.mark.parametrize("name, slot, selection", [("conv2", True, "greedy"),
                                                    ("conv4", True, "sample"),
                                                    ("lenet", False, "greedy")])
@@ -45,18 +44,26 @@ def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, sl
     monkeypatch.setattr(winograd, "BLOCK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", 10 ** 9)
-    monkeypatch.setattr(Conv2d, "path", path)
+    monkeypatch.setattr(slot_intervals, "BUILD_VALUES", 10 ** 9)
+    if path != "plain":
+        monkeypatch.setattr(convolution, "path", path)
     counts = []
-    for batch, size in [(2, 8), (5, 16)]:
-        net = nets.build(name, slot=slot, K=3, selection=selection, image_size=size)
-        shape = nets.INPUT_SHAPES[name] if name == "lenet" else (3, size, size)
-        x = np.random.default_rng(0).standard_normal((batch,) + shape).astype(np.float32)
-        labels = np.zeros(batch, dtype=np.int64)
-
-        def step():
-            loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), labels)
-            net.backward(dlogits)
-
-        step()  # once untraced, so that one-time set-up (the thread pool) is not counted
-        counts.append(lines_executed_in_slotnp(step))
+    with fast.on(path != "plain"):
+        for batch, size in [(2, 8), (5, 16)]:
+            counts.append(count_one_step(name, slot, selection, batch, size))
     assert counts[0] == counts[1] > 50
+
+
+def count_one_step(name, slot, selection, batch, size):
+    """Python lines executed in slotnp by the second training step of a new net."""
+    net = nets.build(name, slot=slot, K=3, selection=selection, image_size=size)
+    shape = nets.INPUT_SHAPES[name] if name == "lenet" else (3, size, size)
+    x = np.random.default_rng(0).standard_normal((batch,) + shape).astype(np.float32)
+    labels = np.zeros(batch, dtype=np.int64)
+
+    def step():
+        loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), labels)
+        net.backward(dlogits)
+
+    step()  # once untraced, so that one-time set-up (the thread pool) is not counted
+    return lines_executed_in_slotnp(step)

@@ -1,16 +1,18 @@
-"""Plain mode (slotnp/plain.py, train.py --plain): the textbook paths only, and the same
-results as the fast default up to float rounding."""
+"""The plain engine alone (slotnp/core, slotnp/slots; train.py --plain): no fast twin runs, it
+runs with slotnp/fast unimportable, and it gives the fast twins' results up to float rounding."""
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from slotnp import backend, nets, plain
-from slotnp.layers import Conv2d, batch_inner, envelope, slot_factored, slot_intervals, winograd
-from slotnp.losses import softmax_cross_entropy
-from slotnp.optim import SGD
+from slotnp import nets
+from slotnp.core.losses import softmax_cross_entropy
+from slotnp.core.optim import SGD
+from slotnp.fast import batch_inner, envelope, slot_factored, slot_intervals, threads, winograd
+from slotnp.slots.slot import Slots
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -26,34 +28,33 @@ def no_fast_code(monkeypatch):
     interval slot forms, the envelope, and the thread pool."""
     def forbidden(name):
         def call(*args, **kwargs):
-            raise AssertionError(f"plain mode ran {name}")
+            raise AssertionError(f"the plain engine ran {name}")
         return call
     for module, names in ((winograd, ("forward", "backward")),
                           (batch_inner, ("forward", "backward")),
                           (slot_factored, ("factored_greedy_choice", "gather",
                                            "sampled_index_k_first", "k_last_on_device")),
-                          (envelope, ("envelope_candidates",))):
+                          (envelope, ("envelope_candidates",)),
+                          (threads, ("in_parts", "side_by_side"))):
         for name in names:
             monkeypatch.setattr(module, name, forbidden(f"{module.__name__}.{name}"))
     monkeypatch.setattr(slot_factored.FactoredSlots, "__init__", forbidden("FactoredSlots"))
     monkeypatch.setattr(slot_intervals.IntervalSlots, "__init__", forbidden("IntervalSlots"))
-    monkeypatch.setattr(backend, "ThreadPoolExecutor", forbidden("a thread pool"))
-    monkeypatch.setattr(backend, "_threads", None)
     yield
-    plain.use(False)
 
 
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
-def test_plain_mode_touches_no_fast_code(no_fast_code, rng, selection):
-    plain.use()
-    assert Conv2d.path == "im2col" and not backend.threaded
+def test_the_plain_classes_build_plain_layers(no_fast_code, rng, selection):
+    """With the twins off (the library's default), a net holds the plain pieces only."""
     net = nets.build("conv4", K=64, selection=selection, image_size=8)
+    assert all(type(layer.slots) is Slots for _, layer in nets.slot_layers(net))
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     for _ in range(2):
         loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), np.array([1, 2]))
         net.backward(dlogits)
         SGD(net.params, lr=0.1).step(net.grads)
     net.forward(x, train=False)
+    assert net.config["score_form"] == "explicit"
 
 
 def test_train_py_plain_runs_no_fast_code(tmp_path, no_fast_code):
@@ -62,11 +63,24 @@ def test_train_py_plain_runs_no_fast_code(tmp_path, no_fast_code):
     assert config["plain"] is True and config["score_form"] == "explicit"
 
 
+@pytest.mark.parametrize("net", ["lenet", "conv2"])
+def test_train_py_plain_runs_with_the_fast_twins_unimportable(tmp_path, net):
+    """As if slotnp/fast were deleted: importing it fails, and --plain trains all the same."""
+    code = ("import sys; sys.modules['slotnp.fast'] = None; import train; "
+            f"sys.exit(train.main({[*FLAGS[2:], '--net', net, '--plain', '--epochs', '1', '--out', str(tmp_path / net)]!r}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "test accuracy at the best validation epoch" in done.stdout
+    blocked = subprocess.run([sys.executable, "-c", "import sys\nsys.modules['slotnp.fast'] = "
+                              "None\ntry:\n    import slotnp.fast\nexcept ImportError:\n    "
+                              "print('unimportable')"], cwd=ROOT, capture_output=True, text=True)
+    assert blocked.stdout.strip() == "unimportable"
+
+
 def test_plain_and_fast_runs_agree_up_to_rounding(tmp_path):
     """The same 2 epochs (same seed, batches, options) in plain and fast mode."""
     assert train.main(FLAGS + ["--out", str(tmp_path / "fast")]) == 0
     assert train.main(FLAGS + ["--plain", "--out", str(tmp_path / "plain")]) == 0
-    plain.use(False)
     rows = [[json.loads(line) for line in open(tmp_path / name / "metrics.jsonl")]
             for name in ("fast", "plain")]
     for fast, slow in zip(*rows):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import sweep
-import train
+from slotnp.run import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = open(os.path.join(ROOT, "README.md")).read()
@@ -33,7 +33,7 @@ def test_the_readme_shows_both_scripts():
 
 @pytest.mark.parametrize("argv", shown_commands("train.py"), ids=" ".join)
 def test_every_train_command_shown_parses(argv):
-    train.parse_args(argv)
+    cli.parse_args(argv)
 
 
 @pytest.mark.parametrize("argv", shown_commands("sweep.py"), ids=" ".join)

@@ -12,6 +12,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import sweep  # noqa: E402
+from slotnp.run.collate import collate, write_collation  # noqa: E402
 
 GRID = ["--net", "lenet", "--K", "2", "--selection", "greedy", "sample", "--learned",
         "--seeds", "0", "1", "--epochs", "3"]
@@ -29,8 +30,10 @@ def sweep_cli(tmp_path, *args, **kwargs):
 
 
 def records(results):
-    """Every recorded file's content, with the wall-clock fields taken out."""
+    """Every recorded file's content (results/mnist/runs/<run>), with the wall-clock fields
+    taken out."""
     found = {}
+    results = os.path.join(results, "mnist", "runs")
     for name in sorted(os.listdir(results)):
         folder = os.path.join(results, name)
         if not os.path.isfile(os.path.join(folder, "result.json")):
@@ -112,17 +115,17 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     deadline = time.time() + 120
+    recorded_in = killed / "results" / "mnist" / "runs"
     while time.time() < deadline:
-        done = os.path.isdir(killed / "results") and len(os.listdir(killed / "results")) >= 2
-        # (the collation folder appears only at the end, so these are records)
+        done = os.path.isdir(recorded_in) and len(os.listdir(recorded_in)) >= 2
         if done and any((killed / "runs" / r).joinpath("last.npz").exists()
                         for r in os.listdir(killed / "runs")
-                        if not (killed / "results" / r).exists()):
+                        if not (recorded_in / r).exists()):
             break
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    recorded = len([n for n in os.listdir(killed / "results") if n != "sweep"])
+    recorded = len(os.listdir(recorded_in))
     assert 0 < recorded < 6                                  # killed partway through
     again = sweep_cli(killed, "--jobs", "2")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -130,12 +133,11 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
     assert "resume " in again.stdout                          # a run continued from last.npz
     assert records(whole / "results") == records(killed / "results")
     # started once more, it finds everything recorded and leaves the records as they are
-    before = {name: open(killed / "results" / name / "result.json").read()
-              for name in os.listdir(killed / "results")
-              if (killed / "results" / name / "result.json").exists()}
+    before = {name: open(recorded_in / name / "result.json").read()
+              for name in os.listdir(recorded_in)}
     third = sweep_cli(killed)
     assert "6 recorded, 0 to run" in third.stdout
-    assert before == {name: open(killed / "results" / name / "result.json").read()
+    assert before == {name: open(recorded_in / name / "result.json").read()
                       for name in before}
 
 
@@ -143,7 +145,7 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
     """--time-limit pauses every run after its first epoch; the next sweep finishes them."""
     paused = sweep_cli(tmp_path, "--time-limit", "1e-6")
     assert paused.returncode == 0 and paused.stdout.count("  paused  ") == 6
-    assert os.listdir(tmp_path / "results") == ["sweep"]         # nothing recorded, collation
+    assert "runs" not in os.listdir(tmp_path / "results" / "mnist")  # nothing recorded
     assert sweep_cli(tmp_path).stdout.count("resume ") == 6
     whole = tmp_path / "whole"
     sweep_cli(whole)
@@ -152,6 +154,7 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
 
 def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     results = tmp_path / "results"
+    recorded_in = results / "mnist" / "runs"
     runs = sweep.grid(["lenet"], K=[2, 4], selection=["greedy"], learned=True, seeds=[0, 1],
                       option_bound=[1.0], normalise=["channels"], score_bound=["paper"])
     accuracies = {"lenet-K2-greedy-bound1-wd0.0001-seed0": 0.97,
@@ -160,22 +163,22 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
                   "lenet-learned-wd0.0001-seed0": 0.979,
                   "lenet-learned-wd0.0001-seed1": 0.9794}
     for name, accuracy in accuracies.items():
-        os.makedirs(results / name)
-        (results / name / "result.json").write_text(json.dumps(dict(
+        os.makedirs(recorded_in / name)
+        (recorded_in / name / "result.json").write_text(json.dumps(dict(
             best_epoch=5, val_acc=accuracy, test_acc=accuracy, epochs_run=200, epochs=200,
             wall_minutes=4.0)))
         run = next(r for r in runs if r.name == name)
-        (results / name / "config.json").write_text(json.dumps(dict(
+        (recorded_in / name / "config.json").write_text(json.dumps(dict(
             slot="learned" not in name, options_version=2, **run.config())))
     # a record from before options version 2 does not count: that run is trained again
-    old = results / "lenet-K4-greedy-bound1-wd0.0001-seed1"
+    old = recorded_in / "lenet-K4-greedy-bound1-wd0.0001-seed1"
     os.makedirs(old)
     (old / "result.json").write_text(json.dumps(dict(
         best_epoch=5, val_acc=0.5, test_acc=0.5, epochs_run=200, epochs=200, wall_minutes=4.0)))
     (old / "config.json").write_text(json.dumps(dict(slot=True, **runs[3].config())))
     assert sweep.status(runs[3], str(tmp_path / "runs"), str(results)) == "new"
-    table, figure = sweep.write_collation(runs, str(results), "grid")
-    assert table == str(results / "grid" / "results.md")
+    table, figure = write_collation(runs, str(results), "grid")
+    assert table == str(results / "mnist" / "grid.md")
     text = open(table).read()
     assert "| lenet | GS, K = 2, bound 1 | 0.0001 | 200 | **97.50** +- 0.71 | 2 | 4.0 | 97.15 |" \
         in text
@@ -185,11 +188,11 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         in text
     from PIL import Image
     assert Image.open(figure).size == (1400, 900)
-    summary = open(results / "grid" / "summary.md").read().splitlines()   # the README's form
+    summary = open(results / "mnist" / "grid-summary.md").read().splitlines()  # the README's
     assert summary[2:4] == ["| 2 | **97.50** +- 0.71 (2) | 97.15 | not run yet | 97.07 | - |",
                             "| 4 | **98.10** (1) | 98.00 | not run yet | 97.83 | - |"]
     assert "| learned weights | **97.92** +- 0.03 (2) | 4.0 | 97.95 |" in summary
-    collated = sweep.collate(runs, str(results))
+    collated = collate(runs, str(results))
     assert collated[0]["mean"] == pytest.approx(97.5) and collated[0]["seeds"] == [0, 1]
     assert collated[0]["std"] == pytest.approx(np.std([97.0, 98.0], ddof=1))
 

@@ -37,7 +37,7 @@ def test_every_command_runs(tmp_path):
 def test_every_link_points_at_what_it_names(text, path, line):
     lines = open(os.path.join(ROOT, path)).read().splitlines()
     target = lines[int(line) - 1]
-    name = text.strip("`")
+    name = text.strip("`").replace("\\", "")
     if name.endswith(".py"):              # a link to a module: its first line, or a definition
         assert int(line) == 1 or re.match(r"\s*(def|class) ", target), \
             (path, line, target, "run python docs/relink.py")
@@ -50,7 +50,7 @@ def test_every_link_points_at_what_it_names(text, path, line):
 def test_every_cited_test_exists():
     cited = set(re.findall(r"`(test_\w+)`", TEXT))
     defined = set()
-    for path in glob.glob(os.path.join(ROOT, "tests", "test_*.py")):
+    for path in glob.glob(os.path.join(ROOT, "tests", "**", "test_*.py"), recursive=True):
         defined |= set(re.findall(r"^def (test_\w+)", open(path).read(), re.M))
     assert cited and cited <= defined, cited - defined
 
@@ -61,3 +61,13 @@ def test_the_tour_covers_every_module():
                if not p.endswith("__init__.py")}
     linked = {path for _, path, _ in LINKS} | set(re.findall(r"\(\.\./(slotnp/[\w/]+\.py)", TEXT))
     assert modules <= linked, sorted(modules - linked)
+
+
+def test_the_tour_follows_the_folders_in_order():
+    """Its links reach core, then slots, then fast, then run, each for the first time."""
+    first = {}
+    for _, path, _ in LINKS:
+        folder = path.split("/")[1] if path.startswith("slotnp/") else None
+        if folder:
+            first.setdefault(folder, len(first))
+    assert list(first) == ["core", "slots", "fast", "run"]

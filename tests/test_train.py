@@ -10,7 +10,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import train  # noqa: E402
-from conftest import BACKENDS  # noqa: E402
+from slotnp.core import init  # noqa: E402
+from slotnp.run import checkpoint, config as configs  # noqa: E402
+from slotnp.run.cli import parse_args  # noqa: E402
+from shared import BACKENDS  # noqa: E402
 
 FAST = ["--net", "lenet", "--dataset", "synthetic", "--K", "4", "--batch-size", "64",
         "--no-progress", "--dropout", "0.5"]
@@ -72,7 +75,7 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     tuned = tmp_path / "tuned"
     run("--epochs", "1", "--finetune", str(slot / "best.npz"), "--out", str(tuned))
     config = json.loads((tuned / "config.json").read_text())
-    assert config["slot"] is False and config["lr"] == train.LEARNED_LR
+    assert config["slot"] is False and config["lr"] == configs.LEARNED_LR
     with np.load(tuned / "last.npz") as data:
         assert sorted(k for k in data.files if k.startswith("param/")) == \
             ["param/fc1.W", "param/fc2.W", "param/fc3.W"]
@@ -109,16 +112,15 @@ def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
 
 
 def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path):
-    greedy = train.resolve_config(train.parse_args(["--K", "4"]))
+    greedy = configs.resolve_config(parse_args(["--K", "4"]))
     assert (greedy["weight_decay"], greedy["momentum"], greedy["eval_mode"]) == \
         (1e-4, 0.9, "argmax")
     out = tmp_path / "flags"
     run("--epochs", "1", "--weight-decay", "0.003", "--momentum", "0.5", "--out", str(out))
     config = json.loads((out / "config.json").read_text())
     assert (config["weight_decay"], config["momentum"]) == (0.003, 0.5)
-    args = train.parse_args(list(FAST) + ["--resume", "--out", str(out)])
-    _, _, _, optimizer, _, _ = train.start_run(args)
-    assert (optimizer.weight_decay, optimizer.momentum) == (0.003, 0.5)
+    meta, _, _ = checkpoint.load(str(out / "last.npz"))      # what --resume builds SGD from
+    assert (meta["config"]["weight_decay"], meta["config"]["momentum"]) == (0.003, 0.5)
 
 
 def test_explicit_scores_train_alike_and_older_checkpoints_still_load(tmp_path, capsys):
@@ -188,7 +190,7 @@ def test_a_run_from_before_options_version_2_resumes_with_its_own_options(tmp_pa
                                                                           monkeypatch):
     """Runs saved before version 2 have no options_version: they rebuild version 1 options,
     whose digest matches, and resume to the same end as an uninterrupted version 1 run."""
-    monkeypatch.setattr(train.init, "OPTIONS_VERSION", 1)
+    monkeypatch.setattr(init, "OPTIONS_VERSION", 1)
     whole, old = tmp_path / "whole", tmp_path / "old"
     run("--epochs", "3", "--out", str(whole))
     run("--epochs", "3", "--out", str(old), "--time-limit", "1e-6")

@@ -1,0 +1,17 @@
+"""The plain engine: every layer of a conv net with its backward written out, the loss, SGD and
+the training loop, in NumPy (or CuPy, through backend.py). It runs, and reads, on its own;
+core/twins.py is where faster twins (slotnp/fast) may stand in for its pieces.
+
+Each layer: forward(x, train) -> y and backward(dout) -> dx, with params/grads dicts.
+"""
+from . import backend, init, losses, optim, training, twins
+from .activation import Dropout, ReLU
+from .base import Layer
+from .conv import Conv2d
+from .linear import Linear
+from .pooling import AvgPool2d, MaxPool2d
+from .sequential import Sequential
+from .shape import Flatten
+
+__all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Layer", "Linear", "MaxPool2d", "ReLU",
+           "Sequential", "backend", "init", "losses", "optim", "training", "twins"]

@@ -1,0 +1,123 @@
+"""Initial values, always drawn on the host from one seeded NumPy Generator.
+
+Drawing on the host (then copying to the device) means one seed gives bit-identical networks on
+NumPy and CuPy. Every draw is made in float64 and then cast, so float32 and float64 networks of
+the same seed hold the same values up to rounding.
+
+Slot options and initial scores (version 2, OPTIONS_VERSION) come from a key per layer, taken
+from the net's Generator, and are drawn in blocks of connections, each block from its own
+counter-based stream (Philox at counter block << 128). Any block can so be drawn again alone,
+which lets a layer rebuild the options of a few connections without the rest (fast/draws.py).
+Version 1, the drawing before (one stream through the whole net), lives in run/compat.py, so
+that older runs still load.
+"""
+import math
+
+import numpy as np
+
+
+def as_generator(rng):
+    """A NumPy Generator from a Generator, an int seed, or None (seed 0)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(0 if rng is None else rng)
+
+
+def fans(weight_shape):
+    """(fan_in, fan_out) of a weight: Linear (out, in) or Conv2d (F, C, KH, KW).
+
+    For a convolution both fans count the kernel taps: fan_in = KH*KW*C, fan_out = KH*KW*F.
+    """
+    if len(weight_shape) == 2:
+        fan_out, fan_in = weight_shape
+        return fan_in, fan_out
+    out_channels, in_channels, kh, kw = weight_shape
+    return kh * kw * in_channels, kh * kw * out_channels
+
+
+def glorot_sigma(weight_shape):
+    """sigma = sqrt(2 / (fan_in + fan_out)), the scale of the paper's weight options."""
+    fan_in, fan_out = fans(weight_shape)
+    return math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def learned_weight(rng, weight_shape, dtype):
+    """An ordinary trainable weight: Glorot normal, N(0, sigma^2) with the same sigma."""
+    sigma = glorot_sigma(weight_shape)
+    return as_generator(rng).normal(0.0, sigma, size=weight_shape).astype(dtype)
+
+
+OPTIONS_VERSION = 2
+BLOCK_VALUES = 1 << 13   # options per block of connections (and as many initial scores)
+SHARED_BLOCK = 1 << 64   # the counter block of a layer's shared options, beyond every other
+
+
+def slot_key(rng):
+    """A layer's key for its slot values: two words from the net's Generator (or int seed)."""
+    return as_generator(rng).integers(0, 2 ** 63, size=2, dtype=np.uint64)
+
+
+def block_connections(K):
+    """Connections per block: about BLOCK_VALUES options, at least one connection."""
+    return max(1, BLOCK_VALUES // K)
+
+
+def _block_stream(key, block):
+    return np.random.Generator(np.random.Philox(key=np.asarray(key, np.uint64),
+                                                counter=int(block) << 128))
+
+
+def slot_values(key, weight_shape, K, bound, score_bound, start=0, stop=None,
+                dtype=np.float64):
+    """Options U(-bound*sigma, bound*sigma) and initial scores U(0, score_bound*sigma) of
+    connections
+    start:stop of a weight (flattened in C order), version 2: two arrays (n, K), drawn in
+    float64 and rounded to `dtype`.
+
+    Block b holds connections b*G:(b+1)*G (G = block_connections(K)) and draws their options,
+    then their scores, from its own stream; so any range comes out the same as from the whole.
+    """
+    sigma = glorot_sigma(weight_shape)
+    total = math.prod(weight_shape)
+    stop = total if stop is None else stop
+    G = block_connections(K)
+    options, scores = np.empty((stop - start, K), dtype), np.empty((stop - start, K), dtype)
+    for block in range(start // G, (stop + G - 1) // G if stop > start else start // G):
+        first, last = block * G, min((block + 1) * G, total)
+        stream = _block_stream(key, block)
+        block_options = stream.uniform(-bound * sigma, bound * sigma, size=(last - first, K))
+        block_scores = stream.uniform(0.0, score_bound * sigma, size=(last - first, K))
+        take = slice(max(first, start) - first, min(last, stop) - first)
+        into = slice(max(first, start) - start, min(last, stop) - start)
+        options[into], scores[into] = block_options[take], block_scores[take]
+    return options, scores
+
+
+def draw_slot_values(rng, version, weight_shape, K, bound, score_bound, shared, dtype):
+    """(key, options, initial scores) of one slot layer, drawn as `version` says (DRAWS):
+    options weight_shape + (K,), or (K,) when `shared`; host arrays of `dtype`."""
+    if version not in DRAWS:
+        raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
+                         f"by version {' or '.join(map(str, sorted(DRAWS)))}; another slotnp "
+                         "wrote this run")
+    return DRAWS[version](rng, tuple(weight_shape), K, bound, score_bound, shared, dtype)
+
+
+def draw_version_2(rng, shape, K, bound, score_bound, shared, dtype):
+    """Version 2: a key taken from `rng` (returned), then every block from its own stream."""
+    key = slot_key(rng)
+    options, scores = slot_values(key, shape, K, bound, score_bound)
+    options = shared_slot_options(key, shape, K, bound) if shared else \
+        options.reshape(shape + (K,))
+    return key, options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
+
+
+# How each version of the options is drawn; older versions register themselves
+# (run/compat.py: version 1, for runs saved before version 2).
+DRAWS = {2: draw_version_2}
+
+
+def shared_slot_options(key, weight_shape, K, bound):
+    """The K options a layer with `shared` options gives every connection (version 2)."""
+    limit = bound * glorot_sigma(weight_shape)
+    return _block_stream(key, SHARED_BLOCK).uniform(-limit, limit, size=K)

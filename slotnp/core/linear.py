@@ -1,0 +1,41 @@
+"""Fully connected layer y = x W^T (+ b), with W of shape (out_features, in_features)."""
+import numpy as np
+
+from . import backend, init
+from .base import WeightedLayer, check_input, check_positive_int
+
+
+class Linear(WeightedLayer):
+    """x: (N, in_features) -> y: (N, out_features). Trainable `params["W"]` (and `params["b"]`)."""
+
+    def __init__(self, in_features, out_features, bias=False, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        shape = (self.out_features, self.in_features)
+        self.params["W"] = backend.to_device(init.learned_weight(rng, shape, dtype))
+        if bias:
+            self.params["b"] = backend.to_device(np.zeros(self.out_features, dtype))
+
+    @property
+    def weight_shape(self):
+        return (self.out_features, self.in_features)
+
+    def forward(self, x, train=True):
+        check_input(self, x, 2, "(N, in_features)", self.in_features)
+        w = self._forward_weight(train)
+        self.cache = (x, w)
+        y = x @ w.T
+        if "b" in self.params:
+            y += self.params["b"]
+        return y
+
+    def backward(self, dout):
+        x, w = self.cache
+        self._store_weight_grad(dout.T @ x)
+        if "b" in self.params:
+            self.grads["b"] = dout.sum(axis=0)
+        return dout @ w
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.in_features}, {self.out_features})"

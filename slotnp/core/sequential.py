@@ -1,0 +1,67 @@
+"""Sequential: layers applied in order, their parameters exposed under stable names."""
+import numpy as np
+
+from .base import Layer
+
+
+class Sequential(Layer):
+    """A chain of layers. Build it from layers or from (name, layer) pairs.
+
+    `params` and `grads` are flat dicts keyed "<layer name>.<key>" (e.g. "conv1.scores",
+    "fc1.W") that hold the layers' own arrays, so an optimizer updating them in place updates
+    the layers.
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        self.names, self.layers = [], []
+        for index, item in enumerate(layers):
+            name, layer = item if isinstance(item, tuple) else (str(index), item)
+            if name in self.names:
+                raise ValueError(f"Sequential: layer name {name!r} is used twice")
+            self.names.append(name)
+            self.layers.append(layer)
+
+    def named_layers(self):
+        return list(zip(self.names, self.layers))
+
+    @property
+    def params(self):
+        return {f"{name}.{key}": value for name, layer in self.named_layers()
+                for key, value in layer.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{name}.{key}": value for name, layer in self.named_layers()
+                for key, value in layer.grads.items()}
+
+    @params.setter
+    def params(self, value):  # Layer.__init__ assigns {}; the real dict is derived
+        pass
+
+    @grads.setter
+    def grads(self, value):
+        pass
+
+    def forward(self, x, train=True):
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def reseed(self, seed):
+        """Restart the run-time randomness (dropout, sampled slots) of every layer from `seed`."""
+        for index, layer in enumerate(self.layers):
+            if hasattr(layer, "reseed"):
+                layer.reseed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
+
+    note = None   # a remark printed with the layers (nets.build: the order of pool and ReLU)
+
+    def __repr__(self):
+        lines = [f"  ({name}): {layer!r}" for name, layer in self.named_layers()]
+        note = f"  # {self.note}\n" if self.note else ""
+        return "Sequential(\n" + note + "\n".join(lines) + "\n)"

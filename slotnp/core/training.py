@@ -1,0 +1,95 @@
+"""One epoch of training, evaluation, and the slot-selection statistics that train.py logs."""
+import contextlib
+
+import numpy as np
+
+from . import backend, twins
+from .losses import softmax_cross_entropy
+
+
+def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=None,
+                progress=None):
+    """One pass over (x, y), batch by batch: `batches` is a list of index arrays (for example
+    one permutation cut into pieces, `datasets.prepare.batches`).
+
+    The learning rate follows `schedule.lr` at fractional epochs. `augment(xb, rng)` transforms
+    each batch; `progress(steps_done, loss, acc)` is called every 20 steps (it forces a sync).
+    Returns (mean loss, accuracy) of the training-mode forwards.
+    """
+    xp = backend.xp_of(x)
+    steps = len(batches)
+    seen = 0
+    loss_sum, correct = xp.zeros((), np.float64), xp.zeros((), np.int64)
+    for step, batch in enumerate(batches):
+        index = backend.to_device(batch)
+        xb, yb = x[index], y[index]
+        if augment is not None:
+            xb = augment(xb, rng)
+        logits = net.forward(xb, train=True)
+        loss, dlogits = softmax_cross_entropy(logits, yb)
+        net.backward(dlogits)
+        optimizer.step(net.grads, lr=schedule.lr(epoch + step / steps))
+        loss_sum += loss * len(batch)   # accumulated on the device: no sync per step
+        correct += (logits.argmax(axis=1) == yb).sum()
+        seen += len(batch)
+        if progress is not None and (step % 20 == 19 or step == steps - 1):
+            progress(step + 1, backend.read(loss_sum) / seen, backend.read(correct) / seen)
+    return backend.read(loss_sum) / seen, backend.read(correct) / seen
+
+
+def accuracy(net, x, y, batch_size=1000):
+    """Share of correct argmax predictions of the evaluation-mode forward (no dropout).
+
+    The count stays on the device until the end: one read from the device per call. (A twin,
+    "choices_held", may have the slot layers choose their weights once for all batches.)"""
+    xp = backend.xp_of(x)
+    correct = xp.zeros((), np.int64)
+    held = twins.find("choices_held")
+    with held(net) if held is not None else contextlib.nullcontext():
+        for start in range(0, len(x), batch_size):
+            logits = net.forward(x[start:start + batch_size], train=False)
+            correct += (logits.argmax(axis=1) == y[start:start + batch_size]).sum()
+    return backend.read(correct) / len(x)
+
+
+def sampled_layers(net):
+    """The slot layers of `net` that sample their weights (selection "sample")."""
+    return [layer for _, layer in net.named_layers()
+            if hasattr(layer, "slots") and layer.slots.selection == "sample"]
+
+
+def evaluate(net, splits, mode="argmax", draws=1, seed=0):
+    """Accuracy on each (x, y) of `splits` (a dict name -> (x, y)): a dict name -> accuracy.
+
+    Greedy slot nets and learned nets evaluate one way (argmax). A sampled slot net evaluates
+    as `mode` says (slot.EVALUATIONS): "sample" draws `draws` networks, draw d from the seeds
+    (seed, d, layer), and reports each split's mean accuracy over them (every split sees the
+    same draws); "expected" uses the mean option under softmax(scores); "argmax" the best score.
+    """
+    layers = sampled_layers(net)
+    draws = draws if layers and mode == "sample" else 1
+    totals = dict.fromkeys(splits, 0.0)
+    for draw in range(draws):
+        for index, layer in enumerate(layers):
+            layer_seed = np.random.SeedSequence([seed, draw, index]).generate_state(1)[0]
+            layer.slots.set_evaluation(mode, int(layer_seed))
+        for name, (x, y) in splits.items():
+            totals[name] += accuracy(net, x, y)
+    for layer in layers:
+        layer.slots.set_evaluation("argmax")
+    return {name: total / draws for name, total in totals.items()}
+
+
+def selection_snapshot(net):
+    """The evaluation-time option index of every slot layer (the kept mask of every
+    edge-popup layer), by layer name."""
+    return {name: layer.selected().copy() for name, layer in net.named_layers()
+            if hasattr(layer, "selected")}       # a copy: some layers update theirs in place
+
+
+def fraction_changed(before, after):
+    """Share of all connections whose selected option differs between two snapshots."""
+    if not before:
+        return None
+    changed = sum(backend.read((before[k] != after[k]).sum()) for k in before)
+    return changed / sum(v.size for v in before.values())

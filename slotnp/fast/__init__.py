@@ -1,0 +1,22 @@
+"""The fast twins of the plain engine, each beside the plain piece it stands in for and proven
+equal to it by a test. Importing this package registers them all with core/twins.py; they run
+only where switched on:
+
+    from slotnp import fast
+    with fast.on():
+        net = nets.build("conv2", K=8)       # factored slot layers, Winograd convolutions ...
+
+- convolution.py: Winograd (winograd.py) or batch-innermost im2col (batch_inner.py), each half
+  of a batch on its own core, for core/conv.py's im2col;
+- slots.py: factored scores (slot_factored.py) and, for greedy layers, intervals instead of
+  options (slot_intervals.py, envelope.py, draws.py), for slots/slot.py's explicit scores;
+- evaluation.py: slot layers that choose their weights once for a whole evaluation;
+- threads.py: the cores shared out among parts of the work.
+"""
+from ..core import twins
+from . import convolution, evaluation, slots  # noqa: F401  (each registers itself)
+
+
+def on(switch=True):
+    """A scope in which the fast twins run (core/twins.switched_on)."""
+    return twins.switched_on(switch)

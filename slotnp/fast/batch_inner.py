@@ -1,0 +1,143 @@
+"""Convolution on batch-innermost memory: im2col and col2im one cache-sized block of output rows
+at a time, so the full columns matrix is never written.
+
+Lay the padded input out as (C, H + 2p, W + 2p, N), the batch index innermost. Then kernel tap
+(i, j) of the windows of output rows r0 <= r < r1 is one slice,
+
+    padded[:, r0*s + i : r1*s + i : s,  j : j + OW*s : s,  :]        (s = stride)
+
+whose last OW*N values (stride 1) or N values (any stride) are contiguous in memory: runs of
+4,096 floats for CONV-2 at batch 128, where (N, C, H, W) memory gives runs of 32. So the
+columns of a block of rows are copied at memory speed into a stack that stays in cache,
+rows (i, j, c) x columns (r, ow, n), and one GEMM per block does the work:
+
+    y[:, rows]  = W2d @ stack                 W2d = W as (F, KH*KW*C), taps outermost
+    dW2d       += dy[:, rows] @ stack.T
+    dstack      = W2d.T @ dy[:, rows],  each tap's part added back where it was copied from
+
+There is no padding overhead (every column is a real output) and no size-dependent temporary
+larger than the stack. The output y is (F, OH, OW, N) memory handed on as an (N, F, OH, OW)
+view; ReLU and pooling keep their input's memory order, so the next convolution finds its input
+batch-innermost already and pads it with one fast copy. Conv2d uses this path for every layer
+that Winograd's (winograd.py, same memory layout) does not take; its im2col path (im2col.py) is
+the plain one that the tests compare this one against.
+"""
+import numpy as np
+
+from ..core.im2col import output_size
+from . import threads
+
+STACK_VALUES = 9 * 64 * 4096  # values in one block's stack of columns (9 MB in float32)
+
+
+def padded_batch_inner(xp, x, padding):
+    """x: (N, C, H, W), any memory order -> (C, H + 2p, W + 2p, N), zero-padded."""
+    N, C, H, W = x.shape
+    p = padding
+    padded = xp.zeros((C, H + 2 * p, W + 2 * p, N), dtype=x.dtype)
+    padded[:, p:p + H, p:p + W] = x.transpose(1, 2, 3, 0)
+    return padded
+
+
+def row_blocks(rows, values_per_row, whole=False):
+    """(r0, r1) for consecutive blocks of output rows, each at most STACK_VALUES values (one
+    block with `whole`: on a GPU, few large operations beat cache-sized ones)."""
+    step = rows if whole else max(1, STACK_VALUES // values_per_row)
+    return [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
+
+
+class Geometry:
+    """Sizes shared by forward and backward, and the two halves of a block's im2col."""
+
+    def __init__(self, padded_shape, kernel_shape, stride, whole=False):
+        self.C, Hp, Wp, self.N = padded_shape
+        self.kh, self.kw = kernel_shape
+        self.stride = stride
+        self.OH, self.OW = output_size(Hp, self.kh, stride, 0), output_size(Wp, self.kw, stride, 0)
+        self.stack_rows = self.kh * self.kw * self.C
+        self.row_values = self.OW * self.N                       # columns per output row
+        self.blocks = row_blocks(self.OH, self.stack_rows * self.row_values, whole)
+
+    def new_stack(self, xp, dtype):
+        """(KH*KW*C, rows*OW*N) memory for the largest block."""
+        return xp.empty((self.stack_rows, self.blocks[0][1] * self.row_values), dtype=dtype)
+
+    def windows(self, padded, r0, r1):
+        """For each tap (i, j), taps in order: its window slice of `padded` for output rows
+        r0..r1, (C, r1 - r0, OW, N)."""
+        s = self.stride
+        return [padded[:, r0 * s + i:(r1 - 1) * s + i + 1:s, j:j + (self.OW - 1) * s + 1:s]
+                for i in range(self.kh) for j in range(self.kw)]
+
+    def parts(self, stack, r0, r1):
+        """For each tap, its rows of the block's stack, seen as (C, r1 - r0, OW, N)."""
+        parts = stack.reshape(self.kh, self.kw, self.C, -1, self.OW, self.N)[:, :, :, :r1 - r0]
+        return [parts[i, j] for i in range(self.kh) for j in range(self.kw)]
+
+
+def forward(xp, x, w, stride, padding):
+    """x: (N, C, H, W), w: (F, C, KH, KW) -> y: (N, F, OH, OW), a view of (F, OH, OW, N)
+    memory, and the padded batch-inner input that backward needs. The halves of the batch
+    (threads.batch_parts) go side by side, each on its own core with its own stack."""
+    F = w.shape[0]
+    padded = padded_batch_inner(xp, x, padding)
+    C, Hp, Wp, N = padded.shape
+    w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
+    OH, OW = (output_size(side, k, stride, 0) for side, k in zip((Hp, Wp), w.shape[2:]))
+    y = xp.empty((F, OH, OW, N), dtype=x.dtype)
+
+    def forward_part(n0, n1):
+        g = Geometry((C, Hp, Wp, n1 - n0), w.shape[2:], stride, whole=xp is not np)
+        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+        stack = g.new_stack(xp, x.dtype)
+        for r0, r1 in g.blocks:
+            for window, part in zip(g.windows(part_in, r0, r1), g.parts(stack, r0, r1)):
+                part[...] = window                                             # im2col
+            columns = stack[:, :(r1 - r0) * g.row_values]
+            rows_out = part_out[:, r0:r1]
+            if n1 - n0 == N:                     # the whole batch: write y in place
+                xp.matmul(w2d, columns, out=rows_out.reshape(F, -1))
+            else:
+                rows_out[...] = xp.matmul(w2d, columns).reshape(rows_out.shape)
+    threads.side_by_side(xp, forward_part, threads.batch_parts(xp, N))
+    return y.transpose(3, 0, 1, 2), padded
+
+
+def backward(xp, dout, padded, w, stride, padding):
+    """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
+    of batch-inner memory). Each half of the batch sums its own dW; the halves' sums are
+    added in order, so dW is the same whether they ran side by side or one after the other."""
+    F = w.shape[0]
+    C, Hp, Wp, N = padded.shape
+    kh, kw = w.shape[2:]
+    w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
+    dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))                  # (F, OH, OW, N)
+    dpadded = xp.zeros_like(padded)
+    parts = threads.batch_parts(xp, N)
+    dw_of = {}
+
+    def backward_part(n0, n1):
+        g = Geometry((C, Hp, Wp, n1 - n0), (kh, kw), stride, whole=xp is not np)
+        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        dw2d = dw_of[n0] = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
+        dw_block = xp.empty_like(dw2d)
+        stack = g.new_stack(xp, dout.dtype)
+        for r0, r1 in g.blocks:
+            dy_rows = part_dy[:, r0:r1].reshape(F, -1)      # a copy when n is half the batch
+            columns = stack[:, :dy_rows.shape[1]]
+            parts_of_stack = g.parts(stack, r0, r1)
+            for window, part in zip(g.windows(part_in, r0, r1), parts_of_stack):
+                part[...] = window                                             # im2col
+            xp.matmul(dy_rows, columns.T, out=dw_block)
+            dw2d += dw_block
+            xp.matmul(w2d.T, dy_rows, out=columns)                            # dcolumns
+            for dwindow, part in zip(g.windows(part_dx, r0, r1), parts_of_stack):
+                dwindow += part                                                # col2im
+    threads.side_by_side(xp, backward_part, parts)
+    dw2d = dw_of[parts[0][0]]
+    for n0, _ in parts[1:]:
+        dw2d += dw_of[n0]
+    dw = xp.ascontiguousarray(dw2d.reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
+    H, W = dpadded.shape[1] - 2 * padding, dpadded.shape[2] - 2 * padding
+    dx = dpadded[:, padding:padding + H, padding:padding + W]
+    return dw, dx.transpose(3, 0, 1, 2)

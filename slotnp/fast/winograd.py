@@ -1,0 +1,206 @@
+"""Winograd's minimal filtering F(4x4, 3x3) for 3x3 stride-1 convolutions, on batch-innermost
+memory (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016).
+
+Cut the output into 4x4 tiles. A tile needs the 6x6 patch d of the padded input under it
+(neighbouring patches overlap by 2), and for one input and one output channel its outputs are
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A          g: the 3x3 kernel, *: elementwise
+
+that is 36 multiplications for 16 outputs, where the direct sum takes 144. Summed over the input
+channels, the elementwise product at each of the 36 positions e of a transformed tile is a
+matrix product over channels, for all tiles of the batch at once:
+
+    M[e] = U[e] @ V[e]        U[e]: (F, C) transformed kernels, V[e]: (C, tiles) transformed patches
+
+so the GEMMs do 36/16 = 2.25 multiply-adds per output and input channel, against im2col's 9.
+The transforms are small matrix products too, on all positions at once, because
+vec(P^T d Q) = kron(P^T, Q^T) vec(d) for row-major vec:
+
+    V = BK @ D     BK = kron(B^T, B^T): (36, 36)   D: the 36 patch values, (36, C*tiles)
+    U = GK @ w9    GK = kron(G, G):     (36, 9)    w9: the 9 kernel taps, (9, F*C)
+    Y = AK @ M     AK = kron(A^T, A^T): (16, 36)   Y: the 16 tile outputs, (16, F*tiles)
+
+Backward is the adjoint of each linear step, in reverse order:
+
+    dM = AK^T @ dY,   dU[e] = dM[e] @ V[e]^T,   dV[e] = U[e]^T @ dM[e],   dD = BK^T @ dV,
+    dw9 = GK^T @ dU,  and each of dD's 36 patch values added back where D was copied from.
+
+The layout is batch_inner.py's: input padded as (C, H + 2p, W + 2p, N), output (F, OH, OW, N).
+Patch position (i, j) of a block of tiles is then one strided slice of the padded input whose
+runs of N values are contiguous. The work goes one block of tiles at a time, so that D, V and M
+stay in cache. A training forward keeps every block's V for backward (2.25 values per input
+value: 75 MB for CONV-2's second layer at batch 128), which saved backward 11% of a
+forward-and-backward on one core. Each half of the batch is a
+separate piece of work (runs of N/2 values), so that two cores take one half each.
+
+The transforms hold fractions (1/6, 1/24) that float32 rounds: outputs differ from the direct
+sum by about 1e-5 of the largest output (im2col: below 1e-6; `python bench/conv_layers.py`
+measures both). In float64 the tests hold it to 1e-13 of the plain path. Conv2d uses this path
+where it applies (see `applies`) and batch_inner.py elsewhere.
+"""
+import numpy as np
+
+from . import threads
+from .batch_inner import padded_batch_inner
+
+TILE = 4            # output tile side
+PATCH = TILE + 2    # input patch side for a 3x3 kernel
+BLOCK_VALUES = 36 * 64 * 4 * 128   # values of D in one block of tiles (1.2 M, 4.7 MB in float32)
+# With few input channels the 36 GEMMs are too shallow. Forward + backward at 32x32 to 64
+# channels, batch 128, in ms, Winograd against batch_inner.py for 3 / 16 / 32 / 64 input channels:
+# 104 / 29, 123 / 85, 136 / 129, 205 / 258 (`python bench/conv_layers.py --shapes 3,64,32
+# 16,64,32 32,64,32 64,64,32 --winograd-min-channels 1`).
+MIN_CHANNELS = 64
+
+B_T = np.array([[4, 0, -5, 0, 1, 0],
+                [0, -4, -4, 1, 1, 0],
+                [0, 4, -4, -1, 1, 0],
+                [0, -2, -1, 2, 1, 0],
+                [0, 2, -1, -2, 1, 0],
+                [0, 4, 0, -5, 0, 1]], dtype=np.float64)
+G = np.array([[1 / 4, 0, 0],
+              [-1 / 6, -1 / 6, -1 / 6],
+              [-1 / 6, 1 / 6, -1 / 6],
+              [1 / 24, 1 / 12, 1 / 6],
+              [1 / 24, -1 / 12, 1 / 6],
+              [0, 0, 1]], dtype=np.float64)
+A_T = np.array([[1, 1, 1, 1, 1, 0],
+                [0, 1, -1, 2, -2, 0],
+                [0, 1, 1, 4, 4, 0],
+                [0, 1, -1, 8, -8, 1]], dtype=np.float64)
+
+
+def applies(kernel_shape, stride, in_channels, out_height, out_width):
+    """Whether Conv2d uses this path: a 3x3 kernel, stride 1, at least MIN_CHANNELS input
+    channels, and output sides that 4 divides."""
+    return (tuple(kernel_shape) == (3, 3) and stride == 1 and in_channels >= MIN_CHANNELS
+            and out_height % TILE == 0 and out_width % TILE == 0)
+
+
+_TRANSFORMS = {}
+
+
+def transforms(xp, dtype):
+    """BK (36, 36), GK (36, 9), AK (16, 36) in `dtype` on xp's device, uploaded once."""
+    key = (id(xp), np.dtype(dtype).name)
+    if key not in _TRANSFORMS:
+        _TRANSFORMS[key] = [xp.asarray(np.kron(m, m).astype(dtype)) for m in (B_T, G, A_T)]
+    return _TRANSFORMS[key]
+
+
+def tile_blocks(tile_rows, tile_cols, values_per_tile, whole=False):
+    """(ty0, ty1, tx0, tx1) for consecutive blocks of tiles, each at most BLOCK_VALUES values of
+    D: whole rows of tiles while one fits, else pieces of one row (`whole`: one block, for a
+    GPU)."""
+    if whole:
+        return [(0, tile_rows, 0, tile_cols)]
+    if tile_cols * values_per_tile <= BLOCK_VALUES:
+        step = BLOCK_VALUES // (tile_cols * values_per_tile)
+        return [(r, min(r + step, tile_rows), 0, tile_cols) for r in range(0, tile_rows, step)]
+    step = max(1, BLOCK_VALUES // values_per_tile)
+    return [(r, r + 1, c, min(c + step, tile_cols))
+            for r in range(tile_rows) for c in range(0, tile_cols, step)]
+
+
+def tile_views(a, side, block):
+    """For each position (i, j) of a side x side tile, row-major: its values over the block's
+    tiles in a: (channels, rows, cols, N) memory -> (channels, ty1 - ty0, tx1 - tx0, N) slices."""
+    ty0, ty1, tx0, tx1 = block
+    return [a[:, TILE * ty0 + i:TILE * (ty1 - 1) + i + 1:TILE,
+              TILE * tx0 + j:TILE * (tx1 - 1) + j + 1:TILE]
+            for i in range(side) for j in range(side)]
+
+
+def transformed_patches(xp, padded, BK, block):
+    """V = BK @ D for one block of tiles: (36, C, tiles*N)."""
+    ty0, ty1, tx0, tx1 = block
+    C, N = padded.shape[0], padded.shape[3]      # padded may be a part of the batch: (..., n)
+    D = xp.empty((PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, N), dtype=padded.dtype)
+    for part, window in zip(D, tile_views(padded, PATCH, block)):
+        part[...] = window
+    return xp.matmul(BK, D.reshape(PATCH * PATCH, -1)).reshape(PATCH * PATCH, C, -1)
+
+
+def _setup(xp, padded, w):
+    """The transforms BK, GK, AK, and U = GK @ w9 as (36, F, C)."""
+    F, C = w.shape[:2]
+    BK, GK, AK = transforms(xp, padded.dtype)
+    U = xp.matmul(GK, w.transpose(2, 3, 0, 1).reshape(9, F * C)).reshape(PATCH * PATCH, F, C)
+    return BK, GK, AK, U
+
+
+def blocks_of(xp, padded, n):
+    """The blocks of tiles for a part of n images of `padded` (C, Hp, Wp, N)."""
+    C, Hp, Wp, _ = padded.shape
+    return tile_blocks((Hp - 2) // TILE, (Wp - 2) // TILE, PATCH * PATCH * C * n,
+                       whole=xp is not np)
+
+
+def forward(xp, x, w, padding, keep=False):
+    """x: (N, C, H, W), w: (F, C, 3, 3) -> y: (N, F, OH, OW), a view of (F, OH, OW, N) memory,
+    and what backward needs: the padded batch-inner input and, with `keep` (training), the
+    transformed patches V of every block, which backward would otherwise compute again. The
+    halves of the batch (threads.batch_parts) go side by side, each on its own core."""
+    F = w.shape[0]
+    padded = padded_batch_inner(xp, x, padding)
+    BK, _, AK, U = _setup(xp, padded, w)
+    _, Hp, Wp, N = padded.shape
+    y = xp.empty((F, Hp - 2, Wp - 2, N), dtype=x.dtype)
+    kept = {} if keep else None
+
+    def forward_part(n0, n1):
+        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+        for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
+            V = transformed_patches(xp, part_in, BK, block)
+            if keep:
+                kept[n0, index] = V
+            M = xp.matmul(U, V)                                           # (36, F, tiles*n)
+            Y = xp.matmul(AK, M.reshape(PATCH * PATCH, -1))               # (16, F*tiles*n)
+            Y = Y.reshape(TILE * TILE, F, block[1] - block[0], block[3] - block[2], n1 - n0)
+            for window, part in zip(tile_views(part_out, TILE, block), Y):
+                window[...] = part
+    threads.side_by_side(xp, forward_part, threads.batch_parts(xp, N))
+    return y.transpose(3, 0, 1, 2), (padded, kept)
+
+
+def backward(xp, dout, cache, w, padding):
+    """dout: (N, F, OH, OW), any memory order, and forward's `cache` -> (dW (F, C, 3, 3),
+    dx (N, C, H, W) as a view of batch-inner memory). Each half of the batch sums its own dU;
+    the halves' sums are added in order, so dW is the same whether they ran side by side or
+    one after the other."""
+    padded, kept = cache
+    F, C = w.shape[:2]
+    BK, GK, AK, U = _setup(xp, padded, w)
+    N = padded.shape[3]
+    dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))            # (F, OH, OW, N)
+    dpadded = xp.zeros_like(padded)
+    parts = threads.batch_parts(xp, N)
+    dU_of = {}
+
+    def backward_part(n0, n1):
+        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        dU = dU_of[n0] = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
+        for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
+            rows, cols = block[1] - block[0], block[3] - block[2]
+            dY = xp.empty((TILE * TILE, F, rows, cols, n1 - n0), dtype=dout.dtype)
+            for part, window in zip(dY, tile_views(part_dy, TILE, block)):
+                part[...] = window
+            dM = xp.matmul(AK.T, dY.reshape(TILE * TILE, -1)).reshape(PATCH * PATCH, F, -1)
+            V = kept.pop((n0, index), None) if kept is not None else None
+            if V is None:                  # an evaluation forward before, or a second backward
+                V = transformed_patches(xp, part_in, BK, block)
+            dU += xp.matmul(dM, V.transpose(0, 2, 1))
+            dV = xp.matmul(U.transpose(0, 2, 1), dM)                  # (36, C, tiles*n)
+            dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
+            for window, part in zip(tile_views(part_dx, PATCH, block),
+                                    dD.reshape(PATCH * PATCH, C, rows, cols, n1 - n0)):
+                window += part
+    threads.side_by_side(xp, backward_part, parts)
+    dU = dU_of[parts[0][0]]
+    for n0, _ in parts[1:]:
+        dU += dU_of[n0]
+    dw = xp.matmul(GK.T, dU.reshape(PATCH * PATCH, F * C)).reshape(3, 3, F, C)
+    dw = xp.ascontiguousarray(dw.transpose(2, 3, 0, 1))
+    H, W = padded.shape[1] - 2 * padding, padded.shape[2] - 2 * padding
+    dx = dpadded[:, padding:padding + H, padding:padding + W]
+    return dw, dx.transpose(3, 0, 1, 2)

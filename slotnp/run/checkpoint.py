@@ -1,0 +1,114 @@
+"""Checkpoints: one .npz holding parameters, optimizer velocities and a JSON `meta` record.
+
+Writes are atomic (write a temporary file in the same folder, then rename), so an interrupted
+save never damages the previous checkpoint. Slot options (and the initial scores the factored
+scores build on) are not stored: they are redrawn from the seed in `meta["config"]`, and a
+digest of them guards against a mismatch.
+"""
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from ..core import backend
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or belongs to another network."""
+
+
+def options_digest(net, as_kept=False):
+    """SHA-1 over what identifies every slot layer's options (Slots.digest_parts: the options,
+    and the initial scores where the factored scores are built on them; for layers that keep
+    no options, the drawing's arguments and two blocks of values); empty string for a net
+    without slots. `as_kept`: layers that keep no options give the digest of the layers that
+    do (all their values, drawn again), so that a checkpoint saved by those still loads."""
+    digest = hashlib.sha1()
+    found = False
+    for name, layer in net.named_layers():
+        fixed = getattr(layer, "slots", None) or getattr(layer, "supermask", None)
+        if fixed is not None:                 # slot options, or edge-popup's fixed weights
+            found = True
+            digest.update(name.encode())
+            parts = fixed.digest_parts_as_kept() if as_kept and \
+                hasattr(fixed, "digest_parts_as_kept") else fixed.digest_parts()
+            for part in parts:
+                digest.update(part)
+    return digest.hexdigest() if found else ""
+
+
+def digest_matches(net, digest, stored):
+    """Whether a checkpoint's stored options digest belongs to `net`, whose own digest is
+    `digest`: directly, or as saved by layers that keep their options in memory (greedy
+    layers at small K kept them until interval layers took every K)."""
+    return stored == digest or (stored and stored == options_digest(net, as_kept=True))
+
+
+def resume_into(net, saved, digest, path):
+    """Load the parameters of `saved` (what `load` read from `path`) into `net`, whose options
+    digest is `digest`, once the digests show that the options are the same."""
+    meta, params, _ = saved
+    if not digest_matches(net, digest, meta.get("options_digest", "")):
+        raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from the "
+                              "ones it was trained with (another slotnp version?)")
+    load_params(net, params, path)
+
+
+def save(path, net, meta, optimizer=None):
+    """Atomically write net.params (and the optimizer's velocities) with `meta` to `path`."""
+    arrays = {f"param/{k}": backend.to_host(v) for k, v in net.params.items()}
+    if optimizer is not None:
+        arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    folder = os.path.dirname(os.path.abspath(path))
+    temporary = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:  # a full disk, say: the previous checkpoint is untouched
+        raise CheckpointError(f"could not write the checkpoint {path} ({error.strerror or error});"
+                              " the previous one is intact: free some space and continue with "
+                              "--resume") from None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def load(path):
+    """(meta, params, velocities) from a checkpoint; params/velocities are host arrays by name."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the .npz that train.py "
+                              "wrote (last.npz or best.npz in the run's --out folder)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            params = {k[6:]: data[k] for k in data.files if k.startswith("param/")}
+            velocities = {k[9:]: data[k] for k in data.files if k.startswith("velocity/")}
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as error:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: "
+                              f"{error}); use another checkpoint (best.npz or last.npz) or "
+                              "train again") from None
+    if "config" not in meta or not params:
+        raise CheckpointError(f"{path} is not a slotnp checkpoint (no config or parameters)")
+    return meta, params, velocities
+
+
+def load_params(net, params, path="checkpoint"):
+    """Copy host arrays into net.params in place, checking names and shapes."""
+    own = net.params
+    if set(own) != set(params):
+        raise CheckpointError(f"{path} holds parameters {sorted(params)}, but this net has "
+                              f"{sorted(own)}; it was saved for another network")
+    for name, value in own.items():
+        if value.shape != params[name].shape:
+            raise CheckpointError(f"{path}: {name} has shape {params[name].shape}, the net "
+                                  f"expects {value.shape}")
+        value[...] = backend.to_device(params[name])

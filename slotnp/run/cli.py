@@ -1,0 +1,242 @@
+"""train.py's command line: its flags, each checked as it is read, and the one-line errors.
+
+A bad flag ends in one line that names it and what it accepts (`OneLineErrors`), never the
+whole usage block or a traceback. The defaults live in run/config.py.
+"""
+import argparse
+import contextlib
+import os
+import signal
+import sys
+
+import numpy as np
+
+import datasets
+from ..core import backend, optim
+from ..slots import EVALUATIONS, nets
+from . import memory
+from .checkpoint import CheckpointError
+from .config import DEFAULT_EVAL_DRAWS, DEFAULT_OPTION_BOUND, METHODS
+from .run_folder import RunFolderError
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = float(text)
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def score_bound(text):
+    if text in ("paper", "options"):
+        return text
+    try:
+        return positive_float(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"must be a positive number, 'paper' or 'options', "
+                                         f"got {text}") from None
+
+
+def fraction_above_zero(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
+    return value
+
+
+def epoch_list(text):
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected epochs like 25,75, got {text!r}") from None
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    """Report a bad flag in one line (not the whole usage block) and exit with status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_args(argv=None):
+    p = OneLineErrors(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--net", choices=nets.NETS, default="lenet")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument("--method", choices=METHODS, default="slot",
+                   help="slot machines; ordinary learned weights; or edge-popup (Ramanujan et "
+                        "al.: fixed weights, the --keep fraction with the largest scores used)")
+    p.add_argument("--learned", action="store_true", help="the same as --method learned")
+    p.add_argument("--keep", type=fraction_above_zero, default=0.5,
+                   help="edge-popup: the fraction of each layer's connections kept")
+    p.add_argument("--weight-init", choices=("signed_constant", "kaiming_normal"),
+                   default="signed_constant",
+                   help="edge-popup: its fixed weights, +-sqrt(2/fan_in) or N(0, 2/fan_in)")
+    p.add_argument("--K", type=positive_int, default=8, help="options per connection")
+    p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
+    p.add_argument("--shared", action="store_true", help="one set of K values per layer")
+    p.add_argument("--option-bound", type=positive_float, default=DEFAULT_OPTION_BOUND,
+                   metavar="B",
+                   help="slot options ~ U(-B*sigma, B*sigma): 1 is the paper's text, 1.73205 "
+                        "(sqrt 3, the Glorot-uniform bound) the authors' released code, which "
+                        "reproduces the paper's MNIST figures (README)")
+    p.add_argument("--score-form", choices=("factored", "explicit"), default="factored",
+                   help="how slot scores are stored and updated: the same SGD either way; "
+                        "explicit keeps all K scores (slower, see slotnp/slots/slot.py)")
+    p.add_argument("--dropout", type=float, default=None,
+                   help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="default 200 (330 for learned conv4/conv6)")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")
+    p.add_argument("--momentum", type=fraction, default=None,
+                   help=f"SGD momentum (default {optim.DEFAULT_MOMENTUM})")
+    p.add_argument("--weight-decay", type=non_negative_float, default=None,
+                   help="SGD weight decay on every trainable array (default: see "
+                        "optim.default_weight_decay and the README)")
+    p.add_argument("--eval-mode", choices=EVALUATIONS, default=None,
+                   help="how a sampled slot net is evaluated: sample (draw weights from "
+                        "softmax(scores), as the authors' code does), expected (the mean option) "
+                        "or argmax (default sample; greedy and learned nets always use argmax)")
+    p.add_argument("--eval-draws", type=positive_int, default=None,
+                   help=f"with --eval-mode sample: networks drawn per evaluation, accuracies "
+                        f"averaged (default {DEFAULT_EVAL_DRAWS})")
+    p.add_argument("--eval-seed", type=int, default=None,
+                   help="seed of the evaluation draws, the same every epoch (default 0)")
+    p.add_argument("--compare-eval-modes", action="store_true",
+                   help="a sampled slot net also records every other evaluation mode per epoch")
+    p.add_argument("--restarts", type=epoch_list, default=None,
+                   help="epochs where the cosine schedule restarts (default 25,75; none for "
+                        "edge-popup, whose paper uses one cosine)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--score-bound", type=score_bound, default=None, metavar="BOUND",
+                   help="the score bound: initial scores ~ U(0, BOUND*sigma) in every slot "
+                        "layer; 'options' is the option bound (the authors' code), 'paper' the "
+                        "paper's lambda: 1 "
+                        "for convolutions, 0.1 for linear layers (default: options for GS, "
+                        "paper for PS, as the README's ablation chose)")
+    p.add_argument("--normalise", choices=("channels", "none"), default=None,
+                   help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
+                        "training split's statistics; none = pixel/255 in [0, 1] (default: "
+                        "none for MNIST, channels otherwise, as the authors' loaders)")
+    p.add_argument("--dataset", choices=datasets.DATASETS, default=None,
+                   help="default: mnist for lenet, cifar10 otherwise")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with (or for) the data sets (default: data; for --resume, "
+                        "--eval and --finetune, the folder the run was trained from)")
+    p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
+    p.add_argument("--resume-or-start", action="store_true",
+                   help="--resume when --out holds last.npz, else a new run: one command for a "
+                        "scheduler to start again after a time limit (sweep.py prints these)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run that --out already holds (otherwise refused)")
+    p.add_argument("--finetune", metavar="CHECKPOINT",
+                   help="freeze a trained slot machine into learned weights and fine-tune them")
+    p.add_argument("--eval", metavar="FILE",
+                   help="only evaluate a checkpoint, or a slot machine exported by --export")
+    p.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "FILE"),
+                   help="write a greedy slot machine as its config and seed plus the index of "
+                        "every connection's option in ceil(log2 K) bits")
+    p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
+                   help="stop cleanly after the epoch that passes this time (resume later)")
+    p.add_argument("--plain", action="store_true",
+                   help="the plain engine alone (slotnp/core and slots: im2col convolution, "
+                        "explicit scores, no threads), no fast twin: the same results up to "
+                        "rounding, slower")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
+    if args.resume and args.out is None:
+        p.error("--resume needs --out, the folder of the run to continue")
+    if args.resume and args.overwrite:
+        p.error("--resume continues the run in --out and --overwrite replaces it; pick one")
+    if args.learned:
+        args.method = "learned"
+    if args.resume_or_start:
+        if args.out is None:
+            p.error("--resume-or-start needs --out, the run's folder")
+        if args.resume or args.overwrite:
+            p.error("--resume-or-start decides between --resume and a new run itself")
+        args.resume = os.path.isfile(os.path.join(args.out, "last.npz"))
+        # no last.npz: no epoch ever finished there, so nothing trained can be lost
+        args.overwrite = not args.resume
+    return args
+
+
+class OneLineError(RuntimeError):
+    """A failure of the run itself (its loss diverged, say), told in one line."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cluster scheduler's time limit, `kill`), handled as Ctrl-C is."""
+
+
+def terminate(signum, frame):
+    raise Terminated()
+
+
+def one_line_errors(work):
+    """Run work() and return its exit status; every failure it can meet becomes one line on
+    stderr (status 2), an interrupt a line saying what is saved (130, or 143 for SIGTERM)."""
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
+    try:
+        return work()
+    except (datasets.DataError, CheckpointError, backend.BackendError, RunFolderError,
+            OneLineError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError as error:  # NumPy's and CuPy's out-of-memory errors are MemoryErrors
+        text = str(error).strip().splitlines()[0] if str(error).strip() else "an allocation failed"
+        if not isinstance(error, memory.EstimateError):
+            text = f"out of memory ({text}); lower --K or --batch-size"
+        print(f"error: {text}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+        print(f"\n{what}: the last finished epoch is in last.npz; continue with --resume",
+              file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
+
+
+@contextlib.contextmanager
+def progress_bar(args, total, description):
+    """A tqdm bar of `total` steps, as the callback train_epoch calls every few steps
+    (progress(steps, loss, acc)); None with --no-progress."""
+    if args.no_progress:
+        yield None
+        return
+    from tqdm import tqdm
+    bar = tqdm(total=total, leave=False, desc=description, file=sys.stdout)
+
+    def progress(steps, loss, acc):
+        bar.update(steps - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}", acc=f"{100 * acc:.2f}%")
+    try:
+        yield progress
+    finally:
+        bar.close()

@@ -1,0 +1,233 @@
+"""A run's configuration: the defaults, the full configuration of a new run (config.json), and
+what a configuration builds: its network and its data.
+
+The defaults are the ones the README's ablation chose (the paper's text where it reproduced the
+paper, the authors' code where that did); `resolve_config` writes every one of them out, so a
+run's config.json says exactly what ran.
+"""
+import os
+
+import numpy as np
+
+import datasets
+from datasets import prepare
+from ..core import backend, init, optim, training
+from ..slots import EVALUATIONS, nets
+from . import checkpoint, compat  # noqa: F401  (compat: older runs' options, version 1)
+from .checkpoint import CheckpointError
+
+DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
+                   "conv6": "cifar10", "vgg19": "cifar10"}
+LEARNED_LR = 0.01  # learned weights and fine-tuning
+DEFAULT_OPTION_BOUND = 1.73205  # sqrt 3 (to six figures), as the authors' code (README ablation)
+# Initial scores: U(0, option bound * sigma) in every layer for GS, as the authors' code; the
+# paper's lambda (1 conv, 0.1 linear) for PS. Each reproduced the paper best (README ablation).
+DEFAULT_SCORE_BOUND = {"greedy": "options", "sample": "paper"}
+# Inputs as the authors' loaders give them: MNIST pixels / 255 in [0, 1]; CIFAR-10 normalised
+# per channel. On MNIST this (with the bound above) is what reproduces the paper (README).
+DEFAULT_NORMALISE = {"mnist": "none", "cifar10": "channels", "synthetic": "channels"}
+METHODS = ("slot", "learned", "edge-popup")
+# Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
+# on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
+EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
+                  normalise="channels")
+DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
+
+
+
+def resolve_config(args):
+    """The full, explicit configuration of a new run (printed and saved as config.json)."""
+    method = "learned" if args.finetune else args.method
+    slot, popup = method == "slot", method == "edge-popup"
+    own = EDGE_POPUP if popup else {}
+    dataset = args.dataset or DEFAULT_DATASET[args.net]
+    long_run = method == "learned" and args.net in ("conv4", "conv6")
+    sampled = slot and args.selection == "sample"
+    dropout = own.get("dropout", nets.DEFAULT_DROPOUT[args.net])
+    lr = own.get("lr", optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR)
+    config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
+                  selection=args.selection if slot else None, shared=args.shared and slot,
+                  option_bound=args.option_bound if slot else None,
+                  score_form=("explicit" if args.plain else args.score_form) if slot else None,
+                  plain=args.plain,
+                  options_version=init.OPTIONS_VERSION if slot else None,
+                  score_bound=resolve_score_bound(args) if slot else None,
+                  edge_popup=args.keep if popup else None,
+                  weight_init=args.weight_init if popup else None,
+                  dropout=dropout if args.dropout is None else args.dropout,
+                  epochs=args.epochs or own.get("epochs", 330 if long_run else 200),
+                  batch_size=args.batch_size, lr=args.lr or lr,
+                  momentum=optim.DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
+                  weight_decay=own.get("weight_decay", optim.default_weight_decay(
+                      args.selection if slot else None, args.option_bound))
+                  if args.weight_decay is None else args.weight_decay,
+                  restarts=own.get("restarts", [25, 75]) if args.restarts is None
+                  else args.restarts, seed=args.seed,
+                  dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
+                  augment=dataset == "cifar10",
+                  normalise=args.normalise or own.get("normalise", DEFAULT_NORMALISE[dataset]),
+                  finetune=args.finetune,
+                  eval_mode=(args.eval_mode or "sample") if sampled else "argmax",
+                  eval_draws=(args.eval_draws or DEFAULT_EVAL_DRAWS) if sampled else 1,
+                  eval_seed=(args.eval_seed or 0) if sampled else None,
+                  compare_eval_modes=args.compare_eval_modes and sampled)
+    variant = f"slot-K{args.K}-{args.selection}" if slot else \
+        f"edgepopup-keep{args.keep:g}" if popup else ("finetune" if args.finetune else "learned")
+    if slot and args.option_bound != DEFAULT_OPTION_BOUND:
+        variant += f"-bound{args.option_bound:g}"
+    if args.weight_decay is not None:
+        variant += f"-wd{args.weight_decay:g}"
+    if args.normalise not in (None, own.get("normalise", DEFAULT_NORMALISE[dataset])):
+        variant += f"-normalise{args.normalise}"
+    if args.momentum is not None:
+        variant += f"-momentum{args.momentum:g}"
+    if args.score_bound is not None:
+        variant += f"-scores{args.score_bound}"
+    config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
+    return config
+
+
+def resolve_score_bound(args):
+    """The initial scores' bound S of a slot run as a number, or None for the paper's lambda."""
+    chosen = args.score_bound or DEFAULT_SCORE_BOUND[args.selection]
+    if chosen == "paper":
+        return None
+    return args.option_bound if chosen == "options" else chosen
+
+
+def build_net(config):
+    """The network a configuration describes (new, or to load a checkpoint into)."""
+    image_size = None
+    if config["net"] != "lenet" and config.get("image_shape"):
+        image_size = config["image_shape"][-1]
+    return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
+                      edge_popup=config.get("edge_popup"),
+                      weight_init=config.get("weight_init") or "signed_constant",
+                      selection=config["selection"] or "greedy", seed=config["seed"],
+                      shared=config["shared"], image_size=image_size,
+                      dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
+                      # runs saved before the factored form existed stored explicit scores
+                      score_form=config.get("score_form") or "explicit",
+                      # and runs saved before version 2 drew their options by version 1
+                      options_version=config.get("options_version") or 1,
+                      score_bound=config.get("score_bound"))
+
+
+def data_dir_of(args, config):
+    """Where a run's data is: --data-dir, else the folder the run was trained from, else data."""
+    return args.data_dir or config.get("data_dir") or "data"
+
+
+def load_data(config, data_dir):
+    """Train/val/test arrays on the device, normalised with the training split's statistics."""
+    shape = nets.INPUT_SHAPES[config["net"]]
+    raw = datasets.load(config["dataset"], data_dir, shape=shape)
+    images = raw["x_train"].shape[1:]
+    if images[0] != shape[0] or (config["net"] == "lenet" and images != shape):
+        raise datasets.DataError(f"{config['dataset']} images are {images}, but {config['net']} "
+                                 f"takes {shape}; pick a matching --net or --dataset")
+    check_labels(raw, config["dataset"], data_dir)
+    (x_train, y_train), (x_val, y_val) = prepare.split(raw["x_train"], raw["y_train"],
+                                                       config["val_fraction"], config["seed"])
+    mean, std = prepare.channel_stats(x_train)
+    if config.get("normalise", "channels") == "none":       # pixels / 255, in [0, 1]
+        mean, std = np.zeros_like(mean), np.ones_like(std)
+    to_device = lambda x: prepare.normalise_to_device(x, mean, std)  # noqa: E731
+    config["image_shape"] = list(raw["x_train"].shape[1:])
+    return dict(train=(to_device(x_train), backend.to_device(y_train)),
+                val=(to_device(x_val), backend.to_device(y_val)),
+                test=(to_device(raw["x_test"]), backend.to_device(raw["y_test"])))
+
+
+def check_labels(raw, dataset, data_dir):
+    """Every net has 10 outputs: more classes, or labels outside 0-9, get one clear line (on
+    CuPy an out-of-range label would otherwise index silently out of bounds)."""
+    classes = raw.get("classes") or []
+    if len(classes) > nets.OUTPUTS:
+        raise datasets.DataError(
+            f"{dataset} under {data_dir} has {len(classes)} classes ({', '.join(classes[:12])}"
+            f"{', ...' if len(classes) > 12 else ''}), but the nets have {nets.OUTPUTS} outputs; "
+            f"use a folder with at most {nets.OUTPUTS} class folders")
+    for split in ("y_train", "y_test"):
+        labels = raw[split]
+        if len(labels) and (labels.min() < 0 or labels.max() >= nets.OUTPUTS):
+            raise datasets.DataError(
+                f"{dataset} under {data_dir} has {split[2:]} labels from {labels.min()} to "
+                f"{labels.max()}, but the nets have {nets.OUTPUTS} outputs (labels 0-"
+                f"{nets.OUTPUTS - 1}); fix or replace the data files")
+
+
+def evaluation_settings(config, args=None):
+    """(mode, draws, seed) of the evaluation: the run's own, or the flags' where given."""
+    sampled = config["slot"] and config["selection"] == "sample"
+    mode = config.get("eval_mode") or ("sample" if sampled else "argmax")
+    draws, seed = config.get("eval_draws") or DEFAULT_EVAL_DRAWS, config.get("eval_seed") or 0
+    if args is not None and sampled:
+        mode = args.eval_mode or mode
+        draws = args.eval_draws or draws
+        seed = seed if args.eval_seed is None else args.eval_seed
+    return mode, draws, seed
+
+
+def holds(config):
+    """What a run's checkpoint holds, in words: for messages."""
+    if config["slot"]:
+        return "a slot machine"
+    return "an edge-popup net" if config.get("edge_popup") else "learned weights"
+
+
+def finetune_source(config):
+    """(the slot machine's config, its params, its path) for a --finetune run, whose config
+    takes the net, data and seed from it."""
+    path = config["finetune"]
+    meta, params, _ = checkpoint.load(path)
+    source = meta["config"]
+    if not source["slot"]:
+        raise CheckpointError(f"{path} holds {holds(source)}, not a slot machine; --finetune "
+                              "takes a slot-machine checkpoint")
+    config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
+                  val_fraction=source["val_fraction"], augment=source["augment"],
+                  normalise=source.get("normalise", "channels"),
+                  data_dir=source.get("data_dir"))
+    return source, params, path
+
+
+def frozen_net(source, params, path):
+    """The slot machine of a --finetune run, frozen into learned weights (nets.freeze)."""
+    slot_net = build_net(source)
+    checkpoint.load_params(slot_net, params, path)
+    return nets.freeze(slot_net)
+
+
+def evaluate_epoch(net, data, config):
+    """val_acc and test_acc by the run's evaluation mode; with compare_eval_modes, also
+    by_eval_mode: {mode: {val_acc, test_acc}} for every mode."""
+    mode, draws, seed = evaluation_settings(config)
+    splits = {"val": data["val"], "test": data["test"]}
+    modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
+    by_mode = {}
+    for each in modes:
+        accuracies = training.evaluate(net, splits, each, draws, seed)
+        by_mode[each] = dict(val_acc=accuracies["val"], test_acc=accuracies["test"])
+    record = dict(by_mode[mode])
+    if len(modes) > 1:
+        record["by_eval_mode"] = by_mode
+    return record
+
+
+def evaluation_result(config, history):
+    """What result.json adds for a sampled (PS) net: how it was evaluated and, where every
+    mode was recorded, each mode at its own best epoch (by_eval_mode)."""
+    if not (config["slot"] and config["selection"] == "sample"):
+        return {}
+    mode, draws, seed = evaluation_settings(config)
+    result = dict(eval_mode=mode, eval_draws=draws if mode == "sample" else None,
+                  eval_seed=seed if mode == "sample" else None)
+    rows = [r for r in history if "by_eval_mode" in r]
+    if rows:
+        result["by_eval_mode"] = {}
+        for each in rows[0]["by_eval_mode"]:
+            top = max(rows, key=lambda r: r["by_eval_mode"][each]["val_acc"])  # first of equals
+            result["by_eval_mode"][each] = dict(best_epoch=top["epoch"],
+                                                **top["by_eval_mode"][each])
+    return result

@@ -1,0 +1,90 @@
+"""train.py's other modes: --eval (a checkpoint, or an exported slot machine) and --export.
+
+Each loads what it is given, checks that the options drawn again from the seed are the ones it
+was made with (the options digest), and answers in a few lines.
+"""
+import os
+
+from ..core import backend, training
+from ..slots import nets
+from . import checkpoint, export
+from .checkpoint import CheckpointError
+from .config import build_net, data_dir_of, evaluation_settings, holds, load_data
+from .run_folder import RunFolderError
+
+
+def load_slot_machine(path):
+    """(config, meta, net) of a greedy slot-machine checkpoint, for --export."""
+    meta, params, _ = checkpoint.load(path)
+    config = meta["config"]
+    if not config["slot"]:
+        raise CheckpointError(f"{path} holds {holds(config)}; --export writes slot machines")
+    if config["selection"] != "greedy":
+        raise CheckpointError(f"{path} holds a sampled slot machine, a distribution over "
+                              "networks rather than one; --export takes greedy ones")
+    net = build_net(config)
+    checkpoint.load_params(net, params, path)
+    return config, meta, net
+
+
+def export_slot_machine(args):
+    source, target = args.export
+    config, meta, net = load_slot_machine(source)
+    digest = checkpoint.options_digest(net)
+    stored = meta.get("options_digest")
+    if stored is not None and not checkpoint.digest_matches(net, digest, stored):
+        raise CheckpointError(f"{source}: the slot options rebuilt from its seed differ from "
+                              "the ones it was trained with (another slotnp version?)")
+    layers = [(name, backend.to_host(layer.selected()), layer.K)
+              for name, layer in nets.slot_layers(net)]
+    try:
+        export.write(target, config, digest, layers)
+    except OSError as error:
+        raise RunFolderError(f"could not write {target} ({error.strerror or error})") from None
+    size = os.path.getsize(target)
+    dense = 4 * sum(index.size for _, index, _ in layers)
+    print(f"wrote {target}: {size:,} bytes; the same net's float32 weights: {dense:,} bytes "
+          f"({size / dense:.4f} of them, {export.bits_for(config['K'])} bits a connection)")
+    return 0
+
+
+def evaluate_export(args):
+    """--eval of an export: the options drawn again from the seed, picked by the indices."""
+    try:
+        header, indices = export.read(args.eval)
+    except export.ExportError as error:
+        raise CheckpointError(str(error)) from None
+    config = header["config"]
+    net = build_net(config)
+    if not checkpoint.digest_matches(net, checkpoint.options_digest(net),
+                                     header["options_digest"]):
+        raise CheckpointError(f"{args.eval}: the options drawn again from its seed differ from "
+                              "the ones it was exported with (another slotnp version?)")
+    layers = dict(nets.slot_layers(net))
+    if set(indices) != set(layers) or any(indices[n].shape != layers[n].weight_shape
+                                          for n in layers):
+        raise CheckpointError(f"{args.eval} does not match the network its config describes")
+    frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
+    data = load_data(config, data_dir_of(args, config))
+    for split in ("val", "test"):
+        print(f"{split} accuracy: {100 * training.accuracy(frozen, *data[split]):.2f}%")
+    return 0
+
+
+def evaluate_checkpoint(args):
+    if export.is_export(args.eval):
+        return evaluate_export(args)
+    meta, params, _ = checkpoint.load(args.eval)
+    config = meta["config"]
+    net = build_net(config)
+    checkpoint.load_params(net, params, args.eval)
+    data = load_data(config, data_dir_of(args, config))
+    mode, draws, seed = evaluation_settings(config, args)
+    accuracies = training.evaluate(net, {"val": data["val"], "test": data["test"]},
+                                   mode, draws, seed)
+    if training.sampled_layers(net):
+        print(f"evaluation: {mode}" + (f", mean of {draws} draws (seed {seed})"
+                                       if mode == "sample" else ""))
+    for split, value in accuracies.items():
+        print(f"{split} accuracy: {100 * value:.2f}%")
+    return 0

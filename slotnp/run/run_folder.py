@@ -1,0 +1,119 @@
+"""A run's output folder: never overwritten by accident, trained into by one process at a time.
+
+A new run refuses a folder that already holds a run's files, unless told to overwrite it. While
+a run trains, it holds an exclusive lock on `<folder>/.lock` (fcntl.flock). The operating
+system releases such a lock when its process ends, however it ends, so a crashed or killed run
+never leaves it stuck.
+"""
+import errno
+import json
+import os
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: no lock there
+    fcntl = None
+
+RUN_FILES = ("config.json", "metrics.jsonl", "result.json", "curves.png", "last.npz", "best.npz")
+LOCK_NAME = ".lock"
+
+
+class RunFolderError(RuntimeError):
+    """The output folder cannot be used: it holds a run, is busy, or cannot be written."""
+
+
+def existing_run_files(folder):
+    """The run files already in `folder` (empty when it does not exist)."""
+    if not os.path.isdir(folder):
+        return []
+    return [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
+
+
+def make(folder):
+    """Create `folder` (and its parents); one clear error when that is impossible."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise RunFolderError(f"the output folder {folder} is a file; pass another --out")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise RunFolderError(f"cannot create the output folder {folder} "
+                             f"({error.strerror or error}); pass another --out") from None
+
+
+def check_new(folder, overwrite, remove=True):
+    """Before a new run into `folder`: refuse one that holds a run, or (`overwrite`, and
+    `remove`) clear it."""
+    found = existing_run_files(folder)
+    if not found:
+        return
+    if not overwrite:
+        raise RunFolderError(f"{folder} already holds a run ({', '.join(found)}); continue it "
+                             f"with --resume --out {folder}, pick another --out, or pass "
+                             "--overwrite to replace it")
+    for name in found if remove else ():
+        os.remove(os.path.join(folder, name))
+
+
+class Lock:
+    """`with Lock(folder):` holds the folder's lock, or raises RunFolderError at once."""
+
+    def __init__(self, folder):
+        self.path, self.file = os.path.join(folder, LOCK_NAME), None
+
+    def __enter__(self):
+        try:
+            self.file = open(self.path, "a+")
+        except OSError as error:
+            raise RunFolderError(f"cannot write into the output folder "
+                                 f"{os.path.dirname(self.path)} ({error.strerror or error}); "
+                                 "pass another --out") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                self.file.seek(0)
+                holder = self.file.read().strip() or "another process"
+                self.file.close()
+                raise RunFolderError(f"{os.path.dirname(self.path)} is in use: {holder} is "
+                                     "training into it; wait for it to end or pick another "
+                                     "--out") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"train.py (pid {os.getpid()})")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()           # closing releases the lock
+        return False
+
+
+def write_json(path, obj, lines=False):
+    """Write JSON (or JSON lines) atomically; a failed write leaves the old file intact."""
+    temporary = path + ".tmp"
+    try:
+        with open(temporary, "w") as file:
+            if lines:
+                file.writelines(json.dumps(o) + "\n" for o in obj)
+            else:
+                json.dump(obj, file, indent=2)
+                file.write("\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise RunFolderError(f"could not write {path} ({error.strerror or error}); the files "
+                             "written before are intact: free some space (or fix the folder's "
+                             "permissions) and continue with --resume") from None
+
+
+def learning_curves(history, path):
+    """Draw curves.png (run/plot.py); a failed write gets one line."""
+    from .plot import learning_curves as draw
+    try:
+        draw(history, path)
+    except OSError as error:
+        raise RunFolderError(f"could not write {path} ({error.strerror or error}); the "
+                             "checkpoints and metrics are intact") from None

@@ -1,0 +1,177 @@
+"""The paper's networks, as slot machines or with ordinary learned weights.
+
+All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases
+(each pool sits between its convolution and that convolution's ReLU; see `build`).
+The CONV nets have dropout 0.5 after their first two fully connected layers; Lenet, as in the
+lottery-ticket line of work its 300-100 form comes from, has none by default (with dropout 0.5 a
+K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
+  lenet  784-300-100-10                                  (MNIST, 1x28x28)
+  conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
+  conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
+  conv6  [64, 64, P, 128, 128, P, 256, 256, P] then FC 256-256-10
+  vgg19  Simonyan & Zisserman's 16 convolutions (5 pools), global average pool, FC-10
+"""
+import numpy as np
+
+from ..core import AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from ..core import twins
+from ..core.base import check_positive_int
+from ..core.init import OPTIONS_VERSION
+from .edge_popup import EdgePopupConv2d, EdgePopupLinear
+from .slot import SlotConv2d, SlotLinear
+
+CONV_STACKS = {
+    "conv2": [64, 64, "P"],
+    "conv4": [64, 64, "P", 128, 128, "P"],
+    "conv6": [64, 64, "P", 128, 128, "P", 256, 256, "P"],
+    "vgg19": [64, 64, "P", 128, 128, "P", 256, 256, 256, 256, "P",
+              512, 512, 512, 512, "P", 512, 512, 512, 512, "P"],
+}
+NETS = ("lenet",) + tuple(CONV_STACKS)
+INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STACKS}}
+
+
+OUTPUTS = 10  # classes every net tells apart (MNIST and CIFAR-10)
+DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg19": 0.5}
+
+
+def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
+          dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
+          options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
+          weight_init="signed_constant", score_bound=None):
+    """Build net `name` with every weight drawn from one Generator seeded by `seed`.
+
+    slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
+    one set of K values) or, with slot=False, ordinary learned weights. `image_size` shrinks the
+    CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
+    the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
+    `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
+    the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
+    keeps the slot scores "factored" (a fast twin) or "explicit" (plain; see slots/slot.py); by
+    default factored where the twins are switched on (core/twins.py), else explicit.
+    `options_version` picks how slot values are drawn (core/init.py; 1 for runs made before 2
+    existed, run/compat.py). `keep_options` keeps greedy layers' options in memory (a fast
+    twin's choice, fast/slots.py); the two forms select identically. `edge_popup` (a kept
+    fraction, with slot=False) builds edge-popup layers instead (slots/edge_popup.py), their
+    fixed weights drawn as `weight_init` says. The score bound `score_bound` starts every slot
+    layer's scores at U(0, score_bound * sigma) (the authors' code: the option bound); by
+    default the paper's lambda, 1 for convolutions and 0.1 for linear layers. Returns a
+    Sequential whose `config` holds these arguments, enough to build the same network again.
+    """
+    steps = plan(name, image_size)         # checks the name and the image size
+    if slot and edge_popup is not None:
+        raise ValueError("a net is a slot machine or an edge-popup net, not both: pass "
+                         "slot=False with edge_popup")
+    # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
+    dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
+    if score_form is None:
+        score_form = "factored" if twins.find("slots") is not None else "explicit"
+    rng = np.random.default_rng(seed)
+
+    def linear(n_in, n_out):
+        if edge_popup is not None:
+            return EdgePopupLinear(n_in, n_out, edge_popup, weight_init, rng=rng, dtype=dtype)
+        if slot:
+            return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
+                              option_bound=option_bound, score_form=score_form,
+                              options_version=options_version, keep_options=keep_options,
+                              score_bound=0.1 if score_bound is None else score_bound)
+        return Linear(n_in, n_out, rng=rng, dtype=dtype)
+
+    def conv(c_in, c_out):
+        if edge_popup is not None:
+            return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=1, weight_init=weight_init,
+                                   rng=rng, dtype=dtype)
+        if slot:
+            return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
+                              rng=rng, dtype=dtype, option_bound=option_bound,
+                              score_form=score_form, options_version=options_version,
+                              keep_options=keep_options,
+                              score_bound=1.0 if score_bound is None else score_bound)
+        return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
+
+    n_fc = sum(kind == "fc" for kind, _, _ in steps)
+    layers = []
+    for kind, layer_name, shape in steps:
+        if kind == "flatten":
+            layers.append((layer_name, Flatten()))
+        elif kind == "conv":
+            layers += [(layer_name, conv(shape[1], shape[0])), (f"relu{layer_name[4:]}", ReLU())]
+        elif kind == "pool":
+            # Max pooling goes before the preceding ReLU: the two commute, values and
+            # gradients alike (a window whose maximum is <= 0 passes no gradient either
+            # way), and the ReLU then touches a quarter of the values.
+            layers.insert(len(layers) - 1, (layer_name, MaxPool2d(2)))
+        elif kind == "avgpool":
+            layers.append((layer_name, AvgPool2d(shape)))
+        else:                                                    # "fc", shape (out, in)
+            i = int(layer_name[2:])
+            layers.append((layer_name, linear(shape[1], shape[0])))
+            if i < n_fc:
+                layers.append((f"fc_relu{i}", ReLU()))
+                if i <= 2 and dropout > 0:
+                    layers.append((f"dropout{i}", Dropout(dropout)))
+    net = Sequential(layers)
+    if any(kind == "pool" for kind, _, _ in steps):
+        net.note = ("each max pool sits before its convolution's ReLU, where the paper has it "
+                    "after: the two commute, and ReLU then touches a quarter of the values")
+    net.reseed(seed)
+    net.config = dict(name=name, slot=slot, K=K, selection=selection, seed=seed, shared=shared,
+                      image_size=image_size, dropout=dropout, option_bound=option_bound,
+                      score_form=score_form, dtype=np.dtype(dtype).name,
+                      options_version=options_version, edge_popup=edge_popup,
+                      weight_init=weight_init, score_bound=score_bound)
+    return net
+
+
+def plan(name, image_size=None):
+    """The layers of net `name` without building them: (kind, layer name, shape) in order.
+
+    kind "conv": weight shape (F, C, 3, 3) and "fc": weight shape (out, in); "pool" and
+    "avgpool": the window side; "flatten": None. Used by `build` and by memory estimates.
+    """
+    if name not in NETS:
+        raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
+    steps = []
+    if name == "lenet":
+        widths = [28 * 28, 300, 100, OUTPUTS]
+        steps.append(("flatten", "flatten", None))
+    else:
+        size = 32 if image_size is None else check_positive_int(image_size, "image_size")
+        channels, n_conv, n_pool = 3, 0, 0
+        for item in CONV_STACKS[name]:
+            if item == "P":
+                n_pool += 1
+                steps.append(("pool", f"pool{n_pool}", 2))
+                size //= 2
+            else:
+                n_conv += 1
+                steps.append(("conv", f"conv{n_conv}", (item, channels, 3, 3)))
+                channels = item
+        if size < 1:
+            raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
+        if name == "vgg19":
+            steps += [("avgpool", "avgpool", size), ("flatten", "flatten", None)]
+            widths = [channels, OUTPUTS]
+        else:
+            steps.append(("flatten", "flatten", None))
+            widths = [channels * size * size, 256, 256, OUTPUTS]
+    steps += [("fc", f"fc{i + 1}", (widths[i + 1], widths[i])) for i in range(len(widths) - 1)]
+    return steps
+
+
+def slot_layers(net):
+    """(name, layer) for every slot layer of a Sequential."""
+    return [(name, layer) for name, layer in net.named_layers() if hasattr(layer, "slots")]
+
+
+def freeze(net, selections=None):
+    """A copy of a slot machine (or edge-popup net) with each such layer replaced by a dense
+    one holding its selected weights (the paper's fine-tuning starts from this), or the options
+    that `selections` ({layer name: index array}) names. Other layers are shared."""
+    selections = selections or {}
+    frozen = Sequential([(name, layer.freeze(selections.get(name)) if hasattr(layer, "freeze")
+                          else layer) for name, layer in net.named_layers()])
+    frozen.config = dict(net.config, slot=False, frozen_from_slots=True)
+    frozen.note = net.note
+    return frozen

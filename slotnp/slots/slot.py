@@ -1,0 +1,331 @@
+"""Slot layers: every connection holds K fixed random options and learns only a score per option.
+
+The forward pass uses, per connection, the option picked by the selection rule:
+  greedy:  k* = argmax_k scores[..., k]
+  sample:  k* ~ Multinomial(softmax(scores[..., :]))  (drawn anew each training forward)
+The effective weight w = options[..., k*] then goes through the ordinary dense layer (Linear,
+Conv2d). Backward is straight-through: with g = dL/dw from the dense backward,
+dL/dscores[..., k] = g * options[..., k] for every k. The options never change.
+
+This file is the method as the paper states it: the scores are an ordinary parameter, K per
+connection (`score_form="explicit"`). A dense layer becomes a slot layer through its two
+weight hooks (`SlotWeightMixin`): the forward asks which weight to use, the backward hands over
+dL/dw. Loop oracles of choose -> pick -> g * option are in tests/naive.py (`slot_forward`,
+`slot_backward`), checked against this code in test_slot.py.
+
+The fast twin, where the twins are switched on (core/twins.py), is `score_form="factored"`
+(slotnp/fast/slot_factored.py and slot_intervals.py): the same SGD on two numbers per
+connection instead of K; test_slot.py's `test_factored_scores_follow_the_explicit_trajectory_
+under_sgd` proves the two equal.
+"""
+import numpy as np
+
+from ..core import backend, init, twins
+from ..core.base import Layer, check_positive_int
+from ..core.conv import Conv2d
+from ..core.linear import Linear
+
+SELECTIONS = ("greedy", "sample")
+SCORE_FORMS = ("factored", "explicit")
+# How an evaluation forward (train=False) of a sampled slot net chooses its weights: one draw
+# from softmax(scores) as in training (the authors' code), the mean option under it, or argmax.
+EVALUATIONS = ("sample", "expected", "argmax")
+
+
+# ---- The method, on (..., K) arrays: one connection per leading index --------------------------
+
+def greedy_index(scores):
+    """k* = argmax_k scores[..., k] (the first one on ties): (...) ints."""
+    return scores.argmax(axis=-1)
+
+
+def sampled_index(scores, uniform):
+    """k* ~ softmax(scores[..., :]), by inverting the CDF at `uniform` (...) in [0, 1)."""
+    xp = backend.xp_of(scores)
+    cdf = xp.cumsum(xp.exp(scores - scores.max(axis=-1, keepdims=True)), axis=-1)
+    # Scaling u by the total normalises the softmax without dividing every entry.
+    below = cdf < (uniform * cdf[..., -1])[..., None]
+    return xp.minimum(below.sum(axis=-1), scores.shape[-1] - 1)
+
+
+def pick(options, index):
+    """The chosen option of every connection: options[..., index]: (...)."""
+    xp = backend.xp_of(options)
+    return xp.take_along_axis(options, index[..., None].astype(np.intp), axis=-1)[..., 0]
+
+
+def straight_through(dW, options):
+    """dL/dscores[..., k] = dL/dw * options[..., k], for every k (the paper's rule)."""
+    return dW[..., None] * options
+
+
+def expected_weight(scores, options):
+    """The mean option under softmax(scores): sum_k softmax(s)_k * options[..., k]: (...)."""
+    p = backend.xp_of(scores).exp(scores - scores.max(axis=-1, keepdims=True))
+    return (p * options).sum(axis=-1) / p.sum(axis=-1)
+
+
+class Slots:
+    """The K options of one layer, its initial scores, and the rule that chooses (plain form).
+
+    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
+    paper's 1; see nets.build); with `shared`, the layer has only K values, broadcast to every
+    connection. Initial scores: U(0, score_bound*sigma), same shape (the paper's lambda; see
+    SlotLinear and SlotConv2d). The trainable array lives in the owning layer's `params` as
+    {"scores"}; `Slots` reads it.
+    """
+    score_form = "explicit"
+
+    def __init__(self, weight_shape, K, score_bound, selection, shared, rng, dtype,
+                 option_bound=1.0, options_version=init.OPTIONS_VERSION):
+        self.K = check_positive_int(K, "K (the number of options per connection)")
+        if selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
+        if not option_bound > 0:
+            raise ValueError(f"option_bound must be positive, got {option_bound}")
+        self.selection, self.shared = selection, bool(shared)
+        self.weight_shape, self.option_bound = tuple(weight_shape), option_bound
+        self.score_bound = score_bound
+        self.evaluation, self._evaluation_seed, self._evaluation_cache = "argmax", 0, None
+        options, scores = self._draw(init.as_generator(rng), options_version, dtype)
+        self._store(options, scores)
+        self.reseed(0)
+
+    def _draw(self, rng, version, dtype):
+        """(options, initial scores) as host arrays (init.draw_slot_values); keeps the key."""
+        self.key, options, scores = init.draw_slot_values(
+            rng, version, self.weight_shape, self.K, self.option_bound, self.score_bound,
+            self.shared, dtype)
+        return options, scores
+
+    def _store(self, options, scores):
+        """Keep the drawn values on the device, (..., K) in memory order."""
+        options = backend.to_device(options)
+        if self.shared:                        # a read-only view: one set of K values
+            options = backend.xp_of(options).broadcast_to(options, self.weight_shape + (self.K,))
+        self.options, self.initial_scores = options, backend.to_device(scores)
+
+    def initial_params(self):
+        """The trainable arrays at the start, by name (the owning layer keeps them)."""
+        scores, self.initial_scores = self.initial_scores, None      # handed over, not copied
+        return {"scores": scores}
+
+    def reseed(self, seed):
+        """Restart the sampling of training forwards from `seed`."""
+        self.seed, self._generator = seed, None
+
+    def scores(self, params):
+        """The current scores: weight_shape + (K,)."""
+        return params["scores"]
+
+    def greedy(self, params, reuse=False):
+        """(index, chosen option) of the highest score of every connection. (`reuse` lets a
+        twin answer from its last selection while the scores are unchanged.)"""
+        index = greedy_index(params["scores"])
+        return index, pick(self.options, index)
+
+    def choose(self, params, train):
+        """The effective weight for a forward pass; remembers the index for inspection."""
+        if self.selection == "sample" and train:
+            if self._generator is None:
+                self._generator = backend.random_generator(self.seed)
+            self.last_index = self.sample(params, self._generator)
+            return self.pick(self.last_index)
+        if self.selection == "greedy" or self.evaluation == "argmax":
+            self.last_index, weight = self.greedy(params, reuse=not train)
+            return weight
+        return self._evaluation_weight(params)
+
+    def sample(self, params, generator):
+        """One draw of k* per connection from softmax(scores), with uniforms of `generator`."""
+        uniform = backend.uniform(generator, self.weight_shape, self.options.dtype)
+        return sampled_index(self.scores(params), uniform)
+
+    def pick(self, index):
+        return pick(self.options, index)
+
+    def digest_parts(self):
+        """Byte strings that identify this layer's options (for the checkpoint digest): the
+        options, and the initial scores while they are kept apart from the parameters."""
+        parts = [np.ascontiguousarray(backend.to_host(self.options)).tobytes()]
+        if self.initial_scores is not None:
+            parts.append(np.ascontiguousarray(backend.to_host(self.initial_scores)).tobytes())
+        return parts
+
+    def gradients(self, dW):
+        """The trainable arrays' gradients from g = dL/dw (weight_shape), by name."""
+        return {"scores": straight_through(dW, self.options)}
+
+    def score_grad(self, grads):
+        """dL/dscores of a backward, weight_shape + (K,), from the layer's grads."""
+        return grads["scores"]
+
+    # ---- Evaluation of sampled nets ----------------------------------------------------------
+
+    def set_evaluation(self, mode, seed=0):
+        """How later evaluation forwards of a `selection="sample"` layer choose (EVALUATIONS):
+        "sample" draws one weight from `seed` and keeps it for every batch until the scores
+        or this setting change, so one draw is one network. Greedy layers always use argmax.
+        """
+        if mode not in EVALUATIONS:
+            raise ValueError(f"unknown evaluation {mode!r}; choose one of {EVALUATIONS}")
+        self.evaluation, self._evaluation_seed = mode, seed
+        self._evaluation_cache = None
+
+    def _evaluation_weight(self, params):
+        """The sampled or expected weight of an evaluation, made once per setting and scores."""
+        xp = backend.xp_of(self.options)
+        cached = self._evaluation_cache
+        if cached is not None and all(bool(xp.array_equal(cached[0][k], params[k]))
+                                      for k in params):
+            self.last_index = cached[1]
+            return cached[2]
+        if self.evaluation == "sample":
+            index = self.sample(params, backend.random_generator(self._evaluation_seed))
+            weight = self.pick(index)
+        else:
+            index, weight = None, expected_weight(self.scores(params), self.options)
+        self._evaluation_cache = ({k: v.copy() for k, v in params.items()}, index, weight)
+        self.last_index = index
+        return weight
+
+
+class SlotWeightMixin:
+    """What SlotLinear and SlotConv2d add to their dense parent: the weight comes from `slots`.
+
+    The dense forward asks `_forward_weight`, the dense backward hands dW to
+    `_store_weight_grad`; everything else (the GEMMs, im2col) is the parent's.
+    """
+
+    def _forward_weight(self, train):
+        return self.slots.choose(self.params, train)
+
+    def _store_weight_grad(self, dW):
+        self.grads.update(self.slots.gradients(dW))
+
+    @property
+    def options(self):
+        """The options, weight_shape + (K,). Shared ones are a broadcast of K values: NumPy
+        makes that view read-only; CuPy cannot, so there it is a copy (a write into the view
+        would change the option of every connection)."""
+        options = self.slots.options
+        if self.slots.shared and backend.xp_of(options) is not np:
+            return options.copy()
+        return options
+
+    @property
+    def K(self):
+        return self.slots.K
+
+    @property
+    def scores(self):
+        """The current scores, weight_shape + (K,), in either score form."""
+        return self.slots.scores(self.params)
+
+    def score_grad(self):
+        """dL/dscores of the last backward, weight_shape + (K,), in either score form."""
+        return self.slots.score_grad(self.grads)
+
+    def reseed(self, seed):
+        """Restart the sampling of `selection="sample"` from `seed`."""
+        self.slots.reseed(seed)
+
+    def selected(self):
+        """The option index each connection uses at evaluation (argmax): weight_shape ints."""
+        return self.slots.greedy(self.params, reuse=True)[0]
+
+    def weight(self):
+        """The effective weight at evaluation: weight_shape."""
+        return self.slots.greedy(self.params, reuse=True)[1]
+
+    def chosen_weight(self, index=None):
+        """A copy of the weight that option `index` (weight_shape ints; default: the
+        evaluation's selection) gives every connection."""
+        return self.weight().copy() if index is None else self.slots.pick(index)
+
+    def _slot_repr(self):
+        shared = ", shared=True" if self.slots.shared else ""
+        form = ", score_form='explicit'" if self.slots.score_form == "explicit" else ""
+        return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
+
+
+def make_slots(score_form, weight_shape, K, score_bound, selection, shared, rng, dtype,
+               option_bound=1.0, options_version=init.OPTIONS_VERSION, keep_options=False):
+    """Slots of `score_form`: "explicit" (this file, the plain form) or "factored", the fast
+    twin registered as "slots", which needs the twins switched on (core/twins.py); None takes
+    the twin where it is on. `keep_options` asks the twin to keep greedy layers' options in
+    memory."""
+    args = (weight_shape, K, score_bound, selection, shared, rng, dtype, option_bound,
+            options_version)
+    if score_form is None:
+        score_form = "factored" if twins.find("slots") is not None else "explicit"
+    if score_form == "explicit":
+        return Slots(*args)
+    if score_form != "factored":
+        raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+    twin = twins.find("slots")
+    if twin is None:
+        raise ValueError("score_form 'factored' is a fast twin: switch the twins on (import "
+                         "slotnp.fast, then `with slotnp.fast.on():`) or use 'explicit'")
+    return twin(*args, keep_options=keep_options)
+
+
+class SlotLinear(SlotWeightMixin, Linear):
+    """A Linear layer whose weight (out, in) is chosen from K options per connection.
+
+    Fixed: `options`, (out_features, in_features, K). Trainable: the scores, same shape, in
+    `params` as the score form keeps them. Scores start at U(0, score_bound * sigma), the
+    paper's lambda = 0.1 for linear layers by default.
+    """
+
+    def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
+                 dtype=np.float32, option_bound=1.0, score_form=None,
+                 options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1):
+        Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection, shared,
+                                rng, dtype, option_bound, options_version, keep_options)
+        self.params.update(self.slots.initial_params())
+
+    def freeze(self, index=None):
+        """A dense Linear holding the selected weights (or those of option `index`), for
+        fine-tuning with ordinary SGD."""
+        weight = self.chosen_weight(index)
+        dense = Linear(self.in_features, self.out_features, dtype=weight.dtype)
+        dense.params["W"] = weight
+        return dense
+
+    def __repr__(self):
+        return f"SlotLinear({self.in_features}, {self.out_features}, {self._slot_repr()})"
+
+
+class SlotConv2d(SlotWeightMixin, Conv2d):
+    """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection.
+
+    Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as the
+    score form keeps them. Scores start at U(0, score_bound * sigma), the paper's lambda = 1
+    for convolutions by default.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
+                 selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
+                 score_form=None, options_version=init.OPTIONS_VERSION,
+                 keep_options=False, score_bound=1.0):
+        Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
+        self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
+        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection,
+                                shared, rng, dtype, option_bound, options_version, keep_options)
+        self.params.update(self.slots.initial_params())
+
+    def freeze(self, index=None):
+        """A dense Conv2d holding the selected weights (or those of option `index`), for
+        fine-tuning with ordinary SGD."""
+        weight = self.chosen_weight(index)
+        dense = Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
+                       self.padding, dtype=weight.dtype)
+        dense.params["W"] = weight
+        return dense
+
+    def __repr__(self):
+        return Conv2d.__repr__(self)[:-1] + f", {self._slot_repr()})"

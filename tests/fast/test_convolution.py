@@ -1,0 +1,156 @@
+"""The fast twin of Conv2d (slotnp/fast/convolution.py): Winograd and batch-innermost im2col,
+against the plain im2col path and the loop oracles, by float64 gradient checks, both backends."""
+import numpy as np
+import pytest
+
+from shared import CONV_CASES, batch_innermost
+from slotnp import backend
+from slotnp.core import Conv2d, twins
+from slotnp.core.gradcheck import check_layer, rel_error
+from slotnp.fast import batch_inner, convolution, winograd
+from slotnp.run import counting  # noqa: F401  (registers the "counting" backend)
+import naive
+
+F64 = np.float64
+
+
+def device(a):
+    return backend.to_device(np.asarray(a))
+
+
+def plainly(call, *args):
+    """call(*args) with the fast twins off: the plain path."""
+    with twins.switched_on(False):
+        return call(*args)
+
+
+@pytest.mark.parametrize("path", ["winograd", "batch_inner"])
+@pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
+def test_conv_gradients(xp, rng, monkeypatch, shape, F, kernel, stride, padding, path):
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
+    monkeypatch.setattr(convolution, "path", path)
+    layer = Conv2d(shape[1], F, kernel, stride, padding, bias=True, rng=rng, dtype=F64)
+    layer.params["b"][...] = device(rng.standard_normal(F))
+    x = device(rng.standard_normal(shape))
+    dout = device(rng.standard_normal(layer.forward(x).shape))
+    # The loss is linear in x and in W, so centred differences are exact for any step, and a
+    # large one keeps rounding noise (1e-9 at h = 1e-5) off the small, nearly cancelled entries.
+    check_layer(layer, x, dout, h=0.1)
+
+
+@pytest.mark.parametrize("path", ["winograd", "batch_inner"])
+@pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
+def test_conv_values_match_naive_loops(xp, rng, monkeypatch, shape, F, kernel, stride,
+                                       padding, path):
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
+    monkeypatch.setattr(convolution, "path", path)
+    layer = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
+    x = rng.standard_normal(shape)
+    w = backend.to_host(layer.params["W"])
+    y = layer.forward(device(x))
+    assert rel_error(y, naive.conv_forward(x, w, stride, padding)) < 1e-10
+    dout = rng.standard_normal(y.shape)
+    dx_expected, dw_expected = naive.conv_backward(x, w, dout, stride, padding)
+    assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
+    assert rel_error(layer.grads["W"], dw_expected) < 1e-10
+
+
+@pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
+@pytest.mark.parametrize("stack_values", [1, 100, batch_inner.STACK_VALUES])
+def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, kernel, stride,
+                                             padding, stack_values):
+    """The fast path gives the plain path's y, dW and dx also when the rows come in many small
+    blocks, takes input and dout in any memory order, and hands y and dx on batch-innermost."""
+    monkeypatch.setattr(batch_inner, "STACK_VALUES", stack_values)
+    monkeypatch.setattr(convolution, "path", "batch_inner")
+    fast = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
+    plain = Conv2d(shape[1], F, kernel, stride, padding, dtype=F64)
+    plain.params["W"][...] = fast.params["W"]
+    x = device(rng.standard_normal(shape))
+    y = fast.forward(x)
+    assert batch_innermost(y)
+    assert rel_error(y, plainly(plain.forward, x)) < 1e-12
+    # The same values again, now from batch-innermost memory (as between layers of a net).
+    x_batch_inner = xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    assert rel_error(fast.forward(x_batch_inner), y) < 1e-12
+    dout = device(rng.standard_normal(y.shape))
+    dx = fast.backward(dout)
+    assert batch_innermost(dx)
+    assert rel_error(dx, plainly(plain.backward, dout)) < 1e-12
+    assert rel_error(fast.grads["W"], plain.grads["W"]) < 1e-12
+
+
+WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 8, 12), 4, 1),
+                  ((2, 2, 6, 2), 3, 2)]      # (N, C, H, W), F, padding; 3x3 kernel, stride 1
+
+
+@pytest.mark.parametrize("shape, F, padding", WINOGRAD_CASES)
+@pytest.mark.parametrize("tiles_per_block", ["one", "two", "all"])
+def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, padding,
+                                          tiles_per_block):
+    """Winograd gives the plain path's y, dW and dx (float64: to rounding; float32: to the
+    transforms' rounding), also when the tiles come in blocks of one or two (several rows of
+    tiles, or pieces of a row of 3), takes input and dout in any memory order, and hands y and
+    dx on batch-innermost; backward gives the same from the patches the forward kept as from
+    patches transformed again."""
+    N, C = shape[:2]
+    values_per_tile = winograd.PATCH ** 2 * C * N
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "BLOCK_VALUES", {"one": 1, "two": 2 * values_per_tile,
+                                                   "all": 10 ** 9}[tiles_per_block])
+
+    def error(a, b):   # relative to the largest entry: float32 rounding makes entries near 0 noisy
+        a, b = backend.to_host(a), backend.to_host(b)
+        return float(np.abs(a - b).max() / np.abs(b).max())
+
+    for dtype, tolerance in [(F64, 1e-13), (np.float32, 1e-5)]:
+        fast = Conv2d(C, F, 3, 1, padding, rng=rng, dtype=dtype)
+        plain = Conv2d(C, F, 3, 1, padding, dtype=dtype)
+        plain.params["W"][...] = fast.params["W"]
+        x = device(rng.standard_normal(shape).astype(dtype))
+        for x_order in (x, xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+            y = fast.forward(x_order)
+            assert fast.cache[2][0] is winograd and batch_innermost(y)
+            assert error(y, plainly(plain.forward, x)) < tolerance
+        dout = device(rng.standard_normal(y.shape).astype(dtype))
+        dx = fast.backward(dout)
+        assert batch_innermost(dx) and dx.dtype == dtype
+        assert error(dx, plainly(plain.backward, dout)) < tolerance
+        assert error(fast.grads["W"], plain.grads["W"]) < tolerance
+        # The patches kept by the training forward, or computed again: the same numbers.
+        dW = fast.grads["W"].copy()
+        assert error(fast.backward(dout), dx) == 0 and error(fast.grads["W"], dW) == 0
+
+
+def test_winograd_applies_to_the_layers_it_is_fast_on():
+    assert winograd.MIN_CHANNELS == 64
+    assert winograd.applies((3, 3), 1, 64, 32, 32) and winograd.applies((3, 3), 1, 512, 4, 8)
+    assert not winograd.applies((3, 3), 1, 3, 32, 32)      # CONV nets' first layer: too shallow
+    assert not winograd.applies((3, 3), 1, 512, 2, 2)      # VGG-19's last block: 4 divides no side
+    assert not winograd.applies((3, 3), 2, 64, 16, 16)
+    assert not winograd.applies((3, 2), 1, 64, 16, 16)
+
+
+def test_an_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="path must be one of"):
+        with convolution.using("fft"):
+            pass
+
+
+@pytest.mark.parametrize("backend_name, expected", [("numpy", {winograd, batch_inner}),
+                                                    ("counting", {None})])
+def test_conv_path_is_chosen_per_backend(backend_name, expected):
+    """Path "auto": the CPU's blocked paths with NumPy; on a GPU (here the counting stand-in,
+    which takes CuPy's paths) the plain path, one im2col and one GEMM per layer."""
+    backend.use(backend_name)
+    try:
+        used = set()
+        for c_in in (3, 64):
+            layer = Conv2d(c_in, 8, 3, padding=1)
+            layer.forward(backend.to_device(np.zeros((2, c_in, 8, 8), np.float32)))
+            used.add(layer.cache[2][0] if layer.cache[0] else None)
+        assert used == expected
+    finally:
+        backend.use("numpy")
+
+

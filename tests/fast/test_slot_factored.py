@@ -1,0 +1,269 @@
+"""The fast twin of the slot layers (slotnp/fast/slot_factored.py): factored scores follow the
+explicit ones, selection streamed in chunks, gathers and draws on K-first memory."""
+import numpy as np
+import pytest
+
+from slotnp import backend
+from slotnp.core import Linear
+from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.core.optim import SGD
+from slotnp.fast import slot_factored, threads
+from slotnp.fast.slot_factored import factored_scores, gather, k_last_on_device
+from slotnp.slots import SlotConv2d, SlotLinear
+from slotnp.slots.slot import pick, sampled_index
+
+F64 = np.float64
+
+
+def device(a):
+    return backend.to_device(np.asarray(a))
+
+
+def straight_through_check(layer, x, dout):
+    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
+    below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
+    errors = straight_through_errors(layer, x, dout)
+    if layer.slots.score_form == "factored":       # (the grads of that check's backward)
+        dense = layer.freeze(layer.slots.last_index)
+        dense.forward(x, train=True)
+        dense.backward(dout.copy())
+        errors["coef_options"] = rel_error(layer.grads["coef_options"], dense.grads["W"])
+        assert float(layer.grads["coef_initial"]) == 0.0
+    assert max(errors.values()) < 1e-7, errors
+    assert set(layer.grads) == set(layer.params)
+
+
+@pytest.mark.parametrize("score_form", ["factored"])
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_slot_linear_straight_through_gradient(xp, rng, selection, shared, score_form):
+    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64,
+                       score_form=score_form)
+    straight_through_check(layer, device(rng.standard_normal((3, 7))),
+                           device(rng.standard_normal((3, 5))))
+
+
+@pytest.mark.parametrize("score_form", ["factored"])
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shape, F, kernel, stride, padding",
+                         [((2, 3, 7, 5), 4, 3, 2, 2), ((1, 2, 6, 9), 3, (2, 3), 3, 0)])
+def test_slot_conv_straight_through_gradient(xp, rng, selection, shape, F, kernel, stride,
+                                             padding, score_form):
+    layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
+                       selection=selection, rng=rng, dtype=F64, score_form=score_form)
+    x = device(rng.standard_normal(shape))
+    dout = device(rng.standard_normal(layer.forward(x).shape))
+    straight_through_check(layer, x, dout)
+
+
+def test_factored_greedy_selection_exact_values(xp):
+    """scores = a * options + b * initial: the argmax of those, also when b is not positive."""
+    layer = SlotLinear(2, 1, K=3, dtype=F64, keep_options=True)
+    layer.slots.options[...] = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
+    layer.slots.initial_scores[...] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
+    layer.params["coef_options"][...] = device([[0.0, 0.2]])
+    # connection 0 has a = 0: the argmax of b * initial; b = 0 ties all three (the first wins)
+    for b, expected in ((1.0, [[1, 0]]), (0.01, [[1, 1]]), (0.0, [[0, 1]]), (-1.0, [[0, 1]])):
+        layer.params["coef_initial"][...] = b
+        scores = backend.to_host(layer.scores)
+        assert np.allclose(scores, [[[0.1 * b, 0.3 * b, 0.2 * b],
+                                     [0.6 + 0.9 * b, 0.8, -1.0 + 0.9 * b]]])
+        assert backend.to_host(layer.selected()).tolist() == expected, b
+        assert backend.to_host(layer.selected()).tolist() == scores.argmax(axis=-1).tolist()
+    assert backend.to_host(layer.weight()).tolist() == [[0.5, 4.0]]
+
+
+def test_factored_greedy_selection_when_a_over_b_overflows(xp):
+    """Weight decay at lr 25 shrinks b towards 0; once a / b overflows float32, an infinite
+    ratio would tie all options of one sign. The selection must stay the argmax of the scores."""
+    layer = SlotLinear(2, 1, K=3, keep_options=True)
+    layer.slots.options[...] = device(np.array([[[-0.3, 0.5, 2.0], [0.5, -0.3, -1.0]]],
+                                                np.float32))
+    layer.params["coef_options"][...] = device(np.array([[1.0, -1.0]], np.float32))
+    layer.params["coef_initial"][...] = 1e-40                   # a float32 subnormal
+    assert backend.to_host(layer.selected()).tolist() == [[2, 2]]   # a*W: [-.3 .5 2], [-.5 .3 1]
+    assert backend.to_host(layer.weight()).tolist() == [[2.0, -1.0]]
+
+
+def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
+    """Chunks are whole rows of the weight (its first axis; 36 connections each here), at least
+    one: chunks of 1, 2 and 3 of the 5 rows, the last chunk of each core's part shorter, give the
+    same greedy choice, index and option, as one pass over the whole layer."""
+    layer = SlotConv2d(4, 5, 3, K=6, rng=rng)
+    layer.params["coef_options"][...] = device(
+        rng.standard_normal(layer.weight_shape).astype(np.float32))
+    monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
+    whole = [backend.to_host(a).copy() for a in layer.slots.greedy(layer.params)]
+    for chunk in (7, 72, 108):   # 7 values round up to one row; 72 and 108 are 2 and 3 rows
+        monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", chunk)
+        chunked = [backend.to_host(a) for a in layer.slots.greedy(layer.params)]
+        assert np.array_equal(chunked[0], whole[0]) and np.array_equal(chunked[1], whole[1])
+    scores = backend.to_host(layer.scores)
+    assert np.array_equal(whole[0], scores.argmax(axis=-1))
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_factored_scores_follow_the_explicit_trajectory_under_sgd(xp, rng, selection):
+    """The factored form is exact: 30 SGD steps (momentum, weight decay, large and changing
+    rates) leave it with the explicit form's scores, selections and outputs (float64)."""
+    twins = [SlotConv2d(3, 4, 3, K=5, padding=1, selection=selection, rng=1, dtype=F64,
+                        score_form=form) for form in ("explicit", "factored")]
+    optimizers = [SGD(layer.params, lr=1.0, momentum=0.9, weight_decay=1e-2) for layer in twins]
+    x = device(rng.standard_normal((2, 3, 5, 5)))
+    start = backend.to_host(twins[0].selected()).copy()
+    for step in range(30):
+        dout = device(rng.standard_normal((2, 4, 5, 5)))
+        outputs = []
+        for layer, optimizer in zip(twins, optimizers):
+            layer.reseed(step)
+            outputs.append(backend.to_host(layer.forward(x, train=True)))
+            layer.backward(dout)
+            optimizer.step(layer.grads, lr=3.0 / (1 + step))
+        assert np.array_equal(outputs[0], outputs[1]), step
+    explicit, factored = twins
+    assert rel_error(factored.scores, explicit.scores) < 1e-10
+    assert np.array_equal(backend.to_host(factored.selected()),
+                          backend.to_host(explicit.selected()))
+    assert (backend.to_host(explicit.selected()) != start).mean() > 0.3   # selections did move
+
+
+@pytest.mark.parametrize("K", [4, 1024])          # options kept, and interval layers
+def test_evaluation_reuses_a_selection_only_while_the_coefficients_are_unchanged(xp, rng, K):
+    layer = SlotLinear(6, 5, K=K, rng=rng, keep_options=K < 16)
+    x = device(rng.standard_normal((3, 6)).astype(np.float32))
+    first = layer.weight()
+    assert layer.weight() is first                          # reused: nothing changed
+    first = backend.to_host(first).copy()                   # (interval layers: a live array)
+    layer.params["coef_options"][...] = device(rng.standard_normal((5, 6)).astype(np.float32))
+    changed = layer.forward(x, train=False)                 # in place, as SGD does
+    fresh = factored_scores(layer.params["coef_options"], layer.params["coef_initial"],
+                            layer.options, layer.slots.initial_scores)
+    expected = gather(layer.options, fresh.argmax(axis=-1))
+    assert rel_error(changed, x @ expected.T) == 0.0
+    assert (backend.to_host(expected) != first).any()       # the weight did move
+    layer.params["coef_initial"][...] = -1.0                # b alone changes the argmax too
+    assert np.array_equal(backend.to_host(layer.selected()),
+                          backend.to_host(layer.scores.argmax(axis=-1)))
+
+
+@pytest.mark.parametrize("storage", ["k_first", "k_last", "shared"])
+def test_gather_picks_the_indexed_option(xp, rng, monkeypatch, storage):
+    """gather's three routes (K-first flat index, any layout, shared values) agree with plain
+    indexing; tiny parts make the K-first route run in several threads."""
+    monkeypatch.setattr(threads, "MIN_PART_VALUES", 4)
+    K, shape = 5, (6, 7)
+    values = rng.standard_normal(shape + (K,))
+    if storage == "k_first":
+        options = xp.moveaxis(device(np.ascontiguousarray(np.moveaxis(values, -1, 0))), 0, -1)
+    elif storage == "k_last":
+        options = device(values)
+    else:
+        values = np.broadcast_to(values[0, 0], shape + (K,))
+        options = xp.broadcast_to(device(values[0, 0]), shape + (K,))
+    index = rng.integers(0, K, shape)
+    expected = np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+    chosen = gather(options, device(index).astype(np.uint8))
+    assert chosen.shape == shape
+    assert np.array_equal(backend.to_host(chosen), expected)
+
+
+def test_sampled_index_on_k_first_memory_equals_the_plain_one_exactly(xp, rng):
+    """The running-sum CDF makes the same additions as cumsum, so the draws are identical."""
+    scores = rng.standard_normal((30, 20, 7)).astype(np.float32) * 3
+    uniform = rng.random((30, 20)).astype(np.float32)
+    p = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    cdf = np.cumsum(p, axis=-1)
+    expected = np.minimum((cdf < (uniform * cdf[..., -1])[..., None]).sum(axis=-1), 6)
+    plain = backend.to_host(sampled_index(device(scores), device(uniform)))
+    fast = backend.to_host(slot_factored.sampled_index_k_first(k_last_on_device(scores),
+                                                               device(uniform)))
+    assert np.array_equal(plain, expected) and np.array_equal(fast, expected)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10 ** 9])
+def test_sampling_the_factored_scores_in_chunks_draws_what_the_plain_rule_draws(xp, rng,
+                                                                                monkeypatch,
+                                                                                chunk):
+    """Formed chunk by chunk of connections (each chunk's scores in cache), the same values
+    go through the same operations: the draws equal sampled_index of the full scores."""
+    monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", chunk * 5)
+    options = rng.uniform(-1, 1, (9, 13, 5)).astype(np.float32)
+    initial = rng.uniform(0, 1, (9, 13, 5)).astype(np.float32)
+    a = (rng.standard_normal((9, 13)) * 4).astype(np.float32)
+    b = np.float32(0.7)
+    uniform = rng.random((9, 13)).astype(np.float32)
+    scores = a[..., None] * options
+    scores += b * initial
+    expected = backend.to_host(sampled_index(device(scores), device(uniform)))
+    got = slot_factored.factored_sampled_index(device(a), device(np.asarray(b)),
+                                               k_last_on_device(options),
+                                               k_last_on_device(initial), device(uniform))
+    assert got.shape == (9, 13) and np.array_equal(backend.to_host(got), expected)
+    assert len(set(expected.ravel())) == 5     # every option drawn somewhere: a real test
+
+
+def test_gather_on_k_first_memory_equals_pick(xp, rng):
+    options = rng.standard_normal((6, 5, 4))
+    index = rng.integers(0, 4, (6, 5))
+    expected = np.take_along_axis(options, index[..., None], -1)[..., 0]
+    assert np.array_equal(backend.to_host(pick(device(options), device(index))), expected)
+    assert np.array_equal(backend.to_host(gather(k_last_on_device(options), device(index))),
+                          expected)
+
+
+@pytest.mark.parametrize("score_form", ["factored"])
+def test_evaluation_modes_of_a_sampled_layer(xp, rng, score_form):
+    """argmax uses the best score; expected the softmax mean; sample draws one network per
+    setting (the same for every batch, and again the same for the same seed)."""
+    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng, score_form=score_form,
+                       dtype=F64)
+    for _ in range(3):                                  # scores away from their start
+        layer.forward(device(rng.standard_normal((4, 40))), train=True)
+        layer.backward(device(rng.standard_normal((4, 30))))
+        SGD(layer.params, lr=20.0).step(layer.grads)
+    x = device(rng.standard_normal((5, 40)))
+    dense = Linear(40, 30, dtype=F64)
+
+    def output_with(weight):
+        dense.params["W"] = device(weight)
+        return backend.to_host(dense.forward(x, train=False))
+
+    scores = backend.to_host(layer.scores)
+    options = backend.to_host(layer.options)
+    best = np.take_along_axis(options, scores.argmax(-1)[..., None], -1)[..., 0]
+    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(best))
+    layer.slots.set_evaluation("expected")
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    mean = (p * options).sum(-1) / p.sum(-1)
+    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(mean))
+    layer.slots.set_evaluation("sample", seed=5)
+    first = backend.to_host(layer.forward(x, train=False))
+    drawn = backend.to_host(layer.slots.last_index).copy()
+    assert np.allclose(backend.to_host(layer.forward(x[:2], train=False)), first[:2])
+    assert np.allclose(first, output_with(np.take_along_axis(options, drawn[..., None], -1)[..., 0]))
+    layer.slots.set_evaluation("sample", seed=6)
+    layer.forward(x, train=False)
+    assert (backend.to_host(layer.slots.last_index) != drawn).mean() > 0.3
+    layer.slots.set_evaluation("sample", seed=5)
+    assert np.array_equal(backend.to_host(layer.forward(x, train=False)), first)
+    with pytest.raises(ValueError, match="unknown evaluation"):
+        layer.slots.set_evaluation("mean")
+
+
+@pytest.mark.parametrize("score_form", ["factored"])
+def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
+    """choose -> pick -> dense forward; backward dx and g * option for every k (naive.py)."""
+    import naive
+    layer = SlotLinear(6, 4, K=5, rng=rng, dtype=F64, score_form=score_form)
+    if score_form == "factored":          # scores away from their start, in both forms
+        layer.params["coef_options"][...] = device(rng.standard_normal((4, 6)))
+    x, dout = rng.standard_normal((3, 6)), rng.standard_normal((3, 4))
+    scores, options = backend.to_host(layer.scores), backend.to_host(layer.options)
+    index, _ = naive.slot_choice(scores, options)
+    y = backend.to_host(layer.forward(device(x), train=True))
+    assert np.array_equal(backend.to_host(layer.slots.last_index), index)
+    assert rel_error(y, naive.slot_linear_forward(x, scores, options)) < 1e-12
+    dx = layer.backward(device(dout))
+    expected_dx, expected_dscores = naive.slot_linear_backward(x, dout, scores, options)
+    assert rel_error(dx, expected_dx) < 1e-12
+    assert rel_error(layer.score_grad(), expected_dscores) < 1e-12

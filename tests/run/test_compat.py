@@ -1,0 +1,47 @@
+"""What older runs need (slotnp/run/compat.py): options version 1 draws as it always did."""
+import numpy as np
+import pytest
+
+from slotnp import backend
+from slotnp.core import init
+from slotnp.run import compat
+from slotnp.slots import SlotLinear
+
+F64 = np.float64
+
+
+def test_a_slot_layer_holds_its_version_2_values_and_version_1_still_draws_the_old_ones(xp):
+    layer = SlotLinear(9, 4, K=5, rng=np.random.default_rng(2), dtype=F64, score_form="explicit")
+    key = init.slot_key(np.random.default_rng(2))
+    options, scores = init.slot_values(key, (4, 9), 5, 1.0, 0.1)
+    assert np.array_equal(backend.to_host(layer.options), options.reshape(4, 9, 5))
+    assert np.array_equal(backend.to_host(layer.scores), scores.reshape(4, 9, 5))
+    old = SlotLinear(9, 4, K=5, rng=np.random.default_rng(2), dtype=F64, options_version=1)
+    legacy = np.random.default_rng(2)
+    assert np.array_equal(backend.to_host(old.options),
+                          compat.slot_options(legacy, (4, 9), 5, F64))
+    assert np.array_equal(backend.to_host(old.scores),
+                          compat.slot_scores(legacy, (4, 9), 5, 0.1, F64))
+    with pytest.raises(ValueError, match="options_version"):
+        SlotLinear(9, 4, K=5, options_version=3)
+
+
+def test_a_checkpoint_from_before_the_move_resumes_with_identical_metrics(tmp_path):
+    """tests/fixtures/before-the-move: saved by the slotnp before core/slots/fast/run (greedy
+    layers kept their options then, K = 8), resumed now to the uninterrupted run's metrics."""
+    import json
+    import os
+    import shutil
+    import train
+    fixture = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures",
+                           "before-the-move")
+    run = tmp_path / "run"
+    os.makedirs(run)
+    for name in ("last.npz", "config.json", "metrics.jsonl"):
+        shutil.copy(os.path.join(fixture, name), run / name)
+    assert train.main(["--resume", "--out", str(run), "--no-progress"]) == 0
+
+    def rows(path):
+        return [{k: v for k, v in json.loads(line).items()
+                 if k not in ("seconds", "train_seconds")} for line in open(path)]
+    assert rows(run / "metrics.jsonl") == rows(os.path.join(fixture, "uninterrupted.jsonl"))

@@ -1,0 +1,93 @@
+"""--export and --eval of an export: sizes, exact accuracy, and damaged or mismatched files."""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from slotnp.run import export
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+import train  # noqa: E402
+
+FAST = ["--net", "lenet", "--dataset", "synthetic", "--batch-size", "100", "--no-progress"]
+
+
+@pytest.mark.parametrize("bits", range(0, 13))
+def test_pack_and_unpack_round_trip(bits, rng):
+    index = rng.integers(0, 2 ** bits, (7, 11, 3))
+    data = export.pack(index, bits)
+    assert len(data) == (index.size * bits + 7) // 8
+    assert np.array_equal(export.unpack(data, index.size, bits).reshape(index.shape), index)
+
+
+def test_bits_per_connection():
+    assert [export.bits_for(K) for K in (1, 2, 3, 4, 8, 9, 64, 1024, 1025)] == \
+        [0, 1, 2, 2, 3, 4, 6, 10, 11]
+
+
+def accuracies(capsys, path):
+    capsys.readouterr()
+    assert train.main(["--eval", str(path), "--dataset", "synthetic"]) == 0
+    return [line for line in capsys.readouterr().out.splitlines() if "accuracy" in line]
+
+
+@pytest.mark.parametrize("K", [2, 8, 32])
+def test_an_export_is_small_and_evaluates_exactly_as_its_checkpoint(tmp_path, capsys, K):
+    out = tmp_path / "run"
+    assert train.main(FAST + ["--K", str(K), "--epochs", "2", "--out", str(out)]) == 0
+    target = tmp_path / "net.slot"
+    assert train.main(["--export", str(out / "best.npz"), str(target)]) == 0
+    assert "the same net's float32 weights" in capsys.readouterr().out
+    weights = 4 * (784 * 300 + 300 * 100 + 100 * 10)
+    assert os.path.getsize(target) <= export.bits_for(K) / 32 * weights + 4096
+    assert accuracies(capsys, target) == accuracies(capsys, out / "best.npz")
+    header, indices = export.read(str(target))
+    assert header["config"]["K"] == K and indices["fc1"].shape == (300, 784)
+
+
+def test_damaged_or_mismatched_exports_give_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main(FAST + ["--K", "5", "--epochs", "1", "--out", str(out)]) == 0
+    good = tmp_path / "net.slot"                       # 3 bits a connection: 5, 6, 7 unused
+    assert train.main(["--export", str(out / "last.npz"), str(good)]) == 0
+    raw = good.read_bytes()
+    (length,) = struct.unpack("<I", raw[len(export.MAGIC):len(export.MAGIC) + 4])
+    header = json.loads(raw[len(export.MAGIC) + 4:len(export.MAGIC) + 4 + length])
+    body = raw[len(export.MAGIC) + 4 + length:]
+
+    def with_header(changed):
+        text = json.dumps(changed).encode()
+        return export.MAGIC + struct.pack("<I", len(text)) + text + body
+
+    other_seed = dict(header, config=dict(header["config"], seed=5))
+    cases = {
+        "truncated.slot": (raw[:-100], "truncated or corrupt"),
+        "longer.slot": (raw + b"\0" * 10, "bytes more than its header describes"),
+        "header.slot": (raw[:len(export.MAGIC) + 10], "damaged header"),
+        "seed.slot": (with_header(other_seed), "differ from the ones it was exported with"),
+        "format.slot": (with_header(dict(header, format=9)), "export format 9"),
+        "range.slot": (raw[:len(export.MAGIC) + 4 + length] + b"\xff" * len(body),
+                       "selects option"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--eval",
+                                 str(tmp_path / name), "--dataset", "synthetic"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (name, lines)
+    sampled = tmp_path / "sampled"
+    assert train.main(FAST + ["--K", "4", "--epochs", "1", "--selection", "sample",
+                              "--out", str(sampled)]) == 0
+    learned = tmp_path / "learned"
+    assert train.main(FAST + ["--learned", "--epochs", "1", "--out", str(learned)]) == 0
+    capsys.readouterr()
+    assert train.main(["--export", str(sampled / "last.npz"), str(tmp_path / "x")]) == 2
+    assert train.main(["--export", str(learned / "last.npz"), str(tmp_path / "y")]) == 2
+    err = capsys.readouterr().err
+    assert "takes greedy ones" in err and "holds learned weights" in err

@@ -1,0 +1,99 @@
+"""The paper's networks: shapes, initial loss, overfitting a small batch, seeds, errors."""
+import math
+
+import numpy as np
+import pytest
+
+from slotnp import backend, nets
+from slotnp.core.losses import softmax_cross_entropy
+from slotnp.core.optim import SGD
+
+
+def random_batch(name, n, rng, image_size=None):
+    shape = nets.INPUT_SHAPES[name] if image_size is None else (3, image_size, image_size)
+    x = rng.standard_normal((n,) + shape).astype(np.float32)
+    return backend.to_device(x), backend.to_device(rng.integers(0, 10, n))
+
+
+@pytest.mark.parametrize("name", nets.NETS)
+@pytest.mark.parametrize("slot", [True, False])
+def test_logits_shape_dtype_and_initial_loss(xp, rng, name, slot):
+    net = nets.build(name, slot=slot, K=2)
+    x, labels = random_batch(name, 8 if name == "vgg19" else 32, rng)
+    logits = net.forward(x, train=False)
+    assert logits.shape == (len(labels), 10) and logits.dtype == np.float32
+    loss, dlogits = softmax_cross_entropy(logits, labels)
+    assert abs(float(loss) - math.log(10)) < 0.6
+    net.forward(x, train=True)                       # evaluation keeps nothing for backward
+    dx = net.backward(dlogits)
+    assert dx.dtype == np.float32 and dx.shape == x.shape
+    assert set(net.grads) == set(net.params)
+    assert all(g.dtype == np.float32 for g in net.grads.values())
+
+
+@pytest.mark.parametrize("name, slot, lr", [
+    ("lenet", True, 0.2), ("lenet", False, 0.05), ("conv2", True, 0.2), ("conv2", False, 0.05)])
+def test_overfits_64_examples(xp, twins_on, name, slot, lr):
+    """The full-size nets (CONV-2 on 3x32x32) fit 64 random examples with random labels (with
+    the fast twins, for time: test_plain.py shows the plain engine computes the same)."""
+    rng = np.random.default_rng(0)
+    net = nets.build(name, slot=slot, K=8)
+    x, labels = random_batch(name, 64, rng)
+    sgd = SGD(net.params, lr=lr)
+    for step in range(300):
+        loss, dlogits = softmax_cross_entropy(net.forward(x, train=True), labels)
+        net.backward(dlogits)
+        sgd.step(net.grads)
+        if step % 5 == 4 and float((net.forward(x, train=False).argmax(1) == labels).mean()) == 1:
+            break
+    assert float((net.forward(x, train=False).argmax(1) == labels).mean()) == 1.0
+
+
+def test_same_seed_same_network_on_every_backend(xp):
+    reference = nets.build("conv2", K=3, seed=5, image_size=8)   # built with the active backend
+    backend.use("numpy")
+    host = nets.build("conv2", K=3, seed=5, image_size=8)
+    for name, layer in nets.slot_layers(reference):
+        twin = dict(nets.slot_layers(host))[name]
+        assert np.array_equal(backend.to_host(layer.options), twin.options)
+        assert np.array_equal(backend.to_host(layer.scores), twin.scores)
+    other = dict(nets.slot_layers(nets.build("conv2", K=3, seed=6, image_size=8)))
+    assert not np.array_equal(other["conv1"].scores, dict(nets.slot_layers(host))["conv1"].scores)
+
+
+def test_paper_layer_sizes():
+    conv6 = nets.build("conv6", slot=False)
+    shapes = {k: v.shape for k, v in conv6.params.items()}
+    assert shapes["conv1.W"] == (64, 3, 3, 3) and shapes["conv6.W"] == (256, 256, 3, 3)
+    assert shapes["fc1.W"] == (256, 256 * 4 * 4) and shapes["fc3.W"] == (10, 256)
+    lenet = nets.build("lenet", K=2)
+    assert [layer.scores.shape for _, layer in nets.slot_layers(lenet)] == \
+        [(300, 784, 2), (100, 300, 2), (10, 100, 2)]
+    vgg = nets.build("vgg19", slot=False)
+    assert sum(k.startswith("conv") for k in vgg.params) == 16 and vgg.params["fc1.W"].shape == (10, 512)
+    dropouts = [n for n, layer in conv6.named_layers() if type(layer).__name__ == "Dropout"]
+    assert dropouts == ["dropout1", "dropout2"]
+
+
+def test_freeze_net_matches_slot_machine_in_evaluation(rng):
+    net = nets.build("conv2", K=4, image_size=8)
+    x, _ = random_batch("conv2", 4, rng, 8)
+    frozen = nets.freeze(net)
+    assert set(frozen.params) == {name + ".W" for name, _ in nets.slot_layers(net)}
+    assert np.array_equal(frozen.forward(x, train=False), net.forward(x, train=False))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="resnet"), "unknown net"), (dict(name="lenet", K=0), "K"),
+    (dict(name="conv2", selection="softmax"), "unknown selection"),
+    (dict(name="conv6", image_size=4), "at least 8 pixels"),
+    (dict(name="lenet", option_bound=0.0), "option_bound must be positive")])
+def test_bad_build_arguments_give_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        nets.build(**kwargs)
+
+
+def test_wrong_input_to_a_net_gives_clear_error():
+    net = nets.build("conv2", image_size=8)
+    with pytest.raises(ValueError, match="expects 3 input channels"):
+        net.forward(np.zeros((2, 1, 8, 8), np.float32))

@@ -1,0 +1,300 @@
+"""Slot layers, plain (explicit scores): initialisation, selection, the straight-through score
+gradient, variants. Their fast twin's tests: tests/fast/test_slot_factored.py."""
+import math
+
+import numpy as np
+import pytest
+
+from slotnp import backend
+from slotnp.core import Conv2d, Linear
+from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.slots import SlotConv2d, SlotLinear
+from slotnp.slots import slot as slot_module
+from slotnp.core.optim import SGD
+from slotnp.slots.slot import sampled_index
+
+F64 = np.float64
+
+
+def device(a):
+    return backend.to_device(np.asarray(a))
+
+
+def straight_through_check(layer, x, dout):
+    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
+    below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
+    errors = straight_through_errors(layer, x, dout)
+    if layer.slots.score_form == "factored":       # (the grads of that check's backward)
+        dense = layer.freeze(layer.slots.last_index)
+        dense.forward(x, train=True)
+        dense.backward(dout.copy())
+        errors["coef_options"] = rel_error(layer.grads["coef_options"], dense.grads["W"])
+        assert float(layer.grads["coef_initial"]) == 0.0
+    assert max(errors.values()) < 1e-7, errors
+    assert set(layer.grads) == set(layer.params)
+
+
+@pytest.mark.parametrize("score_form", ["explicit"])
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_slot_linear_straight_through_gradient(xp, rng, selection, shared, score_form):
+    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64,
+                       score_form=score_form)
+    straight_through_check(layer, device(rng.standard_normal((3, 7))),
+                           device(rng.standard_normal((3, 5))))
+
+
+@pytest.mark.parametrize("score_form", ["explicit"])
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+@pytest.mark.parametrize("shape, F, kernel, stride, padding",
+                         [((2, 3, 7, 5), 4, 3, 2, 2), ((1, 2, 6, 9), 3, (2, 3), 3, 0)])
+def test_slot_conv_straight_through_gradient(xp, rng, selection, shape, F, kernel, stride,
+                                             padding, score_form):
+    layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
+                       selection=selection, rng=rng, dtype=F64, score_form=score_form)
+    x = device(rng.standard_normal(shape))
+    dout = device(rng.standard_normal(layer.forward(x).shape))
+    straight_through_check(layer, x, dout)
+
+
+def test_greedy_selection_exact_values(xp):
+    layer = SlotLinear(2, 1, K=3, dtype=F64, score_form="explicit")
+    layer.slots.options = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
+    layer.params["scores"] = device([[[0.1, 0.3, 0.2], [0.9, 0.0, 0.9]]])
+    assert backend.to_host(layer.selected()).tolist() == [[1, 0]]   # ties: first maximum
+    assert backend.to_host(layer.weight()).tolist() == [[-1.0, 3.0]]
+    y = layer.forward(device([[2.0, 1.0]]))
+    assert backend.to_host(y).tolist() == [[-2.0 + 3.0]]
+    layer.backward(device([[10.0]]))                                # dL/dw = 10 * x = [20, 10]
+    expected = [[[20 * 0.5, 20 * -1.0, 20 * 2.0], [10 * 3.0, 10 * 4.0, 10 * -5.0]]]
+    assert backend.to_host(layer.grads["scores"]).tolist() == expected
+
+
+def test_initial_options_and_scores_follow_the_paper(xp):
+    conv = SlotConv2d(16, 32, 3, K=5, rng=0)
+    sigma = math.sqrt(2.0 / (9 * 16 + 9 * 32))
+    options, scores = backend.to_host(conv.options), backend.to_host(conv.scores)
+    assert options.shape == scores.shape == (32, 16, 3, 3, 5)
+    assert options.dtype == scores.dtype == np.float32
+    assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
+    assert 0.0 <= scores.min() < 0.01 * sigma and 0.99 * sigma < scores.max() <= sigma
+    fc = SlotLinear(300, 100, K=5, rng=0)
+    sigma = math.sqrt(2.0 / 400)
+    scores = backend.to_host(fc.scores)
+    assert 0.099 * sigma < scores.max() <= 0.1 * sigma                      # lambda = 0.1
+    assert abs(backend.to_host(fc.options).std() - sigma / math.sqrt(3)) < 0.01 * sigma
+
+
+def test_option_bound_widens_the_same_draws():
+    """option_bound b draws U(-b sigma, b sigma): the paper's options times b, scores unchanged."""
+    paper = SlotLinear(300, 100, K=5, rng=0, dtype=F64)
+    wide = SlotLinear(300, 100, K=5, rng=0, dtype=F64, option_bound=math.sqrt(3))
+    assert np.allclose(wide.options, math.sqrt(3) * paper.options, rtol=1e-12)
+    assert np.array_equal(wide.scores, paper.scores)
+    sigma = math.sqrt(2.0 / 400)
+    assert 0.99 * math.sqrt(3) * sigma < np.abs(wide.options).max() <= math.sqrt(3) * sigma
+
+
+def test_same_seed_same_slots_in_float32_and_float64():
+    a, b = SlotLinear(5, 4, K=3, rng=7), SlotLinear(5, 4, K=3, rng=7, dtype=F64)
+    assert np.allclose(a.options, b.options, rtol=1e-7) and b.options.dtype == F64
+    assert np.array_equal(a.scores, SlotLinear(5, 4, K=3, rng=7).scores)
+
+
+def test_sampling_follows_softmax_of_scores(xp):
+    scores = device(np.tile(np.log([1.0, 2.0, 3.0, 4.0]), (200_000, 1)))
+    uniform = device(np.random.default_rng(0).random(200_000))
+    counts = np.bincount(backend.to_host(sampled_index(scores, uniform)), minlength=4)
+    assert np.allclose(counts / 200_000, [0.1, 0.2, 0.3, 0.4], atol=0.005)
+
+
+def test_sample_selection_redraws_in_training_and_uses_argmax_in_evaluation(xp, rng):
+    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng)
+    x = device(rng.standard_normal((2, 40)).astype(np.float32))
+    layer.forward(x, train=True)
+    first = backend.to_host(layer.slots.last_index).copy()
+    layer.forward(x, train=True)
+    assert (first != backend.to_host(layer.slots.last_index)).mean() > 0.5
+    y_eval = layer.forward(x, train=False)
+    assert np.array_equal(backend.to_host(layer.slots.last_index),
+                          backend.to_host(layer.selected()))
+    assert rel_error(y_eval, x @ layer.weight().T) == 0.0
+
+
+def test_weight_sharing_uses_one_set_of_K_values(xp):
+    layer = SlotConv2d(3, 4, 3, K=6, shared=True, rng=0)
+    options = backend.to_host(layer.options)
+    assert options.shape == (4, 3, 3, 3, 6)
+    assert np.all(options == options[0, 0, 0, 0])
+    assert len(np.unique(backend.to_host(layer.weight()))) <= 6
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: SlotLinear(6, 5, K=4, rng=1), (3, 6)),
+    (lambda: SlotConv2d(2, 3, 3, K=4, stride=2, padding=1, rng=1), (2, 2, 7, 5)),
+])
+def test_freeze_gives_a_dense_layer_with_the_same_output(xp, make, shape):
+    layer = make()
+    x = backend.to_device(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    dense = layer.freeze()
+    assert type(dense) in (Linear, Conv2d) and set(dense.params) == {"W"}
+    assert np.array_equal(backend.to_host(dense.forward(x, train=False)),
+                          backend.to_host(layer.forward(x, train=False)))
+    dense.params["W"] += 1.0
+    assert not np.array_equal(backend.to_host(dense.params["W"]), backend.to_host(layer.weight()))
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_slot_layers_keep_float32(xp, rng, selection):
+    for layer, shape in ((SlotLinear(6, 5, 4, selection, rng=rng), (3, 6)),
+                         (SlotConv2d(2, 3, 3, 4, padding=1, selection=selection, rng=rng),
+                          (2, 2, 5, 4))):
+        y = layer.forward(backend.to_device(rng.standard_normal(shape).astype(np.float32)))
+        assert y.dtype == np.float32
+        assert layer.backward(xp.ones_like(y)).dtype == np.float32
+        assert all(g.dtype == np.float32 for g in layer.grads.values())
+        assert all(p.dtype == np.float32 for p in layer.params.values())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SlotLinear(3, 2, K=0), "K"),
+    (lambda: SlotConv2d(3, 2, 3, K=-1), "K"),
+    (lambda: SlotLinear(3, 2, K=2.5), "K"),
+    (lambda: SlotLinear(3, 2, K=2, selection="best"), "unknown selection"),
+    (lambda: SlotLinear(3, 2, K=2, score_form="dense"), "unknown score_form"),
+    (lambda: SlotConv2d(3, 2, 3, K=2, option_bound=-1.0), "option_bound must be positive"),
+])
+def test_bad_slot_arguments_give_clear_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_expected_weight_exact_values(xp):
+    scores = device(np.log([[[1.0, 3.0]], [[1.0, 1.0]]]))        # (2, 1, 2)
+    options = device(np.array([[[4.0, -8.0]], [[2.0, 6.0]]]))
+    got = backend.to_host(slot_module.expected_weight(scores, options))
+    assert np.allclose(got, [[0.25 * 4 - 0.75 * 8], [4.0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("score_form", ["explicit"])
+def test_evaluation_modes_of_a_sampled_layer(xp, rng, score_form):
+    """argmax uses the best score; expected the softmax mean; sample draws one network per
+    setting (the same for every batch, and again the same for the same seed)."""
+    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng, score_form=score_form,
+                       dtype=F64)
+    for _ in range(3):                                  # scores away from their start
+        layer.forward(device(rng.standard_normal((4, 40))), train=True)
+        layer.backward(device(rng.standard_normal((4, 30))))
+        SGD(layer.params, lr=20.0).step(layer.grads)
+    x = device(rng.standard_normal((5, 40)))
+    dense = Linear(40, 30, dtype=F64)
+
+    def output_with(weight):
+        dense.params["W"] = device(weight)
+        return backend.to_host(dense.forward(x, train=False))
+
+    scores = backend.to_host(layer.scores)
+    options = backend.to_host(layer.options)
+    best = np.take_along_axis(options, scores.argmax(-1)[..., None], -1)[..., 0]
+    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(best))
+    layer.slots.set_evaluation("expected")
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    mean = (p * options).sum(-1) / p.sum(-1)
+    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(mean))
+    layer.slots.set_evaluation("sample", seed=5)
+    first = backend.to_host(layer.forward(x, train=False))
+    drawn = backend.to_host(layer.slots.last_index).copy()
+    assert np.allclose(backend.to_host(layer.forward(x[:2], train=False)), first[:2])
+    assert np.allclose(first, output_with(np.take_along_axis(options, drawn[..., None], -1)[..., 0]))
+    layer.slots.set_evaluation("sample", seed=6)
+    layer.forward(x, train=False)
+    assert (backend.to_host(layer.slots.last_index) != drawn).mean() > 0.3
+    layer.slots.set_evaluation("sample", seed=5)
+    assert np.array_equal(backend.to_host(layer.forward(x, train=False)), first)
+    with pytest.raises(ValueError, match="unknown evaluation"):
+        layer.slots.set_evaluation("mean")
+
+
+def test_an_evaluation_draw_does_not_disturb_training_draws(rng):
+    """Evaluating in between leaves the training samples (and so resumed runs) unchanged."""
+    a, b = (SlotLinear(20, 10, K=4, selection="sample", rng=1) for _ in range(2))
+    x = rng.standard_normal((3, 20)).astype(np.float32)
+    a.forward(x, train=True)
+    b.forward(x, train=True)
+    b.slots.set_evaluation("sample", seed=3)
+    b.forward(x, train=False)
+    a.forward(x, train=True)
+    b.forward(x, train=True)
+    assert np.array_equal(a.slots.last_index, b.slots.last_index)
+
+
+def test_options_version_2_draws_any_range_of_connections_alone():
+    """Version 2: each block of connections has its own stream, so any range (cut anywhere,
+    across blocks) equals the same range of the whole layer; keys make layers independent."""
+    from slotnp import init
+    key = init.slot_key(np.random.default_rng(5))
+    shape, K = (7, 3, 3, 3), 600                 # 189 connections, 13 per block at K = 600
+    assert init.block_connections(K) == 13
+    options, scores = init.slot_values(key, shape, K, 1.0, 1.0)
+    for start, stop in ((0, 189), (5, 6), (12, 14), (13, 26), (100, 189), (40, 40)):
+        part = init.slot_values(key, shape, K, 1.0, 1.0, start, stop)
+        assert np.array_equal(part[0], options[start:stop])
+        assert np.array_equal(part[1], scores[start:stop])
+    sigma = init.glorot_sigma(shape)
+    assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
+    assert 0 <= scores.min() and 0.99 * sigma < scores.max() <= sigma
+    other = init.slot_values(init.slot_key(np.random.default_rng(6)), shape, K, 1.0, 1.0)
+    assert not np.array_equal(other[0], options)
+
+
+@pytest.mark.parametrize("score_form", ["explicit"])
+def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
+    """choose -> pick -> dense forward; backward dx and g * option for every k (naive.py)."""
+    import naive
+    layer = SlotLinear(6, 4, K=5, rng=rng, dtype=F64, score_form=score_form)
+    if score_form == "factored":          # scores away from their start, in both forms
+        layer.params["coef_options"][...] = device(rng.standard_normal((4, 6)))
+    x, dout = rng.standard_normal((3, 6)), rng.standard_normal((3, 4))
+    scores, options = backend.to_host(layer.scores), backend.to_host(layer.options)
+    index, _ = naive.slot_choice(scores, options)
+    y = backend.to_host(layer.forward(device(x), train=True))
+    assert np.array_equal(backend.to_host(layer.slots.last_index), index)
+    assert rel_error(y, naive.slot_linear_forward(x, scores, options)) < 1e-12
+    dx = layer.backward(device(dout))
+    expected_dx, expected_dscores = naive.slot_linear_backward(x, dout, scores, options)
+    assert rel_error(dx, expected_dx) < 1e-12
+    assert rel_error(layer.score_grad(), expected_dscores) < 1e-12
+
+
+def test_the_plain_slot_layer_reads_in_about_sixty_lines():
+    """The method in slot.py's plain form, read alone: choosing (argmax or sampling), picking,
+    the straight-through gradient, and the two hooks that turn a dense layer into a slot layer,
+    about as short as the authors' 30-line PyTorch layer, which autograd completes. Code lines
+    only: docstrings, comments and blank lines aside."""
+    import ast
+    path = slot_module.__file__
+    source = open(path).read()
+    lines = source.splitlines()
+    core = {None: {"greedy_index", "sampled_index", "pick", "straight_through"},
+            "Slots": {"initial_params", "scores", "greedy", "choose", "sample",
+                      "pick", "gradients"},
+            "SlotWeightMixin": {"_forward_weight", "_store_weight_grad"}}
+
+    def code_lines(node):
+        skip = set()
+        if ast.get_docstring(node):
+            skip = set(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+        return sum(1 for i in range(node.lineno, node.end_lineno + 1) if i not in skip
+                   and lines[i - 1].strip() and not lines[i - 1].strip().startswith("#"))
+
+    counted, total = set(), 0
+    for node in ast.parse(source).body:
+        members = [(None, node)] if isinstance(node, ast.FunctionDef) else \
+            [(node.name, item) for item in node.body if isinstance(item, ast.FunctionDef)] \
+            if isinstance(node, ast.ClassDef) else []
+        for owner, function in members:
+            if function.name in core.get(owner, ()):
+                counted.add((owner, function.name))
+                total += code_lines(function)
+    assert counted == {(owner, name) for owner, names in core.items() for name in names}
+    assert total <= 60, total
