@@ -400,11 +400,27 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt()
 
 
+def say_what_is_skipped(runs, args):
+    """On stderr: the runs skipped because they are recorded, and where (every mode)."""
+    done = [run for run in runs if status(run, args.runs, args.results) == "done"]
+    if not done:
+        return
+    where = sorted({os.path.dirname(records_of(args.results, run)) for run in done})
+    names = ", ".join(run.name for run in done[:3]) + (", ..." if len(done) > 3 else "")
+    print(f"sweep: skipping {len(done)} of {len(runs)} runs, recorded as finished in "
+          f"{', '.join(where)} ({names}); delete a run's record to run it again", file=sys.stderr)
+    if len(done) == len(runs):
+        print("sweep: every run of this grid is recorded: nothing to " +
+              ("print" if args.print_commands else "run"), file=sys.stderr)
+
+
 def main(argv=None):
     args = parse_args(argv)
     for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
         signal.signal(signum, interrupt)
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
+    if not args.collate:
+        say_what_is_skipped(runs, args)
     if args.print_commands:
         for run in runs:
             if status(run, args.runs, args.results) != "done":
@@ -412,6 +428,9 @@ def main(argv=None):
                                ["--resume-or-start", "--data-dir", args.data_dir,
                                 "--no-progress", *args.extra]))
         return 0
+    if args.collate:
+        print(f"sweep: --collate runs nothing; collating the {len(runs)} runs' records",
+              file=sys.stderr)
     code = 0 if args.collate else run_all(runs, args)
     table, figure = write_collation(runs, args.results, args.name)
     print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)

@@ -18,13 +18,16 @@ import numpy as np
 
 from datasets import prepare
 from slotnp.core import backend, optim, training, twins
-from slotnp.run import checkpoint, cli, config as configs, memory, modes, run_folder
+from slotnp.run import build, checkpoint, cli, config as configs, memory, modes, run_folder
 
 
 def main(argv=None):
     """Parse the flags, then train (or evaluate, or export); every failure is one line."""
     args = cli.parse_args(argv)
-    return cli.one_line_errors(lambda: dispatch(args))
+    if args.eval or args.export:
+        return cli.one_line_errors(lambda: dispatch(args))
+    out = args.out or configs.resolve_config(args)["out"]
+    return cli.one_line_errors(lambda: dispatch(args), lambda: cli.saved_in(out))
 
 
 def dispatch(args):
@@ -69,6 +72,7 @@ def train_in(out, args):
         config["data_dir"] = os.path.abspath(data_dir)
         data = configs.load_data(config, data_dir)      # also records the image shape
         memory.check(source[0] if source else config, sum(len(x) for x, _ in data.values()))
+        build_seconds = build.check(config)          # refuses a build of over a day
         # 3. The network: drawn from the seed, frozen from a slot machine, or resumed.
         net = configs.frozen_net(*source) if source else configs.build_net(config)
         digest = checkpoint.options_digest(net)
@@ -85,8 +89,10 @@ def train_in(out, args):
         print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()) +
               f"\n  backend: {backend.name()}" +
               (f"\n  resuming at epoch: {state['epoch']}" if args.resume else ""), flush=True)
+        build.announce(config, build_seconds)
         # 5. The epochs, each ending in its checkpoints.
-        run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
+        with build.shown(config, build_seconds, args.no_progress):
+            run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
     return finish(out, config, state)
 
 

@@ -130,6 +130,9 @@ def bad_inputs(tmp, trained):
                                "--out", str(tmp / "huge")], "this run needs about"))
     cases.append((SYNTHETIC + ["--K", "10000000000", "--out", str(tmp / "huger")],
                   "this run needs about"))
+    # a build that cannot end within a day (memory does not grow with K; the time does)
+    cases.append((SYNTHETIC + ["--K", "100000000", "--out", str(tmp / "slow")],
+                  "the limit is a day: lower --K"))
     cases.append((SYNTHETIC + ["--learned", "--lr", "1e30", "--epochs", "3",
                                "--out", str(tmp / "diverged")], "training diverged"))
     from slotnp import backend
@@ -213,7 +216,7 @@ def test_sigterm_stops_like_ctrl_c_and_resumes(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143 and "Traceback" not in stderr
-    assert "terminated: the last finished epoch is in last.npz" in stderr
+    assert f"terminated: the last finished epoch is in {out / 'last.npz'}" in stderr
     meta, _, _ = checkpoint.load(str(out / "last.npz"))
     assert 1 <= meta["state"]["epoch"] < 50
 

@@ -14,9 +14,13 @@ only where switched on:
 - threads.py: the cores shared out among parts of the work.
 """
 from ..core import twins
-from . import convolution, evaluation, slots  # noqa: F401  (each registers itself)
+from . import convolution, evaluation, slots, threads  # noqa: F401  (each registers itself)
 
 
 def on(switch=True):
-    """A scope in which the fast twins run (core/twins.switched_on)."""
+    """A scope in which the fast twins run (core/twins.switched_on); work stopped by an
+    interrupt before may run again (threads.go_on)."""
+    threads.go_on()
+    if switch:
+        threads.share_the_cores()
     return twins.switched_on(switch)

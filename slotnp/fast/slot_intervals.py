@@ -412,6 +412,7 @@ class IntervalSlots(FactoredSlots):
             for first, last, what in parts[begin:end]:
                 for out, part in zip(outputs, compute(first, last, what, scratch)):
                     out[first:last] = part
+                threads.chunk_done((last - first) * self.K)    # stop here on an interrupt
 
         threads.in_parts(backend.xp_of(outputs[0]), work, len(parts), self.chunk * self.K)
 

@@ -12,16 +12,20 @@ Two ways to cut:
   work that sums over the batch (a weight gradient), so that the result is the same on one core
   as on two.
 
-From the first use of the helper threads on, BLAS runs each product on CPU_CORES //
-BATCH_PARTS threads (one, on 2 cores): the cores are slotnp's to share out. BLAS threads left
+Once the fast twins are switched on (or the helper threads first used), BLAS runs each product
+on CPU_CORES // BATCH_PARTS threads (one, on 2 cores): the cores are slotnp's to share out. BLAS threads left
 idle by a product keep spinning for a while (OpenBLAS: about 0.1 s); they took a core from the
 halves that ran next, which then ran no faster than one (a CONV-2 Winograd forward: 72 ms on
 two cores against 99 on one; 50 ms once BLAS kept to one thread).
 """
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
+
+from ..core import twins
 
 
 def _cpu_cores():
@@ -39,6 +43,13 @@ MIN_PART_VALUES = 1 << 16  # smaller parts cost more in hand-off than a second c
 BATCH_PARTS = 2            # the CPU convolutions cut every batch into this many parts
 _threads = None
 _blas_limited = False
+_stop = threading.Event()   # set by `stop`: every part at work ends at its next chunk
+_progress = None            # while `reporting`: called with the values each chunk finished
+_progress_lock = threading.Lock()
+
+
+class Stopped(Exception):
+    """A part of the work ended early, because `stop` was called (an interrupt)."""
 
 
 def in_parts(xp, work, length, values_per_item=1):
@@ -73,12 +84,19 @@ def side_by_side(xp, work, parts):
         part.result()
 
 
-def _pool():
-    """The helper threads, one per core, made on first use (BLAS then keeps to its share)."""
-    global _threads, _blas_limited
-    if not _blas_limited:    # once, from the cores this process really has
+def share_the_cores():
+    """From now on BLAS keeps to its share of the cores (once; fast.on() calls this, so that
+    every product of a run, before the helper threads exist or after, rounds alike)."""
+    global _blas_limited
+    if not _blas_limited:    # from the cores this process really has
         _limit_blas_threads(max(1, _cpu_cores() // BATCH_PARTS))
         _blas_limited = True
+
+
+def _pool():
+    """The helper threads, one per core, made on first use (BLAS then keeps to its share)."""
+    global _threads
+    share_the_cores()
     if _threads is None:
         _threads = ThreadPoolExecutor(CPU_CORES, thread_name_prefix="slotnp")
     return _threads
@@ -92,3 +110,41 @@ def _limit_blas_threads(count):
     except ImportError:
         return
     threadpool_limits(limits=count, user_api="blas")
+
+
+# ---- Long work: stop at the next chunk, and say how far it has come ---------------------------
+
+def chunk_done(values):
+    """Long work (a layer's build) calls this after each chunk of `values` values: it raises
+    Stopped once `stop` was called, and reports the progress while `reporting`."""
+    if _stop.is_set():
+        raise Stopped()
+    if _progress is not None:
+        with _progress_lock:
+            _progress(values)
+
+
+def stop():
+    """Ask every part at work to end at its next chunk (the interrupt handler calls this, so
+    that Ctrl-C or SIGTERM ends the process within seconds, not after the helper threads'
+    work: the interpreter waits for them at exit)."""
+    _stop.set()
+
+
+def go_on():
+    """Let work run again after a `stop` (a new run in the same process)."""
+    _stop.clear()
+
+
+@contextlib.contextmanager
+def reporting(callback):
+    """Within it, callback(values) after every chunk of long work (`chunk_done`)."""
+    global _progress
+    before, _progress = _progress, callback
+    try:
+        yield
+    finally:
+        _progress = before
+
+
+twins.register("stop_work", stop)

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 import datasets
-from ..core import backend, optim
+from ..core import backend, optim, twins
 from ..slots import EVALUATIONS, nets
 from . import memory
 from .checkpoint import CheckpointError
@@ -195,15 +195,31 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (a cluster scheduler's time limit, `kill`), handled as Ctrl-C is."""
 
 
-def terminate(signum, frame):
-    raise Terminated()
+def interrupt(signum, frame):
+    """SIGINT and SIGTERM: work on helper threads ends at its next chunk (the twin registered
+    as "stop_work"), and the main thread unwinds from where it is."""
+    stop = twins.find("stop_work")
+    if stop is not None:
+        stop()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def one_line_errors(work):
+def saved_in(out):
+    """What an interrupted run leaves, truthfully: its last finished epoch in out/last.npz,
+    or nothing."""
+    path = os.path.join(out, "last.npz") if out else None
+    if path and os.path.isfile(path):
+        return (f"the last finished epoch is in {path}; continue with: python train.py "
+                f"--resume --out {out}")
+    return "no epoch had finished, so nothing was saved; start it again (with --overwrite)"
+
+
+def one_line_errors(work, saved=lambda: "nothing was written"):
     """Run work() and return its exit status; every failure it can meet becomes one line on
-    stderr (status 2), an interrupt a line saying what is saved (130, or 143 for SIGTERM)."""
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with `&`
+    stderr (status 2), an interrupt a line saying what is saved, as saved() tells (130, or 143
+    for SIGTERM)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):   # SIGINT even when started with `&`
+        signal.signal(signum, interrupt)
     try:
         return work()
     except (datasets.DataError, CheckpointError, backend.BackendError, RunFolderError,
@@ -216,11 +232,10 @@ def one_line_errors(work):
             text = f"out of memory ({text}); lower --K or --batch-size"
         print(f"error: {text}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as interrupt:
-        what = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
-        print(f"\n{what}: the last finished epoch is in last.npz; continue with --resume",
-              file=sys.stderr)
-        return 143 if isinstance(interrupt, Terminated) else 130
+    except KeyboardInterrupt as stopped:
+        what = "terminated" if isinstance(stopped, Terminated) else "interrupted"
+        print(f"\n{what}: {saved()}", file=sys.stderr)
+        return 143 if isinstance(stopped, Terminated) else 130
 
 
 @contextlib.contextmanager
