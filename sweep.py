@@ -45,7 +45,22 @@ MNIST_EXTRAS = dict(net=["lenet"], K=[8], selection=["greedy"], shared=True, fin
 MNIST_EDGE_POPUP = dict(net=["lenet"], edge_popup=[0.1, 0.3, 0.5, 0.7, 0.9], learned=True,
                         seeds=[0, 1])
 
+# CIFAR-10, CONV-2, seed 0. The full protocol (200 epochs): GS K = 8 and learned weights, the
+# paper's central comparison, then GS K = 2 and 64 and PS K = 8.
+CIFAR_CONV2 = [dict(net=["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0]),
+               dict(net=["conv2"], K=[2, 64], selection=["greedy"], seeds=[0]),
+               dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0])]
+# The short protocol: the full one's first SGDR cycle, 25 epochs (--epochs 25 leaves out the
+# restarts at 25 and 75, so the rate falls along one cosine to 0): epoch for epoch the same
+# run as the full protocol's first 25 epochs. The K sweep, PS K = 8 and learned weights.
+CIFAR_CONV2_SHORT = [dict(net=["conv2"], K=[2, 64, 4, 16, 32, 8], selection=["greedy"],
+                          seeds=[0], epochs=25),
+                     dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0], epochs=25),
+                     dict(net=["conv2"], learned=True, seeds=[0], epochs=25)]
+
 PRESETS = {
+    "cifar-conv2": CIFAR_CONV2,
+    "cifar-conv2-short": CIFAR_CONV2_SHORT,
     # Everything in the README's MNIST table and figure.
     "mnist": [MNIST_SLOTS, MNIST_EXTRAS, MNIST_EDGE_POPUP],
     "mnist-slots": MNIST_SLOTS,
