@@ -58,7 +58,25 @@ CIFAR_CONV2_SHORT = [dict(net=["conv2"], K=[2, 64, 4, 16, 32, 8], selection=["gr
                      dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0], epochs=25),
                      dict(net=["conv2"], learned=True, seeds=[0], epochs=25)]
 
+# The paper's analyses on Lenet (seed 0 unless said): Fig. 2's random baseline, the net as drawn
+# (--epochs 0) beside K = 2, two seeds; sharing one set of K values per layer against one for
+# the whole net, K = 2, 8, 64; exploration, GS against PS, K = 2, 8, 64 (the MNIST runs' own
+# records); and a budget of 200 epochs split between slot-machine training and fine-tuning.
+MNIST_RANDOM = [dict(net=["lenet"], K=[2], selection=["greedy"], seeds=[0, 1], epochs=0),
+                dict(net=["lenet"], learned=True, seeds=[0, 1], epochs=0)]
+MNIST_SHARING = dict(net=["lenet"], K=[2, 8, 64], selection=["greedy"], shared=["layer", "network"],
+                     seeds=[0])
+MNIST_EXPLORATION = dict(net=["lenet"], K=[2, 8, 64], selection=["greedy", "sample"], seeds=[0])
+MNIST_BUDGET = [dict(net=["lenet"], K=[8], selection=["greedy"], seeds=[0], epochs=epochs,
+                     finetune=True, budget=200) for epochs in (50, 100, 150)] + \
+    [dict(net=["lenet"], K=[8], selection=["greedy"], learned=True, seeds=[0])]
+
 PRESETS = {
+    "mnist-random": MNIST_RANDOM,
+    "mnist-sharing": MNIST_SHARING,
+    "mnist-exploration": MNIST_EXPLORATION,
+    "mnist-budget": MNIST_BUDGET,
+    "mnist-analyses": MNIST_RANDOM + [MNIST_SHARING, MNIST_EXPLORATION] + MNIST_BUDGET,
     "cifar-conv2": CIFAR_CONV2,
     "cifar-conv2-short": CIFAR_CONV2_SHORT,
     # Everything in the README's MNIST table and figure.
@@ -112,7 +130,8 @@ class Run:
         elif self.learned:
             parts = [self.net, "learned"]
         else:
-            parts = [self.net, f"K{self.K}", self.selection] + (["shared"] if self.shared else [])
+            parts = [self.net, f"K{self.K}", self.selection] + (
+                ["sharednet"] if self.shared == "network" else ["shared"] if self.shared else [])
             parts.append(f"bound{self.option_bound:g}")
             if self.score_bound is not None:
                 parts.append(f"scores{self.score_bound:g}")
@@ -174,7 +193,7 @@ class Run:
                       "--option-bound", f"{self.option_bound:g}", "--score-bound",
                       "paper" if self.score_bound is None else f"{self.score_bound:g}"]
             if self.shared:
-                flags.append("--shared")
+                flags += ["--shared", "network"] if self.shared == "network" else ["--shared"]
             if self.selection == "sample":
                 flags.append("--compare-eval-modes")
         return flags + ["--out", os.path.join(runs_dir, self.name)]
@@ -182,10 +201,11 @@ class Run:
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
          weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None,
-         edge_popup=(), score_bound=None):
+         edge_popup=(), score_bound=None, budget=None):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
-    then their shared-option twins, then fine-tuning runs of the greedy ones, then learned,
-    then edge-popup at each kept fraction of `edge_popup` (with edge-popup's own protocol).
+    then their shared-option twins, then fine-tuning runs of the greedy ones (as many epochs
+    as their slot machine, or the rest of `budget` epochs), then learned, then edge-popup at
+    each kept fraction of `edge_popup` (with edge-popup's own protocol).
     None for `option_bound`, `weight_decay`, `normalise` or `score_bound` takes train.py's
     default; a score bound is a number, "paper" or "options" (train.py's --score-bound)."""
     option_bound = option_bound or [configs.DEFAULT_OPTION_BOUND]
@@ -207,12 +227,15 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                                                          selection=how, option_bound=bound,
                                                          normalise=inputs, score_bound=start))
     runs += slot_runs
-    if shared:
+    # shared: True (each layer its own K values), "network" (one set for the net), or a list
+    for sharing in (shared if isinstance(shared, list) else [shared] if shared else []):
         runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
-                     option_bound=r.option_bound, shared=True, normalise=r.normalise,
+                     option_bound=r.option_bound, normalise=r.normalise,
+                     shared="network" if sharing == "network" else True,
                      score_bound=r.score_bound) for r in slot_runs]
     if finetune:
-        runs += [Run(r.net, r.seed, r.epochs, optim.default_weight_decay(None), finetune_of=r)
+        runs += [Run(r.net, r.seed, r.epochs if budget is None else budget - r.epochs,
+                     optim.default_weight_decay(None), finetune_of=r)
                  for r in slot_runs if r.selection == "greedy"]
     if learned:
         for name in net:
@@ -364,8 +387,9 @@ def parse_args(argv=None):
                    help="initial-score bounds: numbers, 'paper' or 'options' (train.py's)")
     p.add_argument("--weight-decay", nargs="+", type=float,
                    help="default: train.py's default for each run")
-    p.add_argument("--shared", action="store_true", default=None,
-                   help="also each slot run with one set of K values per layer")
+    p.add_argument("--shared", nargs="*", choices=("layer", "network"), default=None,
+                   help="also each slot run with one set of K values per layer (--shared, or "
+                        "--shared layer), for the whole net (network), or both")
     p.add_argument("--finetune", action="store_true", default=None,
                    help="also fine-tune each greedy slot run's best checkpoint")
     p.add_argument("--normalise", nargs="+", choices=("channels", "none"),
@@ -391,6 +415,8 @@ def parse_args(argv=None):
         at = argv.index("--")
         argv, extra = argv[:at], argv[at + 1:]
     args = p.parse_args(argv)
+    if args.shared is not None:                    # --shared alone: each layer its own
+        args.shared = args.shared or ["layer"]
     args.extra = extra
     preset = PRESETS[args.preset] if args.preset else [{}]
     args.specs = [dict(spec) for spec in (preset if isinstance(preset, list) else [preset])]

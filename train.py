@@ -93,12 +93,17 @@ def train_in(out, args):
         # 5. The epochs, each ending in its checkpoints.
         with build.shown(config, build_seconds, args.no_progress):
             run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
-    return finish(out, config, state)
+    return finish(out, config, state, net)
 
 
 def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest):
     augment = prepare.random_crop_flip if config["augment"] else None
     started = time.time()
+    if config["epochs"] == 0 and not state["history"]:   # --epochs 0: the net as drawn
+        record = dict(epoch=0, lr=0.0, train_loss=None, train_acc=None)
+        record.update(configs.evaluate_epoch(net, data, config))
+        record["seconds"] = round(time.time() - started, 3)
+        end_epoch(out, net, optimizer, state, digest, config, record, time.time() - started)
     for epoch in range(state["epoch"], config["epochs"]):
         tick = time.time()
         rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
@@ -120,19 +125,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         if config["slot"] or config.get("edge_popup"):
             record["selection_changed"] = training.fraction_changed(
                 before, training.selection_snapshot(net))
-        state["history"].append(record)
-        state["epoch"] = epoch + 1
-        state["seconds"] += time.time() - tick
-        meta = dict(config=config, state=state, options_digest=digest)
-        if state["best"] is None or record["val_acc"] > state["best"]["val_acc"]:
-            state["best"] = dict(epoch=epoch + 1, val_acc=record["val_acc"],
-                                 test_acc=record["test_acc"])
-            checkpoint.save(os.path.join(out, "best.npz"), net, meta)
-        checkpoint.save(os.path.join(out, "last.npz"), net, meta, optimizer)
-        run_folder.write_json(os.path.join(out, "metrics.jsonl"), state["history"], lines=True)
-        print(f"epoch {epoch + 1:3d}  lr {record['lr']:.4g}  loss {train_loss:.4f}  "
-              f"train {100 * train_acc:.2f}%  val {100 * record['val_acc']:.2f}%  "
-              f"test {100 * record['test_acc']:.2f}%  ({record['seconds']:.1f}s)", flush=True)
+        end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
         if args.time_limit and time.time() - started > 60 * args.time_limit and \
                 state["epoch"] < config["epochs"]:
             print(f"time limit reached after epoch {state['epoch']}; continue with "
@@ -140,9 +133,31 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
             break
 
 
-def finish(out, config, state):
-    """curves.png and result.json: the test accuracy at the best validation epoch."""
+def end_epoch(out, net, optimizer, state, digest, config, record, seconds):
+    """An epoch's record into the history; best.npz if it validates best, last.npz, metrics."""
+    state["history"].append(record)
+    state["epoch"] = record["epoch"]
+    state["seconds"] += seconds
+    meta = dict(config=config, state=state, options_digest=digest)
+    if state["best"] is None or record["val_acc"] > state["best"]["val_acc"]:
+        state["best"] = dict(epoch=record["epoch"], val_acc=record["val_acc"],
+                             test_acc=record["test_acc"])
+        checkpoint.save(os.path.join(out, "best.npz"), net, meta)
+    checkpoint.save(os.path.join(out, "last.npz"), net, meta, optimizer)
+    run_folder.write_json(os.path.join(out, "metrics.jsonl"), state["history"], lines=True)
+    trained = "untrained" if record["train_loss"] is None else \
+        f"lr {record['lr']:.4g}  loss {record['train_loss']:.4f}  " \
+        f"train {100 * record['train_acc']:.2f}%"
+    print(f"epoch {record['epoch']:3d}  {trained}  val {100 * record['val_acc']:.2f}%  "
+          f"test {100 * record['test_acc']:.2f}%  ({record['seconds']:.1f}s)", flush=True)
+
+
+def finish(out, config, state, net):
+    """curves.png, selected.png (slot runs) and result.json: the test accuracy at the best
+    validation epoch."""
     run_folder.learning_curves(state["history"], os.path.join(out, "curves.png"))
+    if config["slot"]:
+        run_folder.selected_weights(net, config, out)
     best = state["best"]
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=state["epoch"], epochs=config["epochs"],

@@ -246,3 +246,27 @@ def test_train_resume_finetune_eval_and_export_on_each_backend(tmp_path, capsys,
     assert lines[:2] == lines[2:]                       # the export evaluates as its checkpoint
     from slotnp import backend
     backend.use("numpy")
+
+
+def test_epochs_0_records_the_untrained_net(tmp_path):
+    """--epochs 0: the net as drawn, evaluated and recorded as any run (Fig. 2's baseline)."""
+    out = tmp_path / "random"
+    run("--epochs", "0", "--out", str(out))
+    rows = [json.loads(line) for line in open(out / "metrics.jsonl")]
+    assert len(rows) == 1 and rows[0]["epoch"] == 0 and rows[0]["train_loss"] is None
+    result = json.loads((out / "result.json").read_text())
+    assert result["best_epoch"] == 0 and result["epochs_run"] == 0
+    assert result["test_acc"] == rows[0]["test_acc"] < 0.5        # untrained: near chance
+    assert (out / "curves.png").exists() and (out / "selected.png").exists()
+
+
+def test_a_slot_run_draws_its_selected_weights_and_its_exploration(tmp_path):
+    from PIL import Image
+    out = tmp_path / "run"
+    run("--epochs", "2", "--out", str(out))
+    assert Image.open(out / "curves.png").size == (2400, 640)       # loss, accuracy, changes
+    assert Image.open(out / "selected.png").size == (2160, 630)     # fc1, fc2, fc3
+    learned = tmp_path / "learned"
+    run("--epochs", "1", "--learned", "--out", str(learned))
+    assert Image.open(learned / "curves.png").size == (1600, 640)
+    assert not (learned / "selected.png").exists()

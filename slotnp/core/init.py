@@ -95,7 +95,8 @@ def slot_values(key, weight_shape, K, bound, score_bound, start=0, stop=None,
 
 def draw_slot_values(rng, version, weight_shape, K, bound, score_bound, shared, dtype):
     """(key, options, initial scores) of one slot layer, drawn as `version` says (DRAWS):
-    options weight_shape + (K,), or (K,) when `shared`; host arrays of `dtype`."""
+    options weight_shape + (K,), or (K,) when `shared` (True: the layer's own K values; an
+    array: the net's K values in units of sigma, `network_options`); host arrays of `dtype`."""
     if version not in DRAWS:
         raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
                          f"by version {' or '.join(map(str, sorted(DRAWS)))}; another slotnp "
@@ -107,8 +108,12 @@ def draw_version_2(rng, shape, K, bound, score_bound, shared, dtype):
     """Version 2: a key taken from `rng` (returned), then every block from its own stream."""
     key = slot_key(rng)
     options, scores = slot_values(key, shape, K, bound, score_bound)
-    options = shared_slot_options(key, shape, K, bound) if shared else \
-        options.reshape(shape + (K,))
+    if isinstance(shared, np.ndarray):             # the net's values, at this layer's scale
+        options = shared * glorot_sigma(shape)
+    elif shared:
+        options = shared_slot_options(key, shape, K, bound)
+    else:
+        options = options.reshape(shape + (K,))
     return key, options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
 
 
@@ -121,3 +126,13 @@ def shared_slot_options(key, weight_shape, K, bound):
     """The K options a layer with `shared` options gives every connection (version 2)."""
     limit = bound * glorot_sigma(weight_shape)
     return _block_stream(key, SHARED_BLOCK).uniform(-limit, limit, size=K)
+
+
+def network_options(seed, K, bound):
+    """The K values a net with options shared network-wide gives every connection of every
+    layer, in units of sigma: U(-bound, bound), from a stream of their own (the seed's, at
+    counter block SHARED_BLOCK). Each layer multiplies them by its own sigma, so that its
+    options have the spread its fans call for, as unshared options do; only their pattern, one
+    set of K numbers, is the same everywhere."""
+    key = np.random.SeedSequence([seed, K]).generate_state(2, np.uint64)
+    return _block_stream(key, SHARED_BLOCK).uniform(-bound, bound, size=K)

@@ -33,7 +33,8 @@ def make(weight_shape, K, score_bound, selection, shared, rng, dtype, option_bou
     """The factored slots of one layer (Slots' arguments)."""
     args = (weight_shape, K, score_bound, selection, shared, rng, dtype, option_bound,
             options_version)
-    if keeps_no_options("factored", selection, shared, options_version, K, keep_options):
+    sharing = shared is not None and shared is not False       # (the net's values: an array)
+    if keeps_no_options("factored", selection, sharing, options_version, K, keep_options):
         return IntervalSlots(*args)
     return FactoredSlots(*args)
 

@@ -27,6 +27,13 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
 def positive_float(text):
     value = float(text)
     if not value > 0 or not np.isfinite(value):
@@ -95,7 +102,9 @@ def parse_args(argv=None):
                    help="edge-popup: its fixed weights, +-sqrt(2/fan_in) or N(0, 2/fan_in)")
     p.add_argument("--K", type=positive_int, default=8, help="options per connection")
     p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
-    p.add_argument("--shared", action="store_true", help="one set of K values per layer")
+    p.add_argument("--shared", nargs="?", const="layer", choices=("layer", "network"),
+                   help="one set of K values per layer (--shared, or --shared layer), or one "
+                        "for the whole net, in units of each layer's sigma (--shared network)")
     p.add_argument("--option-bound", type=positive_float, default=DEFAULT_OPTION_BOUND,
                    metavar="B",
                    help="slot options ~ U(-B*sigma, B*sigma): 1 is the paper's text, 1.73205 "
@@ -106,8 +115,9 @@ def parse_args(argv=None):
                         "explicit keeps all K scores (slower, see slotnp/slots/slot.py)")
     p.add_argument("--dropout", type=float, default=None,
                    help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
-    p.add_argument("--epochs", type=positive_int, default=None,
-                   help="default 200 (330 for learned conv4/conv6)")
+    p.add_argument("--epochs", type=non_negative_int, default=None,
+                   help="default 200 (330 for learned conv4/conv6); 0 evaluates the net as it "
+                        "is drawn, untrained, and records it as any run")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--lr", type=positive_float, default=None,
                    help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")

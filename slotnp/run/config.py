@@ -31,6 +31,9 @@ METHODS = ("slot", "learned", "edge-popup")
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
                   normalise="channels")
+# --shared as config.json records it: True for a layer's own K values (as before "network"
+# existed), "network" for the net's
+SHARING = {None: False, "layer": True, "network": "network"}
 DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
 
 
@@ -46,7 +49,8 @@ def resolve_config(args):
     dropout = own.get("dropout", nets.DEFAULT_DROPOUT[args.net])
     lr = own.get("lr", optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR)
     config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
-                  selection=args.selection if slot else None, shared=args.shared and slot,
+                  selection=args.selection if slot else None,
+                  shared=SHARING[args.shared] if slot else False,
                   option_bound=args.option_bound if slot else None,
                   score_form=("explicit" if args.plain else args.score_form) if slot else None,
                   plain=args.plain,
@@ -55,7 +59,8 @@ def resolve_config(args):
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
-                  epochs=args.epochs or own.get("epochs", 330 if long_run else 200),
+                  epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
+                  else args.epochs,
                   batch_size=args.batch_size, lr=args.lr or lr,
                   momentum=optim.DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
                   weight_decay=own.get("weight_decay", optim.default_weight_decay(
@@ -83,6 +88,8 @@ def resolve_config(args):
         variant += f"-momentum{args.momentum:g}"
     if args.score_bound is not None:
         variant += f"-scores{args.score_bound}"
+    if slot and args.shared:
+        variant += f"-shared{args.shared}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 

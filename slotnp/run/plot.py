@@ -131,6 +131,16 @@ class Chart:
         if label:
             self.legend.append(("hollow" if hollow else "point", colour, label))
 
+    def bars(self, edges, heights, colour, label=None):
+        """A histogram: a bar of height heights[i] over [edges[i], edges[i + 1]]."""
+        tint = tuple(int(c + (255 - c) * 0.35) for c in colour)
+        for low, high, height in zip(edges[:-1], edges[1:], heights):
+            box = self._clip([(self.x(low), self.y(height)), (self.x(high), self.y(0))])
+            self.draw.rectangle((box[0][0] + 1, box[0][1], box[1][0] - 1, box[1][1]), fill=tint,
+                                outline=colour)
+        if label:
+            self.legend.append(("band", colour, label))
+
     def band(self, low, high, colour, label=None):
         """A horizontal band between y = low and y = high across the panel."""
         left, _, right, _ = self.box
@@ -174,30 +184,91 @@ class Chart:
 
 
 def learning_curves(history, path):
-    """curves.png: training loss, and training, validation and test accuracy (%) per epoch.
+    """curves.png: training loss; training, validation and test accuracy (%); and, for slot and
+    edge-popup runs, the exploration: the share of connections whose selection changed in
+    each epoch (%). An epoch 0 (--epochs 0: the untrained net) has accuracies only.
 
-    history: per-epoch dicts with epoch, train_loss, train_acc, val_acc, test_acc.
+    history: per-epoch dicts with epoch, train_loss, train_acc, val_acc, test_acc and maybe
+    selection_changed.
     """
-    image = Image.new("RGB", (1600, 640), "white")
+    changed = [h.get("selection_changed") for h in history]
+    panels = 3 if any(c is not None for c in changed) else 2
+    image = Image.new("RGB", (800 * panels, 640), "white")
     epochs = [h["epoch"] for h in history]
     span = (min(epochs[0], 0), max(epochs[-1], 1))
+
+    def draw(chart, values, colour, label):   # a line, or a point where there is one value
+        if sum(v is not None for v in values) > 1:
+            chart.line(epochs, values, colour, label)
+        else:
+            pairs = [(e, v) for e, v in zip(epochs, values) if v is not None]
+            chart.points([e for e, _ in pairs], [v for _, v in pairs], colour, label)
+
     losses = [h["train_loss"] for h in history]
-    loss = Chart(image, (130, 70, 730, 530), span, (0, max(losses)), "training loss", "epoch",
+    known = [v for v in losses if v is not None] or [1.0]
+    loss = Chart(image, (130, 70, 730, 530), span, (0, max(known)), "training loss", "epoch",
                  "cross-entropy")
-    loss.line(epochs, losses, BLUE, "training loss")
+    draw(loss, losses, BLUE, "training loss")
     loss.finish("upper right")
-    accuracy = {k: [100 * h[k] for h in history] for k in ("train_acc", "val_acc", "test_acc")}
-    values = [v for series in accuracy.values() for v in series]
+    accuracy = {k: [None if h[k] is None else 100 * h[k] for h in history]
+                for k in ("train_acc", "val_acc", "test_acc")}
+    values = [v for series in accuracy.values() for v in series if v is not None]
     # the last epochs' range, so that the plateau is readable, not the first epoch's jump
-    tail = [v for series in accuracy.values() for v in series[len(series) // 10:]]
+    tail = [v for series in accuracy.values() for v in series[len(series) // 10:]
+            if v is not None]
     low = min(tail) if len(history) >= 10 else min(values)
     panel = Chart(image, (930, 70, 1550, 530), span, (low, min(100.0, max(values))),
                   "accuracy", "epoch", "accuracy (%)")
     for key, colour, label in (("train_acc", BLUE, "training"), ("val_acc", RED, "validation"),
                                ("test_acc", GREEN, "test")):
-        panel.line(epochs, accuracy[key], colour, label)
+        draw(panel, accuracy[key], colour, label)
     panel.finish("lower right")
+    if panels == 3:
+        shares = [None if c is None else 100 * c for c in changed]
+        top = max([v for v in shares if v is not None] + [1e-9])
+        explore = Chart(image, (1730, 70, 2350, 530), span, (0, top), "exploration", "epoch",
+                        "selections changed (%)")
+        draw(explore, shares, PURPLE, "connections whose selection changed")
+        explore.finish("upper right")
     image.save(path)
+
+
+def selected_weights(layers, path, title=""):
+    """selected.png: per slot layer, the histogram of the options its connections use against
+    the distribution they were drawn from, both in units of the layer's sigma.
+
+    layers: (name, selected values / sigma (any shape), option bound b) for each layer: the
+    options are U(-b, b) in these units, a flat density 1 / 2b.
+    """
+    columns = min(3, len(layers))
+    rows = math.ceil(len(layers) / columns)
+    image = Image.new("RGB", (720 * columns, 560 * rows + 70), "white")
+    if title:
+        ImageDraw.Draw(image).text((360 * columns, 24), title, fill=INK, font=font(26),
+                                   anchor="mt")
+    for i, (name, values, bound) in enumerate(layers):
+        values = values.reshape(-1)
+        edges = [bound * (2 * k / 30 - 1) for k in range(31)]
+        counts = [0] * 30
+        for k, count in enumerate(_histogram(values, edges)):
+            counts[k] = count
+        width = edges[1] - edges[0]
+        density = [c / (len(values) * width) for c in counts]
+        left, top = 130 + 720 * (i % columns), 110 + 560 * (i // columns)
+        chart = Chart(image, (left, top, left + 540, top + 380), (-bound, bound),
+                      (0, max(max(density), 1 / (2 * bound)) * 1.6),    # room for the legend
+                      f"{name}: {len(values):,} weights", "option / sigma", "density")
+        chart.bars(edges, density, BLUE, "options selected")
+        chart.line([-bound, bound], [1 / (2 * bound)] * 2, GREY, f"all options, U(-{bound:.3g}, "
+                   f"{bound:.3g})", width=4)
+        chart.finish("upper right")
+    image.save(path)
+
+
+def _histogram(values, edges):
+    """Counts of `values` (a NumPy array) in the bins between `edges`."""
+    import numpy
+    return numpy.histogram(values, bins=edges)[0].tolist()
 
 
 SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY)

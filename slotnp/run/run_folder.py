@@ -14,7 +14,8 @@ try:
 except ImportError:  # not on Windows: no lock there
     fcntl = None
 
-RUN_FILES = ("config.json", "metrics.jsonl", "result.json", "curves.png", "last.npz", "best.npz")
+RUN_FILES = ("config.json", "metrics.jsonl", "result.json", "curves.png", "selected.png",
+             "last.npz", "best.npz")
 LOCK_NAME = ".lock"
 
 
@@ -116,4 +117,26 @@ def learning_curves(history, path):
         draw(history, path)
     except OSError as error:
         raise RunFolderError(f"could not write {path} ({error.strerror or error}); the "
+                             "checkpoints and metrics are intact") from None
+
+
+def selected_weights(net, config, out):
+    """selected.png of a slot run: each layer's selected options at the best validation epoch
+    (best.npz), against the options' distribution, in units of sigma (run/plot.py)."""
+    from ..core import backend, init
+    from . import checkpoint
+    from .plot import selected_weights as draw
+    path = os.path.join(out, "best.npz")
+    meta, params, _ = checkpoint.load(path)
+    checkpoint.load_params(net, params, path)
+    layers = [(name, backend.to_host(layer.weight()) / init.glorot_sigma(layer.weight_shape),
+               config["option_bound"]) for name, layer in net.named_layers()
+              if hasattr(layer, "slots")]
+    target = os.path.join(out, "selected.png")
+    try:
+        best = meta["state"]["best"]["epoch"]
+        draw(layers, target, f"the options selected at the best epoch ({best}), against all "
+                             "options")
+    except OSError as error:
+        raise RunFolderError(f"could not write {target} ({error.strerror or error}); the "
                              "checkpoints and metrics are intact") from None

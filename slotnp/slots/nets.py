@@ -16,6 +16,7 @@ import numpy as np
 from ..core import AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from ..core import twins
 from ..core.base import check_positive_int
+from ..core import init
 from ..core.init import OPTIONS_VERSION
 from .edge_popup import EdgePopupConv2d, EdgePopupLinear
 from .slot import SlotConv2d, SlotLinear
@@ -41,8 +42,9 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
           weight_init="signed_constant", score_bound=None):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
-    slot: K options per connection (selection "greedy" or "sample"; `shared` gives each layer
-    one set of K values) or, with slot=False, ordinary learned weights. `image_size` shrinks the
+    slot: K options per connection (selection "greedy" or "sample"; `shared` True, or "layer",
+    gives each layer one set of K values, "network" one set for the whole net, in units of each
+    layer's sigma: init.network_options) or, with slot=False, ordinary learned weights. `image_size` shrinks the
     CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
     the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
     `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
@@ -66,13 +68,18 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
     if score_form is None:
         score_form = "factored" if twins.find("slots") is not None else "explicit"
+    if shared not in (False, None, True, "layer", "network"):
+        raise ValueError(f"shared must be 'layer' or 'network', got {shared!r}")
+    # what each slot layer shares: nothing, its own K values, or the net's (at its own scale)
+    values = init.network_options(seed, K, option_bound) if shared == "network" else \
+        bool(shared)
     rng = np.random.default_rng(seed)
 
     def linear(n_in, n_out):
         if edge_popup is not None:
             return EdgePopupLinear(n_in, n_out, edge_popup, weight_init, rng=rng, dtype=dtype)
         if slot:
-            return SlotLinear(n_in, n_out, K, selection, shared, rng=rng, dtype=dtype,
+            return SlotLinear(n_in, n_out, K, selection, values, rng=rng, dtype=dtype,
                               option_bound=option_bound, score_form=score_form,
                               options_version=options_version, keep_options=keep_options,
                               score_bound=0.1 if score_bound is None else score_bound)
@@ -83,7 +90,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
             return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=1, weight_init=weight_init,
                                    rng=rng, dtype=dtype)
         if slot:
-            return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=shared,
+            return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=values,
                               rng=rng, dtype=dtype, option_bound=option_bound,
                               score_form=score_form, options_version=options_version,
                               keep_options=keep_options,

@@ -70,7 +70,8 @@ class Slots:
 
     options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
     paper's 1; see nets.build); with `shared`, the layer has only K values, broadcast to every
-    connection. Initial scores: U(0, score_bound*sigma), same shape (the paper's lambda; see
+    connection: its own (True), or the net's, K values in units of sigma (an array,
+    init.network_options). Initial scores: U(0, score_bound*sigma), same shape (the paper's lambda; see
     SlotLinear and SlotConv2d). The trainable array lives in the owning layer's `params` as
     {"scores"}; `Slots` reads it.
     """
@@ -83,7 +84,9 @@ class Slots:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
         if not option_bound > 0:
             raise ValueError(f"option_bound must be positive, got {option_bound}")
-        self.selection, self.shared = selection, bool(shared)
+        self.selection = selection
+        self.shared = shared is not None and shared is not False   # K values for the layer
+        self.network_values = shared if isinstance(shared, np.ndarray) else None
         self.weight_shape, self.option_bound = tuple(weight_shape), option_bound
         self.score_bound = score_bound
         self.evaluation, self._evaluation_seed, self._evaluation_cache = "argmax", 0, None
@@ -95,7 +98,7 @@ class Slots:
         """(options, initial scores) as host arrays (init.draw_slot_values); keeps the key."""
         self.key, options, scores = init.draw_slot_values(
             rng, version, self.weight_shape, self.K, self.option_bound, self.score_bound,
-            self.shared, dtype)
+            self.shared if self.network_values is None else self.network_values, dtype)
         return options, scores
 
     def _store(self, options, scores):
@@ -244,7 +247,8 @@ class SlotWeightMixin:
         return self.weight().copy() if index is None else self.slots.pick(index)
 
     def _slot_repr(self):
-        shared = ", shared=True" if self.slots.shared else ""
+        shared = "" if not self.slots.shared else ", shared='network'" \
+            if self.slots.network_values is not None else ", shared=True"
         form = ", score_form='explicit'" if self.slots.score_form == "explicit" else ""
         return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
 

@@ -267,3 +267,12 @@ def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
     expected_dx, expected_dscores = naive.slot_linear_backward(x, dout, scores, options)
     assert rel_error(dx, expected_dx) < 1e-12
     assert rel_error(layer.score_grad(), expected_dscores) < 1e-12
+
+
+def test_factored_gradients_through_options_shared_network_wide_in_float64(xp, rng):
+    from slotnp.core import init
+    values = init.network_options(3, 6, 1.73205)
+    layer = SlotLinear(7, 5, K=6, shared=values, rng=rng, dtype=F64)
+    assert layer.slots.score_form == "factored" and layer.slots.shared
+    x, dout = device(rng.standard_normal((4, 7))), device(rng.standard_normal((4, 5)))
+    assert max(straight_through_errors(layer, x, dout).values()) < 1e-7

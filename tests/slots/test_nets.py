@@ -97,3 +97,25 @@ def test_wrong_input_to_a_net_gives_clear_error():
     net = nets.build("conv2", image_size=8)
     with pytest.raises(ValueError, match="expects 3 input channels"):
         net.forward(np.zeros((2, 1, 8, 8), np.float32))
+
+
+@pytest.mark.parametrize("name", ["lenet", "conv2"])
+def test_options_shared_network_wide_are_one_set_of_K_values_at_each_layers_scale(xp, name):
+    """--shared network: every connection of every layer draws from the same K numbers, each
+    layer scaled by its own sigma; --shared (layer) gives each layer its own K values."""
+    from slotnp.core import init
+    net = nets.build(name, K=5, shared="network", image_size=8, option_bound=1.5)
+    layers = nets.slot_layers(net)
+    units = [backend.to_host(layer.options) / init.glorot_sigma(layer.weight_shape)
+             for _, layer in layers]
+    values = units[0].reshape(-1, 5)[0]
+    assert np.all(np.abs(values) <= 1.5) and len(set(values.round(6))) == 5
+    for unit in units:                                  # the same five numbers everywhere
+        assert np.allclose(unit, np.broadcast_to(values, unit.shape), rtol=1e-6)
+    assert net.config["shared"] == "network"
+    per_layer = [backend.to_host(layer.options).reshape(-1, 5)[0] / init.glorot_sigma(
+        layer.weight_shape) for _, layer in nets.slot_layers(nets.build(name, K=5, shared=True,
+                                                                        image_size=8))]
+    assert not np.allclose(per_layer[0], per_layer[1])  # each layer its own set
+    with pytest.raises(ValueError, match="'layer' or 'network'"):
+        nets.build(name, K=5, shared="everything", image_size=8)

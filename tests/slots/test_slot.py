@@ -298,3 +298,15 @@ def test_the_plain_slot_layer_reads_in_about_sixty_lines():
                 total += code_lines(function)
     assert counted == {(owner, name) for owner, names in core.items() for name in names}
     assert total <= 60, total
+
+
+@pytest.mark.parametrize("score_form", ["explicit"])
+def test_gradients_through_options_shared_network_wide_in_float64(xp, rng, score_form):
+    """Straight-through with the net's K values (init.network_options) at the layer's scale."""
+    from slotnp.core import init
+    values = init.network_options(3, 6, 1.73205)
+    layer = SlotLinear(7, 5, K=6, shared=values, rng=rng, dtype=F64, score_form=score_form)
+    assert layer.slots.shared and np.allclose(
+        backend.to_host(layer.options)[2, 3] / init.glorot_sigma((5, 7)), values)
+    x, dout = device(rng.standard_normal((4, 7))), device(rng.standard_normal((4, 5)))
+    assert max(straight_through_errors(layer, x, dout).values()) < 1e-7
