@@ -84,6 +84,9 @@ def twin(net):
             modules.append((name, nn.Flatten()))
         elif isinstance(layer, L.Dropout):
             modules.append((name, nn.Dropout(layer.p_drop)))
+        elif isinstance(layer, L.BatchNorm2d):
+            modules.append((name, nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum,
+                                                 affine=False)))
         else:
             raise TypeError(f"no PyTorch twin for {layer!r}")
     return nn.Sequential(OrderedDict(modules))

@@ -118,3 +118,21 @@ def slot_linear_backward(x, dout, scores, options):
     for o, i, k in np.ndindex(options.shape):
         dscores[o, i, k] = dw[o, i] * options[o, i, k]
     return dx, dscores
+
+
+def batchnorm(x, dout, eps=1e-5):
+    """BatchNorm2d without scale or shift, channel by channel: (y, dx) of the training forward
+    and its backward, the latter as the chain rule through mu and var written out."""
+    y, dx = np.zeros_like(x), np.zeros_like(x)
+    for c in range(x.shape[1]):
+        v = x[:, c].reshape(-1)
+        m = len(v)
+        mu = sum(v) / m
+        var = sum((v - mu) ** 2) / m
+        s = np.sqrt(var + eps)
+        y[:, c] = ((v - mu) / s).reshape(x[:, c].shape)
+        g = dout[:, c].reshape(-1)
+        dvar = sum(g * (v - mu)) * -0.5 * s ** -3
+        dmu = -sum(g) / s + dvar * -2 * sum(v - mu) / m
+        dx[:, c] = (g / s + dvar * 2 * (v - mu) / m + dmu / m).reshape(x[:, c].shape)
+    return y, dx

@@ -60,7 +60,7 @@ def bad_inputs(tmp, trained):
         (["--lr", "-0.1"], "--lr: must be a positive number"),
         (["--lr", "nan"], "--lr: must be a positive number"),
         (["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
-        (["--epochs", "0"], "--epochs: must be an integer >= 1"),
+        (["--epochs", "-1"], "--epochs: must be an integer >= 0"),
         (["--batch-size", "-5"], "--batch-size: must be an integer >= 1"),
         (["--restarts", "a,b"], "expected epochs like 25,75"),
         (["--option-bound", "0"], "--option-bound: must be a positive number"),

@@ -36,11 +36,12 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     out = tmp_path / "run"
     run("--epochs", "3", "--out", str(out))
     assert sorted(os.listdir(out)) == [".lock", "best.npz", "config.json", "curves.png",
-                                       "last.npz", "metrics.jsonl", "result.json"]
+                                       "last.npz", "metrics.jsonl", "result.json",
+                                       "selected.png"]
     rows = metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_acc", "val_acc", "test_acc",
-                            "selection_changed"}
+                            "selection_changed"}           # (and the seconds, taken out)
     assert 0 < rows[0]["selection_changed"] <= 1
     result = json.loads((out / "result.json").read_text())
     best = max(rows, key=lambda r: r["val_acc"])
@@ -49,7 +50,7 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["lr"] == 0.2 and config["val_fraction"] == 0.15 and config["K"] == 4
     from PIL import Image
-    assert Image.open(out / "curves.png").size == (1600, 640)
+    assert Image.open(out / "curves.png").size == (2400, 640)
 
 
 @pytest.mark.parametrize("selection, bound", [("greedy", "1"), ("sample", "1"), ("greedy", "1.7")])

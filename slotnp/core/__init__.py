@@ -7,11 +7,12 @@ Each layer: forward(x, train) -> y and backward(dout) -> dx, with params/grads d
 from . import backend, init, losses, optim, training, twins
 from .activation import Dropout, ReLU
 from .base import Layer
+from .batchnorm import BatchNorm2d
 from .conv import Conv2d
 from .linear import Linear
 from .pooling import AvgPool2d, MaxPool2d
 from .sequential import Sequential
 from .shape import Flatten
 
-__all__ = ["AvgPool2d", "Conv2d", "Dropout", "Flatten", "Layer", "Linear", "MaxPool2d", "ReLU",
+__all__ = ["AvgPool2d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Layer", "Linear", "MaxPool2d", "ReLU",
            "Sequential", "backend", "init", "losses", "optim", "training", "twins"]

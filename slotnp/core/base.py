@@ -3,7 +3,9 @@
 A layer has `forward(x, train=True) -> y`, which caches what its backward needs (an
 evaluation forward, train=False, may keep nothing), and `backward(dout) -> dx`, which also
 overwrites `grads` (same keys as `params`). Backward never
-updates parameters and never writes into `dout`; the optimizer does the updates.
+updates parameters and never writes into `dout`; the optimizer does the updates. `buffers`
+holds state that is not trained but belongs to the network (batch normalisation's running
+averages): checkpoints save it with the parameters.
 """
 import numpy as np
 
@@ -14,6 +16,7 @@ class Layer:
     def __init__(self):
         self.params = {}
         self.grads = {}
+        self.buffers = {}
 
     def forward(self, x, train=True):
         raise NotImplementedError

@@ -35,12 +35,21 @@ class Sequential(Layer):
         return {f"{name}.{key}": value for name, layer in self.named_layers()
                 for key, value in layer.grads.items()}
 
+    @property
+    def buffers(self):
+        return {f"{name}.{key}": value for name, layer in self.named_layers()
+                for key, value in getattr(layer, "buffers", {}).items()}
+
     @params.setter
     def params(self, value):  # Layer.__init__ assigns {}; the real dict is derived
         pass
 
     @grads.setter
     def grads(self, value):
+        pass
+
+    @buffers.setter
+    def buffers(self, value):
         pass
 
     def forward(self, x, train=True):

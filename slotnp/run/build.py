@@ -30,7 +30,7 @@ def options_to_draw(config):
     if not config.get("slot"):
         return 0
     steps = nets.plan(config["net"], (config.get("image_shape") or [None])[-1]
-                      if config["net"] != "lenet" else None)
+                      if config["net"] != "lenet" else None, config.get("padding") or "same")
     connections = sum(math.prod(shape) for kind, _, shape in steps if kind in ("conv", "fc"))
     return config["K"] * connections
 

@@ -58,8 +58,10 @@ def resume_into(net, saved, digest, path):
 
 
 def save(path, net, meta, optimizer=None):
-    """Atomically write net.params (and the optimizer's velocities) with `meta` to `path`."""
+    """Atomically write net.params and net.buffers (and the optimizer's velocities) with `meta`
+    to `path`."""
     arrays = {f"param/{k}": backend.to_host(v) for k, v in net.params.items()}
+    arrays.update({f"buffer/{k}": backend.to_host(v) for k, v in net.buffers.items()})
     if optimizer is not None:
         arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
     arrays["meta"] = np.array(json.dumps(meta))
@@ -83,7 +85,8 @@ def save(path, net, meta, optimizer=None):
 
 
 def load(path):
-    """(meta, params, velocities) from a checkpoint; params/velocities are host arrays by name."""
+    """(meta, params, velocities) from a checkpoint; params/velocities are host arrays by name
+    (params with the buffers too, named "buffer/<name>")."""
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist; pass the .npz that train.py "
                               "wrote (last.npz or best.npz in the run's --out folder)")
@@ -91,6 +94,7 @@ def load(path):
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             params = {k[6:]: data[k] for k in data.files if k.startswith("param/")}
+            params.update({k: data[k] for k in data.files if k.startswith("buffer/")})
             velocities = {k[9:]: data[k] for k in data.files if k.startswith("velocity/")}
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as error:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: "
@@ -102,8 +106,10 @@ def load(path):
 
 
 def load_params(net, params, path="checkpoint"):
-    """Copy host arrays into net.params in place, checking names and shapes."""
-    own = net.params
+    """Copy host arrays into net.params (and net.buffers, "buffer/<name>") in place, checking
+    names and shapes."""
+    own = dict(net.params)
+    own.update({f"buffer/{k}": v for k, v in getattr(net, "buffers", {}).items()})
     if set(own) != set(params):
         raise CheckpointError(f"{path} holds parameters {sorted(params)}, but this net has "
                               f"{sorted(own)}; it was saved for another network")

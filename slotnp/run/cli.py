@@ -102,6 +102,10 @@ def parse_args(argv=None):
                    help="edge-popup: its fixed weights, +-sqrt(2/fan_in) or N(0, 2/fan_in)")
     p.add_argument("--K", type=positive_int, default=8, help="options per connection")
     p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
+    p.add_argument("--padding", choices=nets.PADDINGS, default="same",
+                   help="same: every convolution padded, as the lottery-ticket nets of the "
+                        "paper's table; authors: CONV-2/4 and CONV-6's first four unpadded, as "
+                        "the authors' released code")
     p.add_argument("--shared", nargs="?", const="layer", choices=("layer", "network"),
                    help="one set of K values per layer (--shared, or --shared layer), or one "
                         "for the whole net, in units of each layer's sigma (--shared network)")

@@ -59,6 +59,7 @@ def resolve_config(args):
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
+                  padding=args.padding,
                   epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
                   else args.epochs,
                   batch_size=args.batch_size, lr=args.lr or lr,
@@ -90,6 +91,8 @@ def resolve_config(args):
         variant += f"-scores{args.score_bound}"
     if slot and args.shared:
         variant += f"-shared{args.shared}"
+    if args.padding != "same":
+        variant += f"-pad{args.padding}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
@@ -117,7 +120,8 @@ def build_net(config):
                       score_form=config.get("score_form") or "explicit",
                       # and runs saved before version 2 drew their options by version 1
                       options_version=config.get("options_version") or 1,
-                      score_bound=config.get("score_bound"))
+                      score_bound=config.get("score_bound"),
+                      padding=config.get("padding") or "same")
 
 
 def data_dir_of(args, config):

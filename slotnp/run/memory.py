@@ -21,7 +21,7 @@ class EstimateError(MemoryError):
 def estimate(config, samples):
     """(total bytes, {part: bytes}) for a run of `config` (train.py's) over `samples` images."""
     steps = nets.plan(config["net"], (config.get("image_shape") or [None])[-1]
-                      if config["net"] != "lenet" else None)
+                      if config["net"] != "lenet" else None, config.get("padding") or "same")
     weights = [shape for kind, _, shape in steps if kind in ("conv", "fc")]
     sizes = [prod(shape) for shape in weights]
     P = sum(sizes)

@@ -1,7 +1,12 @@
 """The paper's networks, as slot machines or with ordinary learned weights.
 
 All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases
-(each pool sits between its convolution and that convolution's ReLU; see `build`).
+(each pool sits between its convolution and that convolution's ReLU; see `build`), as the
+lottery-ticket nets the paper's table comes from. padding="authors" builds the nets of the
+authors' released code instead: CONV-2 and CONV-4 unpadded, and CONV-6's first four
+convolutions (their FC inputs 12,544 / 3,200 / 1,024, against 16,384 / 8,192 / 4,096). VGG-19,
+as in the authors' code, normalises after every convolution (BatchNorm2d, without scale or
+shift).
 The CONV nets have dropout 0.5 after their first two fully connected layers; Lenet, as in the
 lottery-ticket line of work its 300-100 form comes from, has none by default (with dropout 0.5 a
 K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
@@ -9,14 +14,15 @@ K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
   conv6  [64, 64, P, 128, 128, P, 256, 256, P] then FC 256-256-10
-  vgg19  Simonyan & Zisserman's 16 convolutions (5 pools), global average pool, FC-10
+  vgg19  Simonyan & Zisserman's 16 convolutions (5 pools), each followed by batch
+         normalisation, global average pool, FC-10
 """
 import numpy as np
 
 from ..core import AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
-from ..core import twins
+from ..core import init, twins
 from ..core.base import check_positive_int
-from ..core import init
+from ..core.batchnorm import BatchNorm2d
 from ..core.init import OPTIONS_VERSION
 from .edge_popup import EdgePopupConv2d, EdgePopupLinear
 from .slot import SlotConv2d, SlotLinear
@@ -32,6 +38,9 @@ NETS = ("lenet",) + tuple(CONV_STACKS)
 INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STACKS}}
 
 
+PADDINGS = ("same", "authors")
+UNPADDED = {"conv2": 2, "conv4": 4, "conv6": 4}   # the authors' code: leading convs unpadded
+NORMALISED = ("vgg19",)                          # batch normalisation after every convolution
 OUTPUTS = 10  # classes every net tells apart (MNIST and CIFAR-10)
 DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg19": 0.5}
 
@@ -39,7 +48,7 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
-          weight_init="signed_constant", score_bound=None):
+          weight_init="signed_constant", score_bound=None, padding="same"):
     """Build net `name` with every weight drawn from one Generator seeded by `seed`.
 
     slot: K options per connection (selection "greedy" or "sample"; `shared` True, or "layer",
@@ -57,10 +66,11 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
     fraction, with slot=False) builds edge-popup layers instead (slots/edge_popup.py), their
     fixed weights drawn as `weight_init` says. The score bound `score_bound` starts every slot
     layer's scores at U(0, score_bound * sigma) (the authors' code: the option bound); by
-    default the paper's lambda, 1 for convolutions and 0.1 for linear layers. Returns a
+    default the paper's lambda, 1 for convolutions and 0.1 for linear layers. `padding`:
+    "same" (every convolution padded) or "authors" (the released code's nets). Returns a
     Sequential whose `config` holds these arguments, enough to build the same network again.
     """
-    steps = plan(name, image_size)         # checks the name and the image size
+    steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
         raise ValueError("a net is a slot machine or an edge-popup net, not both: pass "
                          "slot=False with edge_popup")
@@ -85,17 +95,17 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                               score_bound=0.1 if score_bound is None else score_bound)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
-    def conv(c_in, c_out):
+    def conv(c_in, c_out, pad):
         if edge_popup is not None:
-            return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=1, weight_init=weight_init,
-                                   rng=rng, dtype=dtype)
+            return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=pad,
+                                   weight_init=weight_init, rng=rng, dtype=dtype)
         if slot:
-            return SlotConv2d(c_in, c_out, 3, K, padding=1, selection=selection, shared=values,
+            return SlotConv2d(c_in, c_out, 3, K, padding=pad, selection=selection, shared=values,
                               rng=rng, dtype=dtype, option_bound=option_bound,
                               score_form=score_form, options_version=options_version,
                               keep_options=keep_options,
                               score_bound=1.0 if score_bound is None else score_bound)
-        return Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
+        return Conv2d(c_in, c_out, 3, padding=pad, rng=rng, dtype=dtype)
 
     n_fc = sum(kind == "fc" for kind, _, _ in steps)
     layers = []
@@ -103,7 +113,12 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         if kind == "flatten":
             layers.append((layer_name, Flatten()))
         elif kind == "conv":
-            layers += [(layer_name, conv(shape[1], shape[0])), (f"relu{layer_name[4:]}", ReLU())]
+            index = layer_name[4:]
+            layers.append((layer_name, conv(shape[1], shape[0], conv_padding(name, int(index),
+                                                                             padding))))
+            if name in NORMALISED:
+                layers.append((f"norm{index}", BatchNorm2d(shape[0], dtype=dtype)))
+            layers.append((f"relu{index}", ReLU()))
         elif kind == "pool":
             # Max pooling goes before the preceding ReLU: the two commute, values and
             # gradients alike (a window whose maximum is <= 0 passes no gradient either
@@ -127,11 +142,17 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
                       score_form=score_form, dtype=np.dtype(dtype).name,
                       options_version=options_version, edge_popup=edge_popup,
-                      weight_init=weight_init, score_bound=score_bound)
+                      weight_init=weight_init, score_bound=score_bound, padding=padding)
     return net
 
 
-def plan(name, image_size=None):
+def conv_padding(name, index, padding="same"):
+    """The padding of convolution `index` (from 1) of net `name`: 1, or 0 where the authors'
+    code leaves it unpadded (padding="authors")."""
+    return 0 if padding == "authors" and index <= UNPADDED.get(name, 0) else 1
+
+
+def plan(name, image_size=None, padding="same"):
     """The layers of net `name` without building them: (kind, layer name, shape) in order.
 
     kind "conv": weight shape (F, C, 3, 3) and "fc": weight shape (out, in); "pool" and
@@ -139,6 +160,8 @@ def plan(name, image_size=None):
     """
     if name not in NETS:
         raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
+    if padding not in PADDINGS:
+        raise ValueError(f"unknown padding {padding!r}; choose one of {', '.join(PADDINGS)}")
     steps = []
     if name == "lenet":
         widths = [28 * 28, 300, 100, OUTPUTS]
@@ -155,6 +178,7 @@ def plan(name, image_size=None):
                 n_conv += 1
                 steps.append(("conv", f"conv{n_conv}", (item, channels, 3, 3)))
                 channels = item
+                size -= 2 * (1 - conv_padding(name, n_conv, padding))
         if size < 1:
             raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
         if name == "vgg19":

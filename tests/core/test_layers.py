@@ -253,3 +253,38 @@ def test_maxpool_then_relu_equals_relu_then_maxpool(xp, rng):
     assert np.array_equal(results[0][0], results[1][0])
     assert np.array_equal(results[0][1], results[1][1])
     assert results[0][1][0, :2, :2, :2].tolist() == [[[0.0, 0.0], [0.0, 0.0]]] * 2
+
+
+BN_CASES = [(3, 4, 5, 2), (2, 3, 2, 1), (4, 2, 3, 5)]   # (M = 2 per channel: y = +-1, no gradient)
+
+
+@pytest.mark.parametrize("shape", BN_CASES)
+def test_batchnorm_gradients_and_the_loop_oracle(xp, rng, shape):
+    from slotnp.core import BatchNorm2d
+    x = rng.standard_normal(shape) * 3 + 1
+    dout = rng.standard_normal(shape)
+    layer = BatchNorm2d(shape[1], dtype=F64)
+    check_layer(layer, device(x), device(dout), tolerance=1e-6)
+    y_expected, dx_expected = naive.batchnorm(x, dout)
+    assert rel_error(layer.forward(device(x)), y_expected) < 1e-10
+    assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
+
+
+def test_batchnorm_keeps_running_averages_for_evaluation(xp, rng):
+    """Training forwards move the running averages (the variance unbiased, as PyTorch's);
+    evaluation normalises with them, not with the batch; checkpoints keep them (buffers)."""
+    from slotnp.core import BatchNorm2d
+    layer = BatchNorm2d(3, momentum=0.5, dtype=F64)
+    x = rng.standard_normal((4, 3, 2, 2)) * 2 + 5
+    layer.forward(device(x))
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3), ddof=1)
+    assert np.allclose(backend.to_host(layer.buffers["running_mean"]), 0.5 * mean)
+    assert np.allclose(backend.to_host(layer.buffers["running_var"]), 0.5 + 0.5 * var)
+    y = backend.to_host(layer.forward(device(x), train=False))
+    expected = (x - 0.5 * mean.reshape(1, 3, 1, 1)) / np.sqrt(
+        0.5 + 0.5 * var.reshape(1, 3, 1, 1) + 1e-5)
+    assert np.allclose(y, expected)
+    assert set(Sequential([("norm1", layer)]).buffers) == {"norm1.running_mean",
+                                                           "norm1.running_var"}
+    with pytest.raises(RuntimeError, match="backward needs a forward with train=True"):
+        layer.backward(device(x))

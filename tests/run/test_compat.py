@@ -45,3 +45,16 @@ def test_a_checkpoint_from_before_the_move_resumes_with_identical_metrics(tmp_pa
         return [{k: v for k, v in json.loads(line).items()
                  if k not in ("seconds", "train_seconds")} for line in open(path)]
     assert rows(run / "metrics.jsonl") == rows(os.path.join(fixture, "uninterrupted.jsonl"))
+
+
+def test_checkpoints_keep_the_running_averages_of_batch_normalisation(tmp_path, rng):
+    from slotnp.core import BatchNorm2d, Sequential
+    from slotnp.run import checkpoint
+    net = Sequential([("norm1", BatchNorm2d(3))])
+    net.forward(rng.standard_normal((4, 3, 2, 2)).astype(np.float32) + 3)
+    checkpoint.save(str(tmp_path / "a.npz"), net, dict(config={}))
+    again = Sequential([("norm1", BatchNorm2d(3))])
+    _, params, _ = checkpoint.load(str(tmp_path / "a.npz"))
+    checkpoint.load_params(again, params)
+    for name, value in net.buffers.items():
+        assert np.array_equal(again.buffers[name], value) and value.any()

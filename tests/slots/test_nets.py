@@ -119,3 +119,26 @@ def test_options_shared_network_wide_are_one_set_of_K_values_at_each_layers_scal
     assert not np.allclose(per_layer[0], per_layer[1])  # each layer its own set
     with pytest.raises(ValueError, match="'layer' or 'network'"):
         nets.build(name, K=5, shared="everything", image_size=8)
+
+
+def test_vgg19_is_the_authors_net_and_the_conv_nets_unpad_as_theirs():
+    """VGG-19: 16 convolutions, each followed by batch normalisation without scale or shift,
+    5 pools, a global average pool and one FC layer. --padding authors: the released code's
+    unpadded CONV-2/4 and CONV-6's first four convolutions (FC inputs 12,544 / 3,200 / 1,024)."""
+    from slotnp.core import BatchNorm2d, Conv2d
+    net = nets.build("vgg19", K=2)
+    kinds = [type(layer).__name__ for _, layer in net.named_layers()]
+    assert kinds.count("SlotConv2d") == 16 and kinds.count("BatchNorm2d") == 16
+    assert kinds.count("MaxPool2d") == 5 and kinds[-3:] == ["AvgPool2d", "Flatten", "SlotLinear"]
+    layers = net.named_layers()
+    assert all(isinstance(layers[i + 1][1], BatchNorm2d) for i, (_, l) in enumerate(layers)
+               if isinstance(l, Conv2d))
+    assert "affine=False" in repr(net)
+    widths = {name: nets.plan(name, padding="authors")[-3][2][1] for name in
+              ("conv2", "conv4", "conv6")}
+    assert widths == {"conv2": 12544, "conv4": 3200, "conv6": 1024}
+    paddings = [layer.padding for _, layer in nets.build("conv6", slot=False,
+                                                         padding="authors").named_layers()
+                if isinstance(layer, Conv2d)]
+    assert paddings == [0, 0, 0, 0, 1, 1]
+    assert nets.build("conv2", slot=False).named_layers()[0][1].padding == 1
