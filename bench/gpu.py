@@ -4,7 +4,10 @@ inference forward of CONV-2/4/6 at K = 8, 64 and with learned weights.
 
   python bench/gpu.py                     # on a machine with a GPU, CuPy and PyTorch
   python bench/gpu.py --nets conv2 --variants K8 --reps 20
-  python bench/gpu.py --dry               # the same logic on NumPy and PyTorch's CPU
+  python bench/gpu.py --dry               # the same logic on the CPU: the counting backend
+                                          # (CuPy's paths on NumPy) and PyTorch's CPU, with
+                                          # torch.from_numpy refusing what is not a NumPy
+                                          # array, as it refuses CuPy arrays
 
 slotnp is timed with cupyx.profiler.benchmark (GPU time by CUDA events, CPU time beside it);
 PyTorch with CUDA events around the same calls. Targets (issue 16): K = 8 step <= 1.5x
@@ -70,9 +73,14 @@ def main():
     p.add_argument("--dry", action="store_true", help="NumPy and PyTorch's CPU: the logic only")
     p.add_argument("--out", default=os.path.join(HERE, "gpu_results.json"))
     args = p.parse_args()
-    backend.use("numpy" if args.dry else "cupy")
+    if args.dry:
+        from slotnp.run import counting  # noqa: F401  (registers the backend)
+        backend.use("counting")
+        strict_from_numpy()
+    else:
+        backend.use("cupy")
     device = "cpu" if args.dry else "cuda"
-    rows = []
+    rows, failed = [], 0
     print("| net | variant | step slotnp ms (CPU ms) | PyTorch ms | ratio | inference slotnp ms | "
           "PyTorch ms | ratio |")
     print("|---|---|---|---|---|---|---|---|")
@@ -82,8 +90,10 @@ def main():
             x, y = backend.to_host(x), backend.to_host(y)
             try:
                 t_step, t_infer = torch_calls(net, x, y, device)
-            except ImportError as error:
-                print(f"PyTorch is not available ({error}); slotnp alone", file=sys.stderr)
+            except Exception as error:   # no PyTorch, or its twin failed: slotnp alone
+                print(f"the PyTorch twin of {name} {variant} failed ({type(error).__name__}: "
+                      f"{error}); slotnp alone", file=sys.stderr)
+                failed += 1
                 t_step = t_infer = None
             ours = {k: time_slotnp(c, args.reps, args.dry) for k, c in
                     (("step", step), ("infer", infer))}
@@ -101,7 +111,20 @@ def main():
             with open(args.out, "w") as file:
                 json.dump(dict(device=device, rows=rows), file, indent=1)
             del net, step, infer
-    return 0
+    return 1 if failed else 0
+
+
+def strict_from_numpy():
+    """torch.from_numpy as it behaves for CuPy arrays: anything but a plain NumPy array is
+    refused (the counting backend's arrays are an ndarray subclass, which torch would take)."""
+    import torch
+    plain = torch.from_numpy
+
+    def from_numpy(array):
+        if type(array) is not np.ndarray:
+            raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+        return plain(array)
+    torch.from_numpy = from_numpy
 
 
 if __name__ == "__main__":

@@ -4,11 +4,19 @@ Only the benchmark imports this (PyTorch is an optional benchmark dependency).
 """
 from collections import OrderedDict
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from slotnp import core as L, slots
+from slotnp.core import backend
+
+
+def tensor(array):
+    """A CPU tensor of a copy of `array`, wherever it lives: torch.from_numpy takes NumPy
+    arrays only (a CuPy array is refused), so device arrays come to the host first."""
+    return torch.from_numpy(np.array(backend.to_host(array)))
 
 
 class GreedySlot(torch.autograd.Function):
@@ -28,8 +36,8 @@ class GreedySlot(torch.autograd.Function):
 class SlotWeight(nn.Module):
     def __init__(self, layer):
         super().__init__()
-        self.scores = nn.Parameter(torch.from_numpy(layer.scores.copy()))
-        self.register_buffer("options", torch.from_numpy(layer.options.copy()))
+        self.scores = nn.Parameter(tensor(layer.scores))
+        self.register_buffer("options", tensor(layer.options))
 
     def forward(self):
         return GreedySlot.apply(self.scores, self.options)
@@ -38,7 +46,7 @@ class SlotWeight(nn.Module):
 class DenseWeight(nn.Module):
     def __init__(self, layer):
         super().__init__()
-        self.W = nn.Parameter(torch.from_numpy(layer.params["W"].copy()))
+        self.W = nn.Parameter(tensor(layer.params["W"]))
 
     def forward(self):
         return self.W
@@ -85,8 +93,10 @@ def twin(net):
         elif isinstance(layer, L.Dropout):
             modules.append((name, nn.Dropout(layer.p_drop)))
         elif isinstance(layer, L.BatchNorm2d):
-            modules.append((name, nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum,
-                                                 affine=False)))
+            norm = nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum, affine=False)
+            norm.running_mean.copy_(tensor(layer.buffers["running_mean"]))
+            norm.running_var.copy_(tensor(layer.buffers["running_var"]))
+            modules.append((name, norm))
         else:
             raise TypeError(f"no PyTorch twin for {layer!r}")
     return nn.Sequential(OrderedDict(modules))

@@ -167,8 +167,23 @@ def test_gather_picks_the_indexed_option(xp, rng, monkeypatch, storage):
     assert np.array_equal(backend.to_host(chosen), expected)
 
 
+def same_draws(xp, got, expected, scores, uniform):
+    """Equal draws: exactly on NumPy (the same float32 operations in the same order); on a GPU,
+    where exp and the parallel scan of the CDF round differently, equal wherever the uniform
+    is not within 1e-5 (of the total) of a step of the CDF."""
+    got, expected = backend.to_host(got), backend.to_host(expected)
+    if xp is np:
+        return np.array_equal(got, expected)
+    p = np.exp(scores - scores.max(axis=-1, keepdims=True)).astype(np.float64)
+    cdf = np.cumsum(p, axis=-1)
+    threshold = uniform * cdf[..., -1]
+    near = (np.abs(cdf - threshold[..., None]) / cdf[..., -1:]).min(axis=-1) < 1e-5
+    return bool(np.all((got == expected) | near))
+
+
 def test_sampled_index_on_k_first_memory_equals_the_plain_one_exactly(xp, rng):
-    """The running-sum CDF makes the same additions as cumsum, so the draws are identical."""
+    """The running-sum CDF makes the same additions as cumsum, so the draws are identical
+    (on a GPU, up to the rounding of its exp and scan: `same_draws`)."""
     scores = rng.standard_normal((30, 20, 7)).astype(np.float32) * 3
     uniform = rng.random((30, 20)).astype(np.float32)
     p = np.exp(scores - scores.max(axis=-1, keepdims=True))
@@ -177,7 +192,8 @@ def test_sampled_index_on_k_first_memory_equals_the_plain_one_exactly(xp, rng):
     plain = backend.to_host(sampled_index(device(scores), device(uniform)))
     fast = backend.to_host(slot_factored.sampled_index_k_first(k_last_on_device(scores),
                                                                device(uniform)))
-    assert np.array_equal(plain, expected) and np.array_equal(fast, expected)
+    assert same_draws(xp, plain, expected, scores, uniform)
+    assert same_draws(xp, fast, expected, scores, uniform)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 10 ** 9])
@@ -198,7 +214,7 @@ def test_sampling_the_factored_scores_in_chunks_draws_what_the_plain_rule_draws(
     got = slot_factored.factored_sampled_index(device(a), device(np.asarray(b)),
                                                k_last_on_device(options),
                                                k_last_on_device(initial), device(uniform))
-    assert got.shape == (9, 13) and np.array_equal(backend.to_host(got), expected)
+    assert got.shape == (9, 13) and same_draws(xp, got, expected, scores, uniform)
     assert len(set(expected.ravel())) == 5     # every option drawn somewhere: a real test
 
 
