@@ -13,12 +13,29 @@ import numpy as np
 
 from ..core import init
 
-# The paper's Lenet-300-100 MNIST test accuracies (%), read off its K-sweep figures.
+# The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
+# on CIFAR-10; learned weights are drawn there as a band).
 PAPER_MNIST = {
     "greedy": {2: 97.15, 4: 98.0, 8: 98.2, 16: 98.18, 32: 98.18, 64: 98.17},
     "sample": {2: 97.07, 4: 97.83, 8: 97.84, 16: 97.87, 32: 98.02, 64: 97.84},
     "learned": 97.95,
 }
+PAPER = {
+    "lenet": PAPER_MNIST,
+    "conv2": {"greedy": {2: 75.2, 4: 77.8, 8: 78.1, 16: 78.2, 32: 77.8, 64: 77.5},
+              "sample": {2: 70.2, 4: 70.5, 8: 71.6, 16: 71.7, 32: 71.0, 64: 70.9},
+              "learned": 79.3},
+    "conv4": {"greedy": {2: 81.8, 4: 85.7, 8: 86.0, 16: 86.4, 32: 86.3, 64: 85.1},
+              "sample": {2: 78.9, 4: 80.2, 8: 79.5, 16: 79.1, 32: 79.3, 64: 79.4},
+              "learned": 86.5},
+    "conv6": {"greedy": {2: 85.2, 4: 87.9, 8: 88.4, 16: 88.1, 32: 88.1, 64: 87.7},
+              "sample": {2: 81.7, 4: 81.6, 8: 81.2, 16: 80.7, 32: 80.9, 64: 80.5},
+              "learned": 88.0},
+}
+TITLES = {"lenet": "Lenet 300-100 on MNIST", "conv2": "CONV-2 on CIFAR-10",
+          "conv4": "CONV-4 on CIFAR-10", "conv6": "CONV-6 on CIFAR-10",
+          "vgg19": "VGG-19 on CIFAR-10"}
+FULL_EPOCHS = {"lenet": 200, "conv2": 200, "conv4": 200, "conv6": 200}
 
 
 def current(folder, run):
@@ -53,13 +70,21 @@ def recorded(results_dir, run):
 
 
 def paper_value(run):
-    """The paper's MNIST figure for a run's configuration (%), or None."""
-    if run.net != "lenet" or run.shared or run.finetune_of is not None or run.keep is not None \
-            or run.epochs not in (None, 200):
+    """The paper's figure for a run's configuration (%), or None (none for other protocols:
+    shared options, fine-tuning, edge-popup, fewer epochs)."""
+    if run.net not in PAPER or run.shared or run.finetune_of is not None or \
+            run.keep is not None or run.epochs not in (None, FULL_EPOCHS.get(run.net)):
         return None
     if run.learned:
-        return PAPER_MNIST["learned"]
-    return PAPER_MNIST[run.selection].get(run.K)
+        return PAPER[run.net]["learned"]
+    return PAPER[run.net][run.selection].get(run.K)
+
+
+def protocol(run):
+    """', N epochs' where a run is shorter than the paper's protocol, else ''."""
+    if run.epochs is None or run.epochs == FULL_EPOCHS.get(run.net):
+        return ""
+    return ", untrained (0 epochs)" if run.epochs == 0 else f", {run.epochs} epochs"
 
 
 def collate(runs, results_dir):
@@ -91,16 +116,20 @@ def collate(runs, results_dir):
 
 def describe(run):
     if run.finetune_of is not None:
-        return f"{describe(run.finetune_of)}, fine-tuned"
+        return f"{describe(run.finetune_of)}, fine-tuned {run.epochs} epochs" \
+            if run.epochs is not None else f"{describe(run.finetune_of)}, fine-tuned"
     if run.keep is not None:
         return f"edge-popup, {100 * run.keep:g}% of the weights kept"
     if run.learned:
-        return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "")
+        return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "") \
+            + protocol(run)
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
-    shared = ", shared" if run.shared else ""
+    shared = ", shared network-wide" if run.shared == "network" else \
+        ", shared" if run.shared else ""
     inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
     scores = "" if run.score_bound is None else f", scores U(0, {run.score_bound:g} sigma)"
-    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}"
+    return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}" + \
+        protocol(run)
 
 
 def accuracy_cell(row):
@@ -118,22 +147,25 @@ def minutes_cell(row):
 
 
 def summary_markdown(rows):
-    """The README's form of a Lenet grid with one configuration per selection: K against GS
-    and PS beside the paper's values, then every other configuration; None for other grids."""
-    lenet = [r for r in rows if r["run"].net == "lenet"]
+    """The README's form of a grid of one net with one configuration per selection and K: K
+    against GS and PS beside the paper's values, then every other configuration; None for
+    other grids."""
+    net = rows[0]["run"].net
+    lenet = [r for r in rows if r["run"].net == net]
     plain = [r for r in lenet if r["run"].K is not None and not r["run"].shared
-             and r["run"].finetune_of is None]
+             and r["run"].finetune_of is None and r["run"].epochs != 0]
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
-    if not plain or len(by_point) < len(plain):
+    if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
-    lines = ["| K | GS, slotnp | GS, paper | PS, slotnp | PS, paper | PS: expected weight, "
-             "argmax |", "|---|---|---|---|---|---|"]
+    short = protocol(plain[0]["run"])
+    lines = [f"| K | GS, slotnp{short} | GS, paper | PS, slotnp{short} | PS, paper | PS: "
+             "expected weight, argmax |", "|---|---|---|---|---|---|"]
     missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
         greedy, sampled = (by_point.get((how, K), missing) for how in ("greedy", "sample"))
         modes = ", ".join(f"{np.mean(sampled['modes'][m]):.2f}" for m in ("expected", "argmax")
                           if m in sampled["modes"]) or "-"
-        paper = [f"{PAPER_MNIST[how][K]:.2f}" if K in PAPER_MNIST[how] else "-"
+        paper = [f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-"
                  for how in ("greedy", "sample")]
         lines.append(f"| {K} | {accuracy_cell(greedy)} | {paper[0]} | {accuracy_cell(sampled)} "
                      f"| {paper[1]} | {modes} |")
@@ -193,6 +225,7 @@ def write_collation(runs, results_dir, name="sweep"):
     if summary is not None:
         with open(os.path.join(folder, f"{name}-summary.md"), "w") as file:
             file.write(summary)
+    exploration(runs, results_dir, os.path.join(folder, f"{name}-exploration.png"))
     figure = os.path.join(folder, f"{name}.png")
     return table, figure if draw_figure(rows, figure) else None
 
@@ -207,13 +240,19 @@ def band(label, rows):
 
 
 def draw_figure(rows, path):
-    """sweep.png from the collated Lenet rows: one series per slot configuration (all but K),
-    the paper's points beside GS and PS, learned weights and edge-popup's best kept fraction as
-    bands; a grid of edge-popup alone draws accuracy against the kept fraction. False if
-    nothing to draw."""
-    lenet = [r for r in rows if r["run"].net == "lenet" and r["mean"] is not None]
+    """The figure of the collated rows of the grid's net: one series per slot configuration
+    (all but K), the paper's points beside GS and PS, learned weights and edge-popup's best kept
+    fraction as bands; a grid of edge-popup alone draws accuracy against the kept fraction.
+    False if nothing to draw."""
+    net = rows[0]["run"].net
+    if net not in PAPER:
+        return False
+    lenet = [r for r in rows if r["run"].net == net and r["mean"] is not None
+             and r["run"].epochs != 0]
     popup = sorted((r for r in lenet if r["run"].keep is not None), key=lambda r: r["run"].keep)
-    learned = band("slotnp learned weights", [r for r in lenet if r["run"].learned])
+    learned = band("slotnp learned weights" + "".join(
+        {protocol(r["run"]) for r in lenet if r["run"].learned}),
+        [r for r in lenet if r["run"].learned])
     best = max(popup, key=lambda r: r["mean"], default=None)
     series, paper = {}, []
     for row in lenet:
@@ -223,7 +262,7 @@ def draw_figure(rows, path):
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
         label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
             ("" if run.score_bound is None else f", scores {run.score_bound:g}") + \
-            (", inputs [0, 1]" if run.normalise == "none" else "")
+            (", inputs [0, 1]" if run.normalise == "none" else "") + protocol(run)
         series.setdefault(label, (run.selection, []))[1].append(
             (run.K, row["mean"], row["std"], len(row["tests"])))
     from .plot import fraction_figure, k_sweep_figure
@@ -241,14 +280,39 @@ def draw_figure(rows, path):
         seeds = min(n for *_, n in points)
         drawn.append((f"{label} ({seeds}+ seeds)", [p[0] for p in points],
                       [p[1] for p in points], [p[2] for p in points]))
-        values = PAPER_MNIST[selection]
+        values = PAPER[net][selection]
         paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
                       [values[k] for k in sorted(values)]))
     bands = [learned] if learned else []
     if best is not None:
         bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
-    k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER_MNIST["learned"]),
-                   "Lenet 300-100 on MNIST: test accuracy at the best validation epoch")
+    k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER[net]["learned"]),
+                   f"{TITLES[net]}: test accuracy at the best validation epoch")
+    return True
+
+
+def exploration(runs, results_dir, path):
+    """<name>-exploration.png: the share of connections whose selection changed in each epoch,
+    for the grid's recorded unshared slot runs of seed 0, GS in one panel and PS in the other
+    (the paper: PS keeps exploring, GS settles). False if there is nothing to draw."""
+    panels = {}
+    for run in runs:
+        if run.K is None or run.shared or run.finetune_of is not None or run.seed != 0 or \
+                recorded(results_dir, run) is None:
+            continue
+        with open(os.path.join(records_of(results_dir, run), "metrics.jsonl")) as file:
+            rows = [json.loads(line) for line in file]
+        changed = [(r["epoch"], 100 * r["selection_changed"]) for r in rows
+                   if r.get("selection_changed") is not None]
+        if changed:
+            panels.setdefault(run.selection, []).append(
+                (f"K = {run.K}", [e for e, _ in changed], [c for _, c in changed]))
+    if not panels:
+        return False
+    from .plot import exploration_figure
+    exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, "
+                               f"{'GS' if how == 'greedy' else 'PS'}", lines)
+                              for how, lines in sorted(panels.items())])
     return True
 
 

@@ -45,13 +45,15 @@ class Chart:
     """One panel: x and y axes with round ticks and grid lines, series, and a legend.
 
     box: (left, top, right, bottom) of the plotting area on `image`. `log2_x` spaces x
-    by log2 (ticks at the powers of two in range). Call the series methods, then `finish()`.
+    by log2 (ticks at the powers of two in range); `log10_y` spaces y by log10 (ticks at the
+    powers of ten; values below the range sit on its floor). Call the series methods, then
+    `finish()`.
     """
 
     def __init__(self, image, box, x_range, y_range, title="", x_label="", y_label="",
-                 log2_x=False, text=22):
+                 log2_x=False, text=22, log10_y=False):
         self.image, self.draw = image, ImageDraw.Draw(image)
-        self.box, self.log2_x = box, log2_x
+        self.box, self.log2_x, self.log10_y = box, log2_x, log10_y
         self.font, self.small = font(text), font(int(text * 0.85))
         if log2_x:
             low, high = (math.log2(v) for v in x_range)
@@ -61,8 +63,13 @@ class Chart:
         else:
             self.x_ticks = nice_ticks(*x_range)
             self.x_range = (self.x_ticks[0], self.x_ticks[-1])
-        self.y_ticks = nice_ticks(*y_range)
-        self.y_range = (self.y_ticks[0], self.y_ticks[-1])
+        if log10_y:
+            low, high = (math.log10(v) for v in y_range)
+            self.y_ticks = [10.0 ** e for e in range(math.floor(low), math.ceil(high) + 1)]
+            self.y_range = (math.log10(self.y_ticks[0]), math.log10(self.y_ticks[-1]))
+        else:
+            self.y_ticks = nice_ticks(*y_range)
+            self.y_range = (self.y_ticks[0], self.y_ticks[-1])
         self.title, self.x_label, self.y_label = title, x_label, y_label
         self.legend = []
         self._axes()
@@ -76,6 +83,8 @@ class Chart:
     def y(self, value):
         _, top, _, bottom = self.box
         low, high = self.y_range
+        if self.log10_y:
+            value = math.log10(max(value, 10.0 ** low))
         return bottom - (bottom - top) * (value - low) / (high - low)
 
     def _axes(self):
@@ -230,6 +239,23 @@ def learning_curves(history, path):
                         "selections changed (%)")
         draw(explore, shares, PURPLE, "connections whose selection changed")
         explore.finish("upper right")
+    image.save(path)
+
+
+def exploration_figure(path, panels):
+    """The share of connections whose selection changed in each epoch (%, log scale), a panel
+    per (title, [(label, epochs, shares)])."""
+    image = Image.new("RGB", (900 * len(panels), 700), "white")
+    values = [v for _, lines in panels for _, _, shares in lines for v in shares if v > 0]
+    floor = max(min(values), 1e-4)
+    epochs = [e for _, lines in panels for _, es, _ in lines for e in es]
+    for i, (title, lines) in enumerate(panels):
+        chart = Chart(image, (150 + 900 * i, 80, 830 + 900 * i, 580), (0, max(epochs)),
+                      (floor, max(values)), title, "epoch", "selections changed (%, log)",
+                      log10_y=True)
+        for j, (label, es, shares) in enumerate(lines):
+            chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label)
+        chart.finish("upper right")
     image.save(path)
 
 
