@@ -2,8 +2,9 @@
 step must not depend on the batch size or the image size (only on the layers and kernel taps).
 
 The loops whose length grows with the data are cache blocking: the batch-inner convolution's
-(one block of output rows per GEMM) and greedy selection's (one chunk of connections at a time).
-They are switched off here by blocks larger than any test array, and the plain engine and each
+(one block of output rows per GEMM) and greedy selection's (one chunk of connections at a time);
+elementwise work and dense products are cut into one part per core from a size on. They are
+switched off here by blocks and sizes larger than any test array, and the plain engine and each
 of the fast twins' convolution paths are run in turn."""
 import sys
 
@@ -12,7 +13,8 @@ import pytest
 
 from slotnp import fast, nets
 from slotnp.core.losses import softmax_cross_entropy
-from slotnp.fast import batch_inner, convolution, slot_factored, slot_intervals, winograd
+from slotnp.fast import (batch_inner, convolution, elementwise, slot_factored, slot_intervals,
+                         threads, winograd)
 
 
 def lines_executed_in_slotnp(step):
@@ -45,6 +47,8 @@ def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, sl
     monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_intervals, "BUILD_VALUES", 10 ** 9)
+    monkeypatch.setattr(elementwise, "LARGE_PRODUCT", 10 ** 12)
+    monkeypatch.setattr(threads, "MIN_PART_VALUES", 10 ** 12)
     if path != "plain":
         monkeypatch.setattr(convolution, "path", path)
     counts = []

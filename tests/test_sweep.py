@@ -195,6 +195,14 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     collated = collate(runs, str(results))
     assert collated[0]["mean"] == pytest.approx(97.5) and collated[0]["seeds"] == [0, 1]
     assert collated[0]["std"] == pytest.approx(np.std([97.0, 98.0], ddof=1))
+    # records kept without their per-epoch curve draw no exploration figure, and do not stop
+    # the collation; a curve with the selections changed per epoch draws it
+    exploration = results / "mnist" / "grid-exploration.png"
+    assert not exploration.exists()
+    (recorded_in / "lenet-K2-greedy-bound1-wd0.0001-seed0" / "metrics.jsonl").write_text(
+        "".join(json.dumps(dict(epoch=e, selection_changed=0.1 / e)) + "\n" for e in (1, 2, 3)))
+    write_collation(runs, str(results), "grid")
+    assert Image.open(exploration).size[0] > 0
 
 
 def test_bad_sweep_flags_give_one_clear_line():

@@ -1,5 +1,5 @@
 """Elementwise layers: ReLU and (inverted) Dropout."""
-from . import backend
+from . import backend, twins
 from .base import Layer, raise_backward_after_evaluation
 
 
@@ -7,13 +7,19 @@ class ReLU(Layer):
     """y = max(x, 0), any shape. Keeps only the mask x > 0 for backward (in training only)."""
 
     def forward(self, x, train=True):
+        twin = twins.find("relu")                  # (the same values, on every core)
+        y = twin.forward(self, x, train) if twin is not None else None
+        if y is not None:
+            return y
         self.mask = x > 0 if train else None
         return backend.xp_of(x).maximum(x, x.dtype.type(0))
 
     def backward(self, dout):
         if getattr(self, "mask", None) is None:
             raise_backward_after_evaluation(self)
-        return dout * self.mask
+        twin = twins.find("relu")
+        dx = twin.backward(self, dout) if twin is not None else None
+        return dx if dx is not None else dout * self.mask
 
 
 class Dropout(Layer):

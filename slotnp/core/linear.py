@@ -1,7 +1,7 @@
 """Fully connected layer y = x W^T (+ b), with W of shape (out_features, in_features)."""
 import numpy as np
 
-from . import backend, init
+from . import backend, init, twins
 from .base import WeightedLayer, check_input, check_positive_int
 
 
@@ -25,17 +25,23 @@ class Linear(WeightedLayer):
         check_input(self, x, 2, "(N, in_features)", self.in_features)
         w = self._forward_weight(train)
         self.cache = (x, w)
-        y = x @ w.T
+        twin = twins.find("linear")                # (large layers: halves of the batch)
+        y = twin.forward(self, x, w) if twin is not None else None
+        if y is None:
+            y = x @ w.T
         if "b" in self.params:
             y += self.params["b"]
         return y
 
     def backward(self, dout):
         x, w = self.cache
-        self._store_weight_grad(dout.T @ x)
+        twin = twins.find("linear")
+        done = twin.backward(self, dout, x, w) if twin is not None else None
+        dw, dx = done if done is not None else (dout.T @ x, dout @ w)
+        self._store_weight_grad(dw)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=0)
-        return dout @ w
+        return dx
 
     def __repr__(self):
         return f"{type(self).__name__}({self.in_features}, {self.out_features})"

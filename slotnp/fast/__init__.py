@@ -10,11 +10,13 @@ only where switched on:
   of a batch on its own core, for core/conv.py's im2col;
 - slots.py: factored scores (slot_factored.py) and, for greedy layers, intervals instead of
   options (slot_intervals.py, envelope.py, draws.py), for slots/slot.py's explicit scores;
+- elementwise.py: ReLU, max pooling, large dense products and the SGD update, on every core;
 - evaluation.py: slot layers that choose their weights once for a whole evaluation;
 - threads.py: the cores shared out among parts of the work.
 """
 from ..core import twins
-from . import convolution, evaluation, slots, threads  # noqa: F401  (each registers itself)
+from . import (convolution, elementwise, evaluation, slots,  # noqa: F401  (each registers
+               threads)                                     # itself)
 
 
 def on(switch=True):

@@ -300,7 +300,10 @@ def exploration(runs, results_dir, path):
         if run.K is None or run.shared or run.finetune_of is not None or run.seed != 0 or \
                 recorded(results_dir, run) is None:
             continue
-        with open(os.path.join(records_of(results_dir, run), "metrics.jsonl")) as file:
+        metrics = os.path.join(records_of(results_dir, run), "metrics.jsonl")
+        if not os.path.exists(metrics):   # a record kept without its per-epoch curve
+            continue
+        with open(metrics) as file:
             rows = [json.loads(line) for line in file]
         changed = [(r["epoch"], 100 * r["selection_changed"]) for r in rows
                    if r.get("selection_changed") is not None]

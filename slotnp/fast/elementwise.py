@@ -1,0 +1,186 @@
+"""Fast twins of the layers that touch every value once (ReLU, max pooling), of the dense
+layer's products and of the SGD update: the same operations on parts of the memory, one part
+per core (threads.py). NumPy runs each elementwise loop on one core; these keep both busy.
+
+Every twin computes exactly what its plain piece computes, value for value (the same float
+operations on the same values), except the dense layer's weight gradient, summed over the
+two halves of the batch and then added (threads.batch_parts: the same on one core as on
+two). Each declines (returns None) where its parts would not be plain blocks of memory, and
+the plain piece runs. tests/fast/test_elementwise.py compares each with its plain piece.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..core import backend, twins
+from ..core.argmax import first_argmax
+from ..core.shape import in_memory_order
+from . import threads
+
+LARGE_PRODUCT = 1 << 20   # a dense layer's weights from which its products go by halves
+
+
+def memory_order(array):
+    """(axes, view): `array` transposed so that its axes run from outermost to innermost in
+    memory."""
+    axes = sorted(range(array.ndim), key=lambda axis: -array.strides[axis])
+    return axes, array.transpose(axes)
+
+
+def in_blocks(work, *arrays):
+    """work(*blocks) on consecutive blocks of the outermost axis in memory of `arrays` (one
+    shape, one memory order), one block per core. False where their orders differ."""
+    views = [memory_order(a) for a in arrays]
+    if any(axes != views[0][0] for axes, _ in views):
+        return False
+    views = [view for _, view in views]
+    threads.in_parts(np, lambda a, b: work(*(v[a:b] for v in views)), len(views[0]),
+                     views[0][0].size if views[0].ndim else 1)
+    return True
+
+
+# ---- ReLU ---------------------------------------------------------------------------------------
+
+def relu_forward(layer, x, train):
+    """y = max(x, 0) and (training) the mask x > 0, block by block."""
+    if backend.xp_of(x) is not np:
+        return None
+    y = in_memory_order(np.empty, x.shape, x.strides, x.dtype)
+    mask = in_memory_order(np.empty, x.shape, x.strides, bool) if train else None
+    zero = x.dtype.type(0)
+
+    def work(xs, ys, *masks):
+        np.maximum(xs, zero, out=ys)
+        if masks:
+            np.greater(xs, zero, out=masks[0])
+    if not in_blocks(work, x, y, *([mask] if train else [])):
+        return None
+    layer.mask = mask
+    return y
+
+
+def relu_backward(layer, dout):
+    """dx = dout * mask, block by block."""
+    if backend.xp_of(dout) is not np or layer.mask is None:
+        return None
+    dx = in_memory_order(np.empty, dout.shape, dout.strides, dout.dtype)
+    done = in_blocks(lambda d, m, out: np.multiply(d, m, out=out), dout, layer.mask, dx)
+    return dx if done else None
+
+
+# ---- Max pooling --------------------------------------------------------------------------------
+
+def pooled_axis(x):
+    """The batch or channel axis, whichever is outermost in memory (blocks of it are blocks of
+    memory), or None when a spatial axis is."""
+    outermost = max(range(4), key=lambda axis: x.strides[axis])
+    return outermost if outermost in (0, 1) else None
+
+
+def part(axis, start, stop):
+    return (slice(None),) * axis + (slice(start, stop),)
+
+
+def maxpool_forward(layer, x, train):
+    """The plain forward on blocks of the batch or channel axis, one per core."""
+    axis = pooled_axis(x)
+    if backend.xp_of(x) is not np or axis is None:
+        return None
+    OH, OW = layer._geometry(x)
+    taps = list(layer._taps(OH, OW))
+    y = np.empty_like(x[taps[0]])                          # x's memory order
+    index = in_memory_order(np.empty, y.shape, y.strides,
+                            np.min_scalar_type(len(taps) - 1)) if train else None
+
+    def work(start, stop):
+        block = part(axis, start, stop)
+        windows = [x[block][tap] for tap in taps]
+        if train:
+            y[block], index[block], _ = first_argmax(windows)
+        else:                                              # the maxima alone
+            y[block] = windows[0]
+            for window in windows[1:]:
+                np.maximum(y[block], window, out=y[block])
+    threads.in_parts(np, work, x.shape[axis], y.size // x.shape[axis])
+    layer.argmax = index
+    return y
+
+
+def maxpool_backward(layer, dout):
+    """The plain backward, where the windows tile x, on blocks, one per core."""
+    (kh, kw), s = layer.kernel_size, layer.stride
+    OH, OW = dout.shape[2:]
+    axis = pooled_axis(layer.argmax)
+    if backend.xp_of(dout) is not np or axis is None or not \
+            (s == kh == kw and layer.x_shape[2:] == (s * OH, s * OW)):
+        return None
+    dx = in_memory_order(np.empty, layer.x_shape, layer.x_strides, dout.dtype)
+    taps = list(layer._taps(OH, OW))
+
+    def work(start, stop):
+        block = part(axis, start, stop)
+        for t, tap in enumerate(taps):
+            np.multiply(dout[block], layer.argmax[block] == t, out=dx[block][tap])
+    threads.in_parts(np, work, dout.shape[axis], dout.size // dout.shape[axis])
+    return dx
+
+
+# ---- The dense layer's products, by halves of the batch -----------------------------------------
+
+def linear_forward(layer, x, w):
+    """y = x w^T, each half of the batch on its own core (large layers only)."""
+    if backend.xp_of(x) is not np or w.size < LARGE_PRODUCT or not x.flags.c_contiguous:
+        return None
+    y = np.empty((x.shape[0], w.shape[0]), dtype=np.result_type(x, w))
+    threads.side_by_side(np, lambda a, b: np.matmul(x[a:b], w.T, out=y[a:b]),
+                         threads.batch_parts(np, len(x)))
+    return y
+
+
+def linear_backward(layer, dout, x, w):
+    """(dW, dx): dW summed over each half of the batch, the halves added in order; dx by
+    halves."""
+    if backend.xp_of(dout) is not np or w.size < LARGE_PRODUCT:
+        return None
+    parts = threads.batch_parts(np, len(x))
+    dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w))
+    dw_of = {}
+
+    def work(a, b):
+        dw_of[a] = dout[a:b].T @ x[a:b]
+        np.matmul(dout[a:b], w, out=dx[a:b])
+    threads.side_by_side(np, work, parts)
+    dw = dw_of[parts[0][0]]
+    for a, _ in parts[1:]:
+        dw += dw_of[a]
+    return dw, dx
+
+
+# ---- SGD ----------------------------------------------------------------------------------------
+
+def sgd_step(optimizer, grads, lr):
+    """SGD.step's update of every array, in blocks of memory, one per core; the same float
+    operations in the same order. False (the plain step runs) where an array is not one
+    contiguous block."""
+    arrays = [(optimizer.params[n], optimizer.velocity[n], grads[n]) for n in optimizer.params]
+    if any(backend.xp_of(p) is not np or not all(a.flags.c_contiguous for a in (p, v, g))
+           or g.shape != p.shape for p, v, g in arrays):
+        return False
+    momentum, decay = optimizer.momentum, optimizer.weight_decay
+    for param, velocity, grad in arrays:
+        flat = [a.reshape(-1) for a in (param, velocity, grad)]
+
+        def work(a, b, p=flat[0], v=flat[1], g=flat[2]):
+            v[a:b] *= momentum
+            v[a:b] += g[a:b]
+            if decay:
+                v[a:b] += decay * p[a:b]
+            p[a:b] -= lr * v[a:b]
+        threads.in_parts(np, work, param.size)
+    return True
+
+
+twins.register("relu", SimpleNamespace(forward=relu_forward, backward=relu_backward))
+twins.register("maxpool", SimpleNamespace(forward=maxpool_forward, backward=maxpool_backward))
+twins.register("linear", SimpleNamespace(forward=linear_forward, backward=linear_backward))
+twins.register("sgd", sgd_step)

@@ -1,0 +1,71 @@
+"""The elementwise twins (slotnp/fast/elementwise.py) compute what their plain pieces compute:
+the same values exactly (ReLU, max pooling, the SGD update, the dense layer's forward and dx),
+and the dense layer's weight gradient to rounding (two halves of the batch, then added); on
+several cores as on one."""
+import numpy as np
+import pytest
+
+from slotnp.core import Linear, MaxPool2d, ReLU, twins
+from slotnp.core.optim import SGD
+from slotnp.fast import elementwise, threads
+
+
+def plainly(call, *args):
+    with twins.switched_on(False):
+        return call(*args)
+
+
+@pytest.fixture(params=[1, 2], ids=["1 core", "2 cores"])
+def cores(request, monkeypatch):
+    monkeypatch.setattr(threads, "CPU_CORES", request.param)
+    monkeypatch.setattr(threads, "MIN_PART_VALUES", 8)       # parts even of tiny arrays
+    return request.param
+
+
+@pytest.mark.parametrize("layout", ["batch", "batch_inner"])
+def test_relu_and_maxpool_give_the_plain_values_exactly(rng, cores, layout):
+    x = rng.standard_normal((6, 5, 8, 4)).astype(np.float32)
+    x = np.round(x * 4) / 4                                 # ties in the pooling windows
+    if layout == "batch_inner":
+        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    for layer, shape in ((ReLU(), x.shape), (MaxPool2d(2), (6, 5, 4, 2))):
+        twin = layer.forward(x)
+        plain = plainly(layer.forward, x)
+        assert np.array_equal(twin, plain) and twin.strides == plain.strides
+        grad = dout[:, :, :shape[2], :shape[3]].copy() if shape != x.shape else dout
+        expected = plainly(layer.backward, grad)
+        layer.forward(x)
+        assert np.array_equal(layer.backward(grad), expected)
+        assert np.array_equal(layer.forward(x, train=False), plainly(layer.forward, x, False))
+
+
+def test_the_sgd_update_is_the_plain_one_exactly(rng, cores):
+    shapes = {"a": (300, 7), "b": (5,)}
+    params = [{k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+              for _ in range(2)]
+    params[1] = {k: v.copy() for k, v in params[0].items()}
+    optimizers = [SGD(p, lr=0.3, momentum=0.9, weight_decay=1e-3) for p in params]
+    for _ in range(3):
+        grads = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+        optimizers[0].step(grads)
+        plainly(optimizers[1].step, grads)
+    assert all(np.array_equal(params[0][k], params[1][k]) for k in shapes)
+
+
+def test_a_large_dense_layer_goes_by_halves_of_the_batch(rng, cores, monkeypatch):
+    monkeypatch.setattr(elementwise, "LARGE_PRODUCT", 10)
+    layer = Linear(30, 20, rng=rng, dtype=np.float64)
+    x, dout = rng.standard_normal((9, 30)), rng.standard_normal((9, 20))
+    y, dx = layer.forward(x), layer.backward(dout)
+    dw = layer.grads["W"].copy()
+    assert np.array_equal(y, plainly(layer.forward, x))
+    assert np.array_equal(dx, plainly(layer.backward, dout))
+    assert np.abs(dw - layer.grads["W"]).max() < 1e-12 * np.abs(dw).max()
+
+
+@pytest.fixture(autouse=True)
+def numpy_only(xp):
+    if xp is not np:
+        pytest.skip("the elementwise twins decline on a GPU (one part there)")
+    yield
