@@ -32,9 +32,11 @@ def main(argv=None):
 
 def dispatch(args):
     backend.use(args.backend)
-    if not args.plain:
-        import slotnp.fast  # noqa: F401  (registers the fast twins)
-    with twins.switched_on(not args.plain):
+    switch = twins.switched_on(False)
+    if not args.plain:        # the fast twins register themselves; BLAS keeps to its share of
+        from slotnp import fast   # the cores from the first product on, so a resumed run
+        switch = fast.on()        # rounds as the run it continues
+    with switch:
         if args.eval:
             return modes.evaluate_checkpoint(args)
         if args.export:
