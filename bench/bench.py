@@ -51,6 +51,38 @@ def make(name, variant, dtype=np.float32, dropout=None):
     return net, x, rng.integers(0, 10, BATCH[name])
 
 
+def step_gflop(net, x):
+    """GFLOP of one training step's products done directly (no Winograd): each convolution and
+    dense layer's forward, 2 x (outputs) x (inputs per output), and its backward, twice that (dW
+    and dx), less the first layer's dx, which no one needs."""
+    shapes = []
+    for _, layer in net.named_layers():
+        weight = getattr(layer, "weight_shape", None) or \
+            (layer.params["W"].shape if "W" in getattr(layer, "params", {}) else None)
+        if weight is not None:
+            forward = layer.forward
+            layer.forward = lambda x, train=True, f=forward, w=weight: \
+                shapes.append((w, f(x, train).shape)) or f(x, train)
+    try:
+        with fast.on():
+            net.forward(x[:1], train=False)
+    finally:
+        for _, layer in net.named_layers():
+            layer.__dict__.pop("forward", None)
+    forward = [2 * len(x) * np.prod(out[1:]) * np.prod(weight[1:]) for weight, out in shapes]
+    return (3 * sum(forward) - forward[0]) / 1e9
+
+
+def sgemm_gflops(threads, n=2048, reps=5):
+    """This machine's float32 GEMM rate (GFLOP/s, the best of `reps` n x n products) with
+    `threads` BLAS threads: the rate no product here can beat."""
+    from threadpoolctl import threadpool_limits
+    a, b = (np.random.default_rng(s).standard_normal((n, n)).astype(np.float32) for s in (0, 1))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        best = min(timed(lambda: a @ b) for _ in range(reps)) / 1e3
+    return 2 * n ** 3 / best / 1e9
+
+
 def slotnp_step(net, sgd, x, y):
     with fast.on():
         loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
@@ -173,7 +205,7 @@ def bench(name, variant, reps, threads):
     ours = {"step": lambda: slotnp_step(net, sgd, x, y),
             "infer": lambda: slotnp_infer(net, x)}
     theirs = dict(zip(("step", "infer"), torch_parts(net, x, y, threads))) if not alone else {}
-    row = dict(net=name, variant=variant, batch=BATCH[name])
+    row = dict(net=name, variant=variant, batch=BATCH[name], gflop=step_gflop(net, x))
     if alone:                           # the first step finds every connection's window
         row["first_step_ms"] = timed(ours["step"])
     for kind in ("step", "infer"):
@@ -205,9 +237,14 @@ def markdown(result):
     lines = [f"Machine: {result['machine']}. Threads: {result['threads']} for both; "
              f"{result['reps']} interleaved repetitions after {WARM_UP} warm-up calls each; "
              "float32; each configuration in a fresh process.", "",
-             "| net | variant | batch | train step slotnp ms | PyTorch ms | ratio | inference slotnp ms "
-             "| PyTorch ms | ratio | peak MiB slotnp / PyTorch | f64 rel. error |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| net | variant | batch | train step slotnp ms | PyTorch ms | ratio | GEMM bound ms "
+             "(GFLOP) | inference slotnp ms | PyTorch ms | ratio | peak MiB slotnp / PyTorch | "
+             "f64 rel. error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if result.get("sgemm_gflops"):
+        lines[0] += (f" sgemm {result['sgemm_gflops']:.0f} GFLOP/s: the GEMM bound is a step's "
+                     "products done directly (convolutions as im2col GEMMs, forward, dW and dx) at "
+                     "that rate; Winograd does fewer multiply-adds and can go below it.")
     for r in result["rows"]:
         cell = lambda v: f"{v[0]:.0f} ({v[1]:.0f}-{v[2]:.0f})" if v else "-"  # noqa: E731
         ratio = lambda kind: f"**{r[kind]['ratio']:.2f}**" if "ratio" in r[kind] else "-"  # noqa
@@ -215,9 +252,10 @@ def markdown(result):
         mem_text = " / ".join("?" if mem.get(k) is None else f"{mem[k]:.0f}"
                               for k in ("slotnp", "torch")) if mem else "-"
         error = r.get("max_rel_error_f64")
+        bound = lambda r: f"{r['bound_ms']:.0f} ({r['gflop']:.1f})" if "bound_ms" in r else "-"  # noqa
         lines.append(f"| {r['net']} | {r['variant']} | {r['batch']} | {cell(r['step']['slotnp'])} | "
                      f"{cell(r['step'].get('torch'))} | {ratio('step')} | "
-                     f"{cell(r['infer']['slotnp'])} | {cell(r['infer'].get('torch'))} | "
+                     f"{bound(r)} | {cell(r['infer']['slotnp'])} | {cell(r['infer'].get('torch'))} | "
                      f"{ratio('infer')} | {mem_text} | "
                      f"{'-' if error is None else f'{error:.0e}'} |")
     return "\n".join(lines) + "\n"
@@ -333,6 +371,9 @@ def main():
         print(json.dumps(bench(*args.one, args.reps, args.threads)))
         return
     rows = []
+    rate = sgemm_gflops(args.threads)
+    print(f"sgemm: {rate:.0f} GFLOP/s on {args.threads} threads; a step's bound is its direct "
+          f"products' GFLOP at that rate", flush=True)
     for name in args.nets:
         for variant in args.variants:
             if name == "lenet" and variant == "K64" or name == "vgg19" and variant == "K64":
@@ -349,14 +390,17 @@ def main():
                     slotnp=peak_memory_child("slotnp", name, variant, args.threads),
                     torch=None if alone else peak_memory_child("torch", name, variant,
                                                                args.threads))
+            row["bound_ms"] = 1e3 * row["gflop"] / rate
             rows.append(row)
             s, i = row["step"], row["infer"]
             versus = lambda kind: "" if alone else \
                 f" / {row[kind]['torch'][0]:8.1f} ms = {row[kind]['ratio']:.2f}"  # noqa: E731
             print(f"{name:6s} {variant:8s} step {s['slotnp'][0]:8.1f}{versus('step')}   infer "
                   f"{i['slotnp'][0]:7.1f}{versus('infer')}   mem {row.get('peak_mib')}   "
-                  f"err {row.get('max_rel_error_f64')}", flush=True)
-            result = dict(machine=machine(), threads=args.threads, reps=args.reps, rows=rows)
+                  f"err {row.get('max_rel_error_f64')}   bound {row['bound_ms']:.0f} ms "
+                  f"({row['gflop']:.1f} GFLOP)", flush=True)
+            result = dict(machine=machine(), threads=args.threads, reps=args.reps,
+                          sgemm_gflops=rate, rows=rows)
             with open(args.out, "w") as file:     # after every row: a long run keeps its rows
                 json.dump(result, file, indent=1)
     print(markdown(result))

@@ -293,8 +293,8 @@ def draw_figure(rows, path):
 
 def exploration(runs, results_dir, path):
     """<name>-exploration.png: the share of connections whose selection changed in each epoch,
-    for the grid's recorded unshared slot runs of seed 0, GS in one panel and PS in the other
-    (the paper: PS keeps exploring, GS settles). False if there is nothing to draw."""
+    for the grid's recorded unshared slot runs of seed 0, GS in one panel and PS (its argmax)
+    in the other. False if there is nothing to draw."""
     panels = {}
     for run in runs:
         if run.K is None or run.shared or run.finetune_of is not None or run.seed != 0 or \

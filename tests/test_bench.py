@@ -1,0 +1,34 @@
+"""bench/bench.py's GEMM bound: the FLOP count of a step's products done directly."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def bench():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import bench
+        yield bench
+    finally:
+        sys.path.remove(os.path.join(ROOT, "bench"))
+
+
+def test_step_gflop_counts_forward_both_gradients_and_no_first_dx(bench):
+    net, x, _ = bench.make("lenet", "K2")
+    forward = [2 * len(x) * i * o for i, o in ((784, 300), (300, 100), (100, 10))]
+    assert bench.step_gflop(net, x) * 1e9 == pytest.approx(3 * sum(forward) - forward[0])
+    assert all("forward" not in vars(layer) for _, layer in net.named_layers())  # put back
+
+
+def test_step_gflop_of_a_convolution_counts_every_output_and_tap(bench):
+    net, x, _ = bench.make("conv2", "learned")
+    # conv1 3->64, conv2 64->64 at 32x32 (padded), pool to 16x16, fc 16384-256-256-10
+    forward = [2 * len(x) * 32 * 32 * 64 * 3 * 9, 2 * len(x) * 32 * 32 * 64 * 64 * 9,
+               2 * len(x) * 16384 * 256, 2 * len(x) * 256 * 256, 2 * len(x) * 256 * 10]
+    assert bench.step_gflop(net, x) * 1e9 == pytest.approx(3 * sum(forward) - forward[0])
+    assert np.isfinite(bench.sgemm_gflops(1, n=64, reps=1))
