@@ -127,6 +127,8 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         if config["slot"] or config.get("edge_popup"):
             record["selection_changed"] = training.fraction_changed(
                 before, training.selection_snapshot(net))
+        if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
+            record["draws_differ"] = training.draws_differ(net, config["seed"] * 100_003 + epoch)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
         if args.time_limit and time.time() - started > 60 * args.time_limit and \
                 state["epoch"] < config["epochs"]:

@@ -202,7 +202,18 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     (recorded_in / "lenet-K2-greedy-bound1-wd0.0001-seed0" / "metrics.jsonl").write_text(
         "".join(json.dumps(dict(epoch=e, selection_changed=0.1 / e)) + "\n" for e in (1, 2, 3)))
     write_collation(runs, str(results), "grid")
-    assert Image.open(exploration).size[0] > 0
+    assert Image.open(exploration).size == (900, 700)                   # GS alone
+    sampled = sweep.grid(["lenet"], K=[2], selection=["sample"], seeds=[0], option_bound=[1.0],
+                         normalise=["channels"], score_bound=["paper"])[0]
+    os.makedirs(recorded_in / sampled.name)
+    (recorded_in / sampled.name / "result.json").write_text(json.dumps(dict(
+        best_epoch=3, val_acc=0.9, test_acc=0.9, epochs_run=3, epochs=3, wall_minutes=1.0)))
+    (recorded_in / sampled.name / "config.json").write_text(json.dumps(dict(
+        slot=True, options_version=2, **sampled.config())))
+    (recorded_in / sampled.name / "metrics.jsonl").write_text("".join(json.dumps(dict(
+        epoch=e, selection_changed=0.1 / e, draws_differ=0.4 / e)) + "\n" for e in (1, 2, 3)))
+    write_collation(runs + [sampled], str(results), "grid")
+    assert Image.open(exploration).size == (2700, 700)   # GS, PS's argmax, PS's draws
 
 
 def test_bad_sweep_flags_give_one_clear_line():

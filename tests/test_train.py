@@ -64,6 +64,8 @@ def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection, b
     run("--resume", "--out", str(pieces), "--time-limit", "1e-6")
     run("--resume", "--out", str(pieces))
     assert metrics(pieces) == metrics(whole)
+    differ = [row.get("draws_differ") for row in metrics(whole)]   # PS's exploration, per epoch
+    assert all(0 < d < 1 for d in differ) if selection == "sample" else differ == [None] * 4
     with np.load(whole / "last.npz") as a, np.load(pieces / "last.npz") as b:
         for key in a.files:
             if key != "meta":

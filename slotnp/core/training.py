@@ -87,6 +87,16 @@ def selection_snapshot(net):
             if hasattr(layer, "selected")}       # a copy: some layers update theirs in place
 
 
+def draws_differ(net, seed):
+    """Share of the connections of sampled (PS) slot layers whose two independent draws from
+    softmax(scores) differ: an estimate of 1 - sum_k p_k^2, how much PS still explores while
+    training however settled its argmax is. None without such layers."""
+    pairs = [layer.two_draws(seed) for layer in sampled_layers(net)]
+    if not pairs:
+        return None
+    return sum(backend.read((a != b).sum()) for a, b in pairs) / sum(a.size for a, _ in pairs)
+
+
 def fraction_changed(before, after):
     """Share of all connections whose selected option differs between two snapshots."""
     if not before:

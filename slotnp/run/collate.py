@@ -293,8 +293,8 @@ def draw_figure(rows, path):
 
 def exploration(runs, results_dir, path):
     """<name>-exploration.png: the share of connections whose selection changed in each epoch,
-    for the grid's recorded unshared slot runs of seed 0, GS in one panel and PS (its argmax)
-    in the other. False if there is nothing to draw."""
+    for the grid's recorded unshared slot runs of seed 0: GS, PS's argmax, and (where recorded)
+    the share of PS's connections whose two draws differ. False if there is nothing to draw."""
     panels = {}
     for run in runs:
         if run.K is None or run.shared or run.finetune_of is not None or run.seed != 0 or \
@@ -305,17 +305,20 @@ def exploration(runs, results_dir, path):
             continue
         with open(metrics) as file:
             rows = [json.loads(line) for line in file]
-        changed = [(r["epoch"], 100 * r["selection_changed"]) for r in rows
-                   if r.get("selection_changed") is not None]
-        if changed:
-            panels.setdefault(run.selection, []).append(
-                (f"K = {run.K}", [e for e, _ in changed], [c for _, c in changed]))
+        for panel, key in ((run.selection, "selection_changed"), ("draws", "draws_differ")):
+            changed = [(r["epoch"], 100 * r[key]) for r in rows if r.get(key) is not None]
+            if changed:
+                panels.setdefault(panel, []).append(
+                    (f"K = {run.K}", [e for e, _ in changed], [c for _, c in changed]))
     if not panels:
         return False
     from .plot import exploration_figure
-    exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, "
-                               f"{'GS' if how == 'greedy' else 'PS'}", lines)
-                              for how, lines in sorted(panels.items())])
+    titles = {"greedy": "GS", "sample": "PS, its argmax", "draws": "PS, two draws differ"}
+    exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}", lines,
+                               "draws differ (%, log)" if how == "draws" else
+                               "selections changed (%, log)")
+                              for how, lines in sorted(panels.items(), key=lambda panel:
+                                                       list(titles).index(panel[0]))])
     return True
 
 

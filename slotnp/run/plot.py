@@ -198,7 +198,7 @@ def learning_curves(history, path):
     each epoch (%). An epoch 0 (--epochs 0: the untrained net) has accuracies only.
 
     history: per-epoch dicts with epoch, train_loss, train_acc, val_acc, test_acc and maybe
-    selection_changed.
+    selection_changed and (PS) draws_differ, drawn beside it.
     """
     changed = [h.get("selection_changed") for h in history]
     panels = 3 if any(c is not None for c in changed) else 2
@@ -234,25 +234,29 @@ def learning_curves(history, path):
     panel.finish("lower right")
     if panels == 3:
         shares = [None if c is None else 100 * c for c in changed]
-        top = max([v for v in shares if v is not None] + [1e-9])
+        differ = [None if h.get("draws_differ") is None else 100 * h["draws_differ"]
+                  for h in history]
+        top = max([v for v in shares + differ if v is not None] + [1e-9])
         explore = Chart(image, (1730, 70, 2350, 530), span, (0, top), "exploration", "epoch",
-                        "selections changed (%)")
-        draw(explore, shares, PURPLE, "connections whose selection changed")
+                        "connections (%)")
+        draw(explore, shares, PURPLE, "selection (argmax) changed")
+        if any(v is not None for v in differ):
+            draw(explore, differ, GREEN, "two draws differ (PS)")
         explore.finish("upper right")
     image.save(path)
 
 
 def exploration_figure(path, panels):
     """The share of connections whose selection changed in each epoch (%, log scale), a panel
-    per (title, [(label, epochs, shares)])."""
+    per (title, [(label, epochs, shares)]) or (title, lines, the y axis's label)."""
     image = Image.new("RGB", (900 * len(panels), 700), "white")
-    values = [v for _, lines in panels for _, _, shares in lines for v in shares if v > 0]
+    values = [v for _, lines, *_ in panels for _, _, shares in lines for v in shares if v > 0]
     floor = max(min(values), 1e-4)
-    epochs = [e for _, lines in panels for _, es, _ in lines for e in es]
-    for i, (title, lines) in enumerate(panels):
+    epochs = [e for _, lines, *_ in panels for _, es, _ in lines for e in es]
+    for i, (title, lines, *y_label) in enumerate(panels):
         chart = Chart(image, (150 + 900 * i, 80, 830 + 900 * i, 580), (0, max(epochs)),
-                      (floor, max(values)), title, "epoch", "selections changed (%, log)",
-                      log10_y=True)
+                      (floor, max(values)), title, "epoch",
+                      y_label[0] if y_label else "selections changed (%, log)", log10_y=True)
         for j, (label, es, shares) in enumerate(lines):
             chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label)
         chart.finish("upper right")

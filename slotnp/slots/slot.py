@@ -241,6 +241,13 @@ class SlotWeightMixin:
         """The effective weight at evaluation: weight_shape."""
         return self.slots.greedy(self.params, reuse=True)[1]
 
+    def two_draws(self, seed):
+        """Two independent draws of k* from softmax(scores), as a training forward of a
+        `selection="sample"` layer draws them (uniforms of `seed` and `seed` + 1): a pair of
+        weight_shape ints. Training's own sampling is left as it was."""
+        return tuple(self.slots.sample(self.params, backend.random_generator(s))
+                     for s in (seed, seed + 1))
+
     def chosen_weight(self, index=None):
         """A copy of the weight that option `index` (weight_shape ints; default: the
         evaluation's selection) gives every connection."""
