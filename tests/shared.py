@@ -1,7 +1,10 @@
 """What several test files share: the backends to run on, the convolution cases, a layout check."""
+import numpy as np
 import pytest
 
 from slotnp import backend
+from slotnp.core import Conv2d
+from slotnp.core.gradcheck import rel_error, straight_through_errors
 
 HAS_GPU = backend.cupy_available()
 BACKENDS = ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(
@@ -23,3 +26,35 @@ CONV_CASES = [  # (N, C, H, W), F, kernel, stride, padding: odd, non-square, str
 def batch_innermost(a):
     """Whether the batch axis of an (N, C, H, W) array is the innermost one in memory."""
     return a.strides[0] == a.itemsize and a.strides[3] == a.shape[0] * a.itemsize
+
+
+def device(a):
+    return backend.to_device(np.asarray(a))
+
+
+def conv_matches_the_loop_oracle(rng, shape, F, kernel, stride, padding):
+    """A float64 Conv2d's y, dx and dW against naive.py's loops, each below 1e-10."""
+    import naive
+    layer = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=np.float64)
+    x = rng.standard_normal(shape)
+    w = backend.to_host(layer.params["W"])
+    y = layer.forward(device(x))
+    assert rel_error(y, naive.conv_forward(x, w, stride, padding)) < 1e-10
+    dout = rng.standard_normal(y.shape)
+    dx_expected, dw_expected = naive.conv_backward(x, w, dout, stride, padding)
+    assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
+    assert rel_error(layer.grads["W"], dw_expected) < 1e-10
+
+
+def straight_through_check(layer, x, dout):
+    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
+    below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
+    errors = straight_through_errors(layer, x, dout)
+    if layer.slots.score_form == "factored":       # (the grads of that check's backward)
+        dense = layer.freeze(layer.slots.last_index)
+        dense.forward(x, train=True)
+        dense.backward(dout.copy())
+        errors["coef_options"] = rel_error(layer.grads["coef_options"], dense.grads["W"])
+        assert float(layer.grads["coef_initial"]) == 0.0
+    assert max(errors.values()) < 1e-7, errors
+    assert set(layer.grads) == set(layer.params)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from shared import CONV_CASES, batch_innermost
+from shared import CONV_CASES, batch_innermost, conv_matches_the_loop_oracle
 from slotnp import backend
 from slotnp.core import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                          Sequential)
@@ -54,15 +54,7 @@ def test_conv_gradients(xp, rng, shape, F, kernel, stride, padding):
 
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
 def test_conv_values_match_naive_loops(xp, rng, shape, F, kernel, stride, padding):
-    layer = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
-    x = rng.standard_normal(shape)
-    w = backend.to_host(layer.params["W"])
-    y = layer.forward(device(x))
-    assert rel_error(y, naive.conv_forward(x, w, stride, padding)) < 1e-10
-    dout = rng.standard_normal(y.shape)
-    dx_expected, dw_expected = naive.conv_backward(x, w, dout, stride, padding)
-    assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
-    assert rel_error(layer.grads["W"], dw_expected) < 1e-10
+    conv_matches_the_loop_oracle(rng, shape, F, kernel, stride, padding)
 
 
 def test_relu_gradient_and_values(xp, rng):

@@ -3,13 +3,12 @@ against the plain im2col path and the loop oracles, by float64 gradient checks, 
 import numpy as np
 import pytest
 
-from shared import CONV_CASES, batch_innermost
+from shared import CONV_CASES, batch_innermost, conv_matches_the_loop_oracle
 from slotnp import backend
 from slotnp.core import Conv2d, twins
-from slotnp.core.gradcheck import check_layer, rel_error
+from slotnp.core.gradcheck import check_layer
 from slotnp.fast import batch_inner, convolution, winograd
 from slotnp.run import counting  # noqa: F401  (registers the "counting" backend)
-import naive
 
 F64 = np.float64
 
@@ -50,15 +49,7 @@ def test_conv_values_match_naive_loops(xp, rng, monkeypatch, shape, F, kernel, s
                                        padding, path):
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
     monkeypatch.setattr(convolution, "path", path)
-    layer = Conv2d(shape[1], F, kernel, stride, padding, rng=rng, dtype=F64)
-    x = rng.standard_normal(shape)
-    w = backend.to_host(layer.params["W"])
-    y = layer.forward(device(x))
-    assert rel_error(y, naive.conv_forward(x, w, stride, padding)) < 1e-10
-    dout = rng.standard_normal(y.shape)
-    dx_expected, dw_expected = naive.conv_backward(x, w, dout, stride, padding)
-    assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
-    assert rel_error(layer.grads["W"], dw_expected) < 1e-10
+    conv_matches_the_loop_oracle(rng, shape, F, kernel, stride, padding)
 
 
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)

@@ -3,6 +3,7 @@ explicit ones, selection streamed in chunks, gathers and draws on K-first memory
 import numpy as np
 import pytest
 
+from shared import device, straight_through_check
 from slotnp import backend
 from slotnp.core import Linear
 from slotnp.core.gradcheck import rel_error, straight_through_errors
@@ -14,23 +15,6 @@ from slotnp.slots.slot import pick, sampled_index
 
 F64 = np.float64
 
-
-def device(a):
-    return backend.to_device(np.asarray(a))
-
-
-def straight_through_check(layer, x, dout):
-    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
-    below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
-    errors = straight_through_errors(layer, x, dout)
-    if layer.slots.score_form == "factored":       # (the grads of that check's backward)
-        dense = layer.freeze(layer.slots.last_index)
-        dense.forward(x, train=True)
-        dense.backward(dout.copy())
-        errors["coef_options"] = rel_error(layer.grads["coef_options"], dense.grads["W"])
-        assert float(layer.grads["coef_initial"]) == 0.0
-    assert max(errors.values()) < 1e-7, errors
-    assert set(layer.grads) == set(layer.params)
 
 
 @pytest.mark.parametrize("score_form", ["factored"])
