@@ -18,7 +18,8 @@ import numpy as np
 
 from datasets import prepare
 from slotnp.core import backend, optim, training, twins
-from slotnp.run import build, checkpoint, cli, config as configs, memory, modes, run_folder
+from slotnp.run import build, checkpoint, cli, config as configs, exploration, memory, modes, \
+    run_folder
 
 
 def main(argv=None):
@@ -110,7 +111,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         tick = time.time()
         rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
         net.reseed(config["seed"] * 100_003 + epoch)            # follows from (seed, epoch)
-        before = training.selection_snapshot(net)
+        before = exploration.selection_snapshot(net)
         batches = prepare.batches(len(data["train"][0]), config["batch_size"], rng)
         with cli.progress_bar(args, len(batches), f"epoch {epoch + 1}/{config['epochs']}") \
                 as progress:
@@ -125,10 +126,10 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         record["seconds"] = round(time.time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
-            record["selection_changed"] = training.fraction_changed(
-                before, training.selection_snapshot(net))
+            record["selection_changed"] = exploration.fraction_changed(
+                before, exploration.selection_snapshot(net))
         if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
-            record["draws_differ"] = training.draws_differ(net, config["seed"] * 100_003 + epoch)
+            record["draws_differ"] = exploration.draws_differ(net, config["seed"] * 100_003 + epoch)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
         if args.time_limit and time.time() - started > 60 * args.time_limit and \
                 state["epoch"] < config["epochs"]:

@@ -1,8 +1,7 @@
 """The one place that chooses the array module: NumPy on the CPU or CuPy on the GPU.
 
-Layers never import cupy. They ask the array they were given which module it belongs to
-(`xp = backend.xp_of(x)`), so the same code runs on both devices. The CLI picks the device
-once with `use("numpy")` or `use("cupy")`; `to_device` then moves host arrays there.
+Layers never import cupy: they ask their input (`xp = backend.xp_of(x)`), so the same code runs
+on both devices. The CLI picks one with `use("numpy")` or `use("cupy")`.
 """
 import numpy
 
@@ -17,36 +16,32 @@ class BackendError(RuntimeError):
 
 
 def _import_cupy():
+    install = ("install the GPU extra (`pip install -r requirements-gpu.txt`) or use "
+               "--backend numpy")
     try:
         import cupy
     except ImportError as error:
-        raise BackendError(
-            "CuPy is not installed, so --backend cupy cannot run. Install the GPU extra with "
-            "`pip install -r requirements-gpu.txt` (a CuPy build matching your CUDA), "
-            f"or use --backend numpy. ({error})") from None
+        raise BackendError(f"CuPy is not installed, so --backend cupy cannot run: {install} "
+                           f"({error})") from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as error:  # CUDARuntimeError, or a missing driver library
-        raise BackendError(
-            f"CuPy is installed but no CUDA GPU is usable ({error}). Check the NVIDIA driver "
-            "with `nvidia-smi`, or use --backend numpy.") from None
+        raise BackendError(f"CuPy is installed but no CUDA GPU is usable ({error}): check the "
+                           "driver with `nvidia-smi`, or use --backend numpy") from None
     if count == 0:
-        raise BackendError("CuPy is installed but no CUDA GPU is visible; use --backend numpy.")
+        raise BackendError("CuPy is installed but no CUDA GPU is visible; use --backend numpy")
     try:   # NVRTC (kernel compilation), cuBLAS and cuRAND load on first use: use them now
         a = cupy.arange(4, dtype=cupy.float32)
         float((a @ a) + cupy.exp(a).sum() + cupy.random.RandomState(0).random_sample(1).sum())
     except Exception as error:
-        raise BackendError(
-            f"CuPy sees a GPU but cannot run on it ({type(error).__name__}: {error}). The CUDA "
-            "libraries CuPy needs (NVRTC, cuBLAS, cuRAND) are missing or do not match: install "
-            "the GPU extra with its toolkit (`pip install -r requirements-gpu.txt`), or use "
-            "--backend numpy.") from None
+        raise BackendError(f"CuPy sees a GPU but cannot run on it ({type(error).__name__}: "
+                           f"{error}): its CUDA libraries (NVRTC, cuBLAS, cuRAND) are missing "
+                           f"or do not match; {install}") from None
     return cupy
 
 
 def use(name):
-    """Choose the array module for everything created from now on: "numpy", "cupy", or one
-    that registered itself (`register`)."""
+    """Choose the array module from now on: "numpy", "cupy", or a registered one."""
     global _name, _xp, _cupy
     if name == "numpy":
         _name, _xp = "numpy", numpy
@@ -60,9 +55,8 @@ def use(name):
 
 
 def register(name, other):
-    """Offer another array module under `name` (run/counting.py: NumPy counting what a GPU
-    would do). `other` has `module` (the xp), `Array` (its array type), `Generator(seed)` with
-    `random(shape, dtype)`, and `module.asnumpy(array)`."""
+    """Offer another array module under `name` (run/counting.py): `other` has `module` (with
+    `asnumpy`), `Array` (its array type), and `Generator(seed)` with `random(shape, dtype)`."""
     _others[name] = other
 
 
@@ -101,8 +95,7 @@ def to_device(array):
 
 
 def to_host(array):
-    """A NumPy copy of any array (no copy for NumPy arrays): every read of device values back
-    to the host goes through here or `read`."""
+    """A NumPy copy of any array (no copy for NumPy arrays)."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     for other in _others.values():
@@ -112,8 +105,7 @@ def to_host(array):
 
 
 def read(value):
-    """A 0-d array's value as a Python number (bool, int or float): a device-to-host read that
-    waits for the device on CuPy; the engine reads values through here only."""
+    """A 0-d array's value as a Python number (on CuPy, waits for the device)."""
     host = to_host(value)
     return host.item() if host.ndim == 0 else host
 
@@ -125,11 +117,8 @@ def sync():
 
 
 def random_generator(seed):
-    """A generator on the active device for run-time randomness (dropout, sampled slots).
-
-    Initial values are drawn on the host instead (see `slotnp.init`), so that one seed gives
-    the same network on both backends.
-    """
+    """A generator on the active device for run-time randomness (dropout, sampled slots);
+    initial values are drawn on the host instead (init.py)."""
     if _name == "cupy":
         return _cupy.random.RandomState(seed)
     if _name in _others:

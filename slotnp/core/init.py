@@ -1,15 +1,9 @@
-"""Initial values, always drawn on the host from one seeded NumPy Generator.
+"""Initial values, always drawn on the host from one seeded NumPy Generator, in float64 and then
+cast: one seed gives the same network on NumPy and CuPy, in float32 and float64.
 
-Drawing on the host (then copying to the device) means one seed gives bit-identical networks on
-NumPy and CuPy. Every draw is made in float64 and then cast, so float32 and float64 networks of
-the same seed hold the same values up to rounding.
-
-Slot options and initial scores (version 2, OPTIONS_VERSION) come from a key per layer, taken
-from the net's Generator, and are drawn in blocks of connections, each block from its own
-counter-based stream (Philox at counter block << 128). Any block can so be drawn again alone,
-which lets a layer rebuild the options of a few connections without the rest (fast/draws.py).
-Version 1, the drawing before (one stream through the whole net), lives in run/compat.py, so
-that older runs still load.
+Slot options and initial scores (version 2) come from a key per layer, in blocks of connections,
+each block from its own counter-based stream (Philox), so that any block can be drawn again
+alone (fast/draws.py). Version 1, one stream through the net, is in run/compat.py.
 """
 import math
 
@@ -70,13 +64,8 @@ def _block_stream(key, block):
 def slot_values(key, weight_shape, K, bound, score_bound, start=0, stop=None,
                 dtype=np.float64):
     """Options U(-bound*sigma, bound*sigma) and initial scores U(0, score_bound*sigma) of
-    connections
-    start:stop of a weight (flattened in C order), version 2: two arrays (n, K), drawn in
-    float64 and rounded to `dtype`.
-
-    Block b holds connections b*G:(b+1)*G (G = block_connections(K)) and draws their options,
-    then their scores, from its own stream; so any range comes out the same as from the whole.
-    """
+    connections start:stop of a weight (C order): two (n, K) arrays. Block b, connections
+    b*G:(b+1)*G, draws its options, then its scores, from its own stream."""
     sigma = glorot_sigma(weight_shape)
     total = math.prod(weight_shape)
     stop = total if stop is None else stop
@@ -94,9 +83,8 @@ def slot_values(key, weight_shape, K, bound, score_bound, start=0, stop=None,
 
 
 def draw_slot_values(rng, version, weight_shape, K, bound, score_bound, shared, dtype):
-    """(key, options, initial scores) of one slot layer, drawn as `version` says (DRAWS):
-    options weight_shape + (K,), or (K,) when `shared` (True: the layer's own K values; an
-    array: the net's K values in units of sigma, `network_options`); host arrays of `dtype`."""
+    """(key, options, initial scores) of one slot layer, drawn as `version` says: options
+    weight_shape + (K,), or (K,) when `shared` (True, or the net's values: network_options)."""
     if version not in DRAWS:
         raise ValueError(f"unknown options_version {version!r}: this slotnp draws options "
                          f"by version {' or '.join(map(str, sorted(DRAWS)))}; another slotnp "
@@ -129,10 +117,8 @@ def shared_slot_options(key, weight_shape, K, bound):
 
 
 def network_options(seed, K, bound):
-    """The K values a net with options shared network-wide gives every connection of every
-    layer, in units of sigma: U(-bound, bound), from a stream of their own (the seed's, at
-    counter block SHARED_BLOCK). Each layer multiplies them by its own sigma, so that its
-    options have the spread its fans call for, as unshared options do; only their pattern, one
-    set of K numbers, is the same everywhere."""
+    """The K values, in units of sigma, U(-bound, bound), that a net sharing them network-wide
+    gives every connection. Each layer multiplies them by its own sigma, so its options have
+    the spread its fans call for; only the pattern of K numbers is the same everywhere."""
     key = np.random.SeedSequence([seed, K]).generate_state(2, np.uint64)
     return _block_stream(key, SHARED_BLOCK).uniform(-bound, bound, size=K)

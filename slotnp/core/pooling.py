@@ -4,11 +4,9 @@ Both loop over the window taps only: tap (i, j) of every window is one strided s
 Outputs are floor-sized, so rows or columns that do not fill a window are ignored.
 """
 from . import backend, twins
-from .argmax import first_argmax
 from .base import (Layer, check_input, check_pair, check_positive_int,
                    raise_backward_after_evaluation)
 from .im2col import output_size
-from .shape import in_memory_order
 
 
 class _Pool2d(Layer):
@@ -43,8 +41,6 @@ class MaxPool2d(_Pool2d):
     """x: (N, C, H, W) -> y: (N, C, OH, OW), the max of each window.
 
     Backward sends each gradient to the first maximum of its window (as other frameworks do).
-    Evaluation (train=False) keeps no index and takes only the maxima: one pass per tap instead
-    of three.
     """
 
     def forward(self, x, train=True):
@@ -53,17 +49,9 @@ class MaxPool2d(_Pool2d):
         y = twin.forward(self, x, train) if twin is not None else None
         if y is not None:
             return y
-        taps = [x[tap] for tap in self._taps(OH, OW)]
-        if train:
-            y, self.argmax, _ = first_argmax(taps)
-            return y
-        self.argmax = None
-        xp = backend.xp_of(x)
-        y = xp.empty_like(taps[0])                  # keeps x's memory order
-        y[...] = taps[0]
-        for tap in taps[1:]:
-            xp.maximum(y, tap, out=y)
-        return y
+        taps = backend.xp_of(x).stack([x[tap] for tap in self._taps(OH, OW)])
+        self.argmax = taps.argmax(axis=0) if train else None   # (N, C, OH, OW): which tap
+        return taps.max(axis=0)
 
     def backward(self, dout):
         if getattr(self, "argmax", None) is None:
@@ -72,17 +60,8 @@ class MaxPool2d(_Pool2d):
         dx = twin.backward(self, dout) if twin is not None else None
         if dx is not None:
             return dx
-        xp = backend.xp_of(dout)
-        OH, OW = dout.shape[2:]
-        (kh, kw), s = self.kernel_size, self.stride
-        if s == kh == kw and self.x_shape[2:] == (s * OH, s * OW):
-            # The windows tile x exactly, so every element of dx is written once, by its tap.
-            dx = in_memory_order(xp.empty, self.x_shape, self.x_strides, dout.dtype)
-            for t, tap in enumerate(self._taps(OH, OW)):
-                xp.multiply(dout, self.argmax == t, out=dx[tap])
-            return dx
-        dx = in_memory_order(xp.zeros, self.x_shape, self.x_strides, dout.dtype)
-        for t, tap in enumerate(self._taps(OH, OW)):
+        dx = backend.xp_of(dout).zeros(self.x_shape, dout.dtype)
+        for t, tap in enumerate(self._taps(*dout.shape[2:])):
             dx[tap] += dout * (self.argmax == t)
         return dx
 
@@ -93,14 +72,13 @@ class AvgPool2d(_Pool2d):
     def forward(self, x, train=True):
         OH, OW = self._geometry(x)
         xp = backend.xp_of(x)
-        y = in_memory_order(xp.zeros, x.shape[:2] + (OH, OW), x.strides, x.dtype)
+        y = xp.zeros(x.shape[:2] + (OH, OW), x.dtype)
         for tap in self._taps(OH, OW):
             y += x[tap]
         return y * x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
 
     def backward(self, dout):
-        dx = in_memory_order(backend.xp_of(dout).zeros, self.x_shape, self.x_strides,
-                              dout.dtype)
+        dx = backend.xp_of(dout).zeros(self.x_shape, dout.dtype)
         share = dout * dout.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
         for tap in self._taps(*dout.shape[2:]):
             dx[tap] += share

@@ -1,4 +1,4 @@
-"""One epoch of training, evaluation, and the slot-selection statistics that train.py logs."""
+"""One epoch of training, and evaluation (a sampled slot net's by drawing networks)."""
 import contextlib
 
 import numpy as np
@@ -78,28 +78,3 @@ def evaluate(net, splits, mode="argmax", draws=1, seed=0):
     for layer in layers:
         layer.slots.set_evaluation("argmax")
     return {name: total / draws for name, total in totals.items()}
-
-
-def selection_snapshot(net):
-    """The evaluation-time option index of every slot layer (the kept mask of every
-    edge-popup layer), by layer name."""
-    return {name: layer.selected().copy() for name, layer in net.named_layers()
-            if hasattr(layer, "selected")}       # a copy: some layers update theirs in place
-
-
-def draws_differ(net, seed):
-    """Share of the connections of sampled (PS) slot layers whose two independent draws from
-    softmax(scores) differ: an estimate of 1 - sum_k p_k^2, how much PS still explores while
-    training however settled its argmax is. None without such layers."""
-    pairs = [layer.two_draws(seed) for layer in sampled_layers(net)]
-    if not pairs:
-        return None
-    return sum(backend.read((a != b).sum()) for a, b in pairs) / sum(a.size for a, _ in pairs)
-
-
-def fraction_changed(before, after):
-    """Share of all connections whose selected option differs between two snapshots."""
-    if not before:
-        return None
-    changed = sum(backend.read((before[k] != after[k]).sum()) for k in before)
-    return changed / sum(v.size for v in before.values())

@@ -1,22 +1,14 @@
 """The switch between the plain engine and its fast twins.
 
-The plain engine (slotnp/core, slotnp/slots) is complete on its own and names no fast code. A
-fast twin (slotnp/fast) registers itself here under the name of the plain piece it stands in
-for, and the plain piece asks for it where it would run:
+The plain engine (core, slots) names no fast code. A fast twin (slotnp/fast) registers itself
+here under the name of the plain piece it stands in for, and the piece asks for it:
 
     twin = twins.find("conv2d")          # None while the twins are off
-    if twin is not None: ...             # the twin's way
-    else: ...                            # the plain way
+    if twin is not None: ...             # the twin's way, else the plain way
 
-The twins are off unless switched on, for a scope:
-
-    import slotnp.fast                   # registers every twin
-    with twins.switched_on():            # train.py does this, unless --plain
-        net = nets.build("conv2", K=8)
-        ...
-
-Every twin gives the plain piece's results up to float rounding (each has a test saying so),
-so switching changes speed, not what is computed.
+The twins are off unless switched on for a scope (`with twins.switched_on():`, after importing
+slotnp.fast; train.py does, unless --plain). Each gives its plain piece's results up to float
+rounding (each has a test saying so): switching changes speed, not what is computed.
 """
 import contextlib
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..core import backend, twins
-from ..core.argmax import first_argmax
+from .argmax import first_argmax
 from ..core.shape import in_memory_order
 from . import threads
 

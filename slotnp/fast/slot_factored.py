@@ -22,7 +22,7 @@ layer contiguous), behind (..., K) views.
 import numpy as np
 
 from ..core import backend
-from ..core.argmax import first_argmax
+from .argmax import first_argmax
 from ..slots.slot import Slots
 from . import threads
 from .envelope import MIN_OPTIONS, envelope_candidates

@@ -1,15 +1,10 @@
 """The paper's networks, as slot machines or with ordinary learned weights.
 
-All use 3x3 convolutions with padding 1, ReLU, 2x2 max pooling with stride 2 and no biases
-(each pool sits between its convolution and that convolution's ReLU; see `build`), as the
-lottery-ticket nets the paper's table comes from. padding="authors" builds the nets of the
-authors' released code instead: CONV-2 and CONV-4 unpadded, and CONV-6's first four
-convolutions (their FC inputs 12,544 / 3,200 / 1,024, against 16,384 / 8,192 / 4,096). VGG-19,
-as in the authors' code, normalises after every convolution (BatchNorm2d, without scale or
-shift).
-The CONV nets have dropout 0.5 after their first two fully connected layers; Lenet, as in the
-lottery-ticket line of work its 300-100 form comes from, has none by default (with dropout 0.5 a
-K=2 slot Lenet stalled near 94% on MNIST here; see the README results):
+3x3 convolutions with padding 1, ReLU, 2x2 max pooling and no biases, as the lottery-ticket nets
+the paper's table comes from; padding="authors" leaves the leading convolutions unpadded, as the
+authors' code does. VGG-19 normalises after every convolution (BatchNorm2d, affine=False), as in
+the authors' code. Dropout 0.5 follows the CONV nets' first two FC layers; Lenet has none (with
+it a K=2 slot Lenet stalled near 94% on MNIST here):
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
@@ -49,26 +44,16 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
           weight_init="signed_constant", score_bound=None, padding="same"):
-    """Build net `name` with every weight drawn from one Generator seeded by `seed`.
+    """Net `name`, every weight drawn from one Generator seeded by `seed`; its `config` holds
+    these arguments, enough to build it again.
 
-    slot: K options per connection (selection "greedy" or "sample"; `shared` True, or "layer",
-    gives each layer one set of K values, "network" one set for the whole net, in units of each
-    layer's sigma: init.network_options) or, with slot=False, ordinary learned weights. `image_size` shrinks the
-    CIFAR nets' input for quick experiments (default 32). `dropout` is the drop probability after
-    the first two FC layers (default DEFAULT_DROPOUT[name]; 0 leaves the layers out).
-    `option_bound` b draws the slot options from U(-b*sigma, b*sigma): the paper states b = 1;
-    the authors' released code draws from the Glorot-uniform bound, b = sqrt(3). `score_form`
-    keeps the slot scores "factored" (a fast twin) or "explicit" (plain; see slots/slot.py); by
-    default factored where the twins are switched on (core/twins.py), else explicit.
-    `options_version` picks how slot values are drawn (core/init.py; 1 for runs made before 2
-    existed, run/compat.py). `keep_options` keeps greedy layers' options in memory (a fast
-    twin's choice, fast/slots.py); the two forms select identically. `edge_popup` (a kept
-    fraction, with slot=False) builds edge-popup layers instead (slots/edge_popup.py), their
-    fixed weights drawn as `weight_init` says. The score bound `score_bound` starts every slot
-    layer's scores at U(0, score_bound * sigma) (the authors' code: the option bound); by
-    default the paper's lambda, 1 for convolutions and 0.1 for linear layers. `padding`:
-    "same" (every convolution padded) or "authors" (the released code's nets). Returns a
-    Sequential whose `config` holds these arguments, enough to build the same network again.
+    slot: K options per connection, chosen by `selection`, or (slot=False) learned weights, or
+    (`edge_popup`, a kept fraction) edge-popup layers whose weights `weight_init` draws.
+    `shared`: "layer" (or True) gives each layer one set of K values, "network" the whole net.
+    `option_bound` b: options U(-b*sigma, b*sigma) (the paper: 1; the authors' code: sqrt(3)).
+    `score_bound`: scores start U(0, score_bound*sigma) (default the paper's lambda).
+    `score_form`, `options_version`, `keep_options`: slot.make_slots. `dropout`: after the
+    first two FC layers (default DEFAULT_DROPOUT). `image_size`: smaller CIFAR inputs.
     """
     steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
@@ -120,9 +105,8 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                 layers.append((f"norm{index}", BatchNorm2d(shape[0], dtype=dtype)))
             layers.append((f"relu{index}", ReLU()))
         elif kind == "pool":
-            # Max pooling goes before the preceding ReLU: the two commute, values and
-            # gradients alike (a window whose maximum is <= 0 passes no gradient either
-            # way), and the ReLU then touches a quarter of the values.
+            # Max pooling goes before the preceding ReLU: the two commute, gradients too,
+            # and the ReLU then touches a quarter of the values.
             layers.insert(len(layers) - 1, (layer_name, MaxPool2d(2)))
         elif kind == "avgpool":
             layers.append((layer_name, AvgPool2d(shape)))
@@ -153,11 +137,8 @@ def conv_padding(name, index, padding="same"):
 
 
 def plan(name, image_size=None, padding="same"):
-    """The layers of net `name` without building them: (kind, layer name, shape) in order.
-
-    kind "conv": weight shape (F, C, 3, 3) and "fc": weight shape (out, in); "pool" and
-    "avgpool": the window side; "flatten": None. Used by `build` and by memory estimates.
-    """
+    """The layers of net `name` unbuilt, (kind, layer name, shape) in order: "conv" (F, C, 3, 3),
+    "fc" (out, in), "pool" and "avgpool" (the window side), "flatten" (None)."""
     if name not in NETS:
         raise ValueError(f"unknown net {name!r}; choose one of {', '.join(NETS)}")
     if padding not in PADDINGS:
@@ -197,9 +178,8 @@ def slot_layers(net):
 
 
 def freeze(net, selections=None):
-    """A copy of a slot machine (or edge-popup net) with each such layer replaced by a dense
-    one holding its selected weights (the paper's fine-tuning starts from this), or the options
-    that `selections` ({layer name: index array}) names. Other layers are shared."""
+    """A copy of a slot (or edge-popup) net whose such layers are dense, holding the selected
+    weights (or the options `selections` names by layer), for fine-tuning."""
     selections = selections or {}
     frozen = Sequential([(name, layer.freeze(selections.get(name)) if hasattr(layer, "freeze")
                           else layer) for name, layer in net.named_layers()])

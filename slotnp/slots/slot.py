@@ -1,22 +1,15 @@
 """Slot layers: every connection holds K fixed random options and learns only a score per option.
 
-The forward pass uses, per connection, the option picked by the selection rule:
+The forward pass uses, per connection, the option k* the selection rule picks:
   greedy:  k* = argmax_k scores[..., k]
   sample:  k* ~ Multinomial(softmax(scores[..., :]))  (drawn anew each training forward)
-The effective weight w = options[..., k*] then goes through the ordinary dense layer (Linear,
-Conv2d). Backward is straight-through: with g = dL/dw from the dense backward,
-dL/dscores[..., k] = g * options[..., k] for every k. The options never change.
+and the effective weight w = options[..., k*] goes through the ordinary dense layer (Linear,
+Conv2d), which becomes a slot layer through its two weight hooks (`SlotWeightMixin`). Backward
+is straight-through: with g = dL/dw, dL/dscores[..., k] = g * options[..., k] for every k.
 
-This file is the method as the paper states it: the scores are an ordinary parameter, K per
-connection (`score_form="explicit"`). A dense layer becomes a slot layer through its two
-weight hooks (`SlotWeightMixin`): the forward asks which weight to use, the backward hands over
-dL/dw. Loop oracles of choose -> pick -> g * option are in tests/naive.py (`slot_forward`,
-`slot_backward`), checked against this code in test_slot.py.
-
-The fast twin, where the twins are switched on (core/twins.py), is `score_form="factored"`
-(slotnp/fast/slot_factored.py and slot_intervals.py): the same SGD on two numbers per
-connection instead of K; test_slot.py's `test_factored_scores_follow_the_explicit_trajectory_
-under_sgd` proves the two equal.
+Here the scores are an ordinary parameter, K per connection (`score_form="explicit"`). The fast
+twin (`"factored"`, slotnp/fast/) runs the same SGD on two numbers per connection; test_slot.py
+proves the two equal. Loop oracles: tests/naive.py.
 """
 import numpy as np
 
@@ -27,8 +20,8 @@ from ..core.linear import Linear
 
 SELECTIONS = ("greedy", "sample")
 SCORE_FORMS = ("factored", "explicit")
-# How an evaluation forward (train=False) of a sampled slot net chooses its weights: one draw
-# from softmax(scores) as in training (the authors' code), the mean option under it, or argmax.
+# How an evaluation forward of a sampled net chooses: one draw from softmax(scores) (the
+# authors' code), the mean option under it, or argmax.
 EVALUATIONS = ("sample", "expected", "argmax")
 
 
@@ -68,12 +61,10 @@ def expected_weight(scores, options):
 class Slots:
     """The K options of one layer, its initial scores, and the rule that chooses (plain form).
 
-    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma) with b = `option_bound` (the
-    paper's 1; see nets.build); with `shared`, the layer has only K values, broadcast to every
-    connection: its own (True), or the net's, K values in units of sigma (an array,
-    init.network_options). Initial scores: U(0, score_bound*sigma), same shape (the paper's lambda; see
-    SlotLinear and SlotConv2d). The trainable array lives in the owning layer's `params` as
-    {"scores"}; `Slots` reads it.
+    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma), b = `option_bound`; `shared`
+    gives every connection the same K values: the layer's own (True) or the net's in units of
+    sigma (an array, init.network_options). Initial scores: U(0, score_bound*sigma) (the
+    paper's lambda). The scores live in the owning layer's `params["scores"]`.
     """
     score_form = "explicit"
 
@@ -95,7 +86,7 @@ class Slots:
         self.reseed(0)
 
     def _draw(self, rng, version, dtype):
-        """(options, initial scores) as host arrays (init.draw_slot_values); keeps the key."""
+        """(options, initial scores) as host arrays; keeps the key."""
         self.key, options, scores = init.draw_slot_values(
             rng, version, self.weight_shape, self.K, self.option_bound, self.score_bound,
             self.shared if self.network_values is None else self.network_values, dtype)
@@ -109,7 +100,7 @@ class Slots:
         self.options, self.initial_scores = options, backend.to_device(scores)
 
     def initial_params(self):
-        """The trainable arrays at the start, by name (the owning layer keeps them)."""
+        """The trainable arrays at the start, by name."""
         scores, self.initial_scores = self.initial_scores, None      # handed over, not copied
         return {"scores": scores}
 
@@ -122,8 +113,8 @@ class Slots:
         return params["scores"]
 
     def greedy(self, params, reuse=False):
-        """(index, chosen option) of the highest score of every connection. (`reuse` lets a
-        twin answer from its last selection while the scores are unchanged.)"""
+        """(index, chosen option) of the highest score of every connection (`reuse`: a twin
+        may answer from its last selection)."""
         index = greedy_index(params["scores"])
         return index, pick(self.options, index)
 
@@ -148,8 +139,7 @@ class Slots:
         return pick(self.options, index)
 
     def digest_parts(self):
-        """Byte strings that identify this layer's options (for the checkpoint digest): the
-        options, and the initial scores while they are kept apart from the parameters."""
+        """Byte strings that identify this layer's options (the checkpoint's digest)."""
         parts = [np.ascontiguousarray(backend.to_host(self.options)).tobytes()]
         if self.initial_scores is not None:
             parts.append(np.ascontiguousarray(backend.to_host(self.initial_scores)).tobytes())
@@ -166,17 +156,15 @@ class Slots:
     # ---- Evaluation of sampled nets ----------------------------------------------------------
 
     def set_evaluation(self, mode, seed=0):
-        """How later evaluation forwards of a `selection="sample"` layer choose (EVALUATIONS):
-        "sample" draws one weight from `seed` and keeps it for every batch until the scores
-        or this setting change, so one draw is one network. Greedy layers always use argmax.
-        """
+        """How evaluation forwards of a sampled layer choose (EVALUATIONS): "sample" draws one
+        weight from `seed` and keeps it while the scores stay, so one draw is one network."""
         if mode not in EVALUATIONS:
             raise ValueError(f"unknown evaluation {mode!r}; choose one of {EVALUATIONS}")
         self.evaluation, self._evaluation_seed = mode, seed
         self._evaluation_cache = None
 
     def _evaluation_weight(self, params):
-        """The sampled or expected weight of an evaluation, made once per setting and scores."""
+        """The sampled or expected weight, made once per setting and scores."""
         xp = backend.xp_of(self.options)
         cached = self._evaluation_cache
         if cached is not None and all(bool(xp.array_equal(cached[0][k], params[k]))
@@ -194,11 +182,8 @@ class Slots:
 
 
 class SlotWeightMixin:
-    """What SlotLinear and SlotConv2d add to their dense parent: the weight comes from `slots`.
-
-    The dense forward asks `_forward_weight`, the dense backward hands dW to
-    `_store_weight_grad`; everything else (the GEMMs, im2col) is the parent's.
-    """
+    """What SlotLinear and SlotConv2d add to their dense parent: the weight comes from `slots`
+    (`_forward_weight`), and dW becomes score gradients (`_store_weight_grad`)."""
 
     def _forward_weight(self, train):
         return self.slots.choose(self.params, train)
@@ -208,9 +193,7 @@ class SlotWeightMixin:
 
     @property
     def options(self):
-        """The options, weight_shape + (K,). Shared ones are a broadcast of K values: NumPy
-        makes that view read-only; CuPy cannot, so there it is a copy (a write into the view
-        would change the option of every connection)."""
+        """The options, weight_shape + (K,) (shared ones: a read-only view, on CuPy a copy)."""
         options = self.slots.options
         if self.slots.shared and backend.xp_of(options) is not np:
             return options.copy()
@@ -222,11 +205,11 @@ class SlotWeightMixin:
 
     @property
     def scores(self):
-        """The current scores, weight_shape + (K,), in either score form."""
+        """The current scores, weight_shape + (K,)."""
         return self.slots.scores(self.params)
 
     def score_grad(self):
-        """dL/dscores of the last backward, weight_shape + (K,), in either score form."""
+        """dL/dscores of the last backward, weight_shape + (K,)."""
         return self.slots.score_grad(self.grads)
 
     def reseed(self, seed):
@@ -234,7 +217,7 @@ class SlotWeightMixin:
         self.slots.reseed(seed)
 
     def selected(self):
-        """The option index each connection uses at evaluation (argmax): weight_shape ints."""
+        """The option index of each connection at evaluation (argmax): weight_shape ints."""
         return self.slots.greedy(self.params, reuse=True)[0]
 
     def weight(self):
@@ -242,15 +225,12 @@ class SlotWeightMixin:
         return self.slots.greedy(self.params, reuse=True)[1]
 
     def two_draws(self, seed):
-        """Two independent draws of k* from softmax(scores), as a training forward of a
-        `selection="sample"` layer draws them (uniforms of `seed` and `seed` + 1): a pair of
-        weight_shape ints. Training's own sampling is left as it was."""
+        """Two independent draws of k* from softmax(scores) (seeds `seed`, `seed` + 1)."""
         return tuple(self.slots.sample(self.params, backend.random_generator(s))
                      for s in (seed, seed + 1))
 
     def chosen_weight(self, index=None):
-        """A copy of the weight that option `index` (weight_shape ints; default: the
-        evaluation's selection) gives every connection."""
+        """A copy of the weight of options `index` (default: the evaluation's selection)."""
         return self.weight().copy() if index is None else self.slots.pick(index)
 
     def _slot_repr(self):
@@ -262,10 +242,8 @@ class SlotWeightMixin:
 
 def make_slots(score_form, weight_shape, K, score_bound, selection, shared, rng, dtype,
                option_bound=1.0, options_version=init.OPTIONS_VERSION, keep_options=False):
-    """Slots of `score_form`: "explicit" (this file, the plain form) or "factored", the fast
-    twin registered as "slots", which needs the twins switched on (core/twins.py); None takes
-    the twin where it is on. `keep_options` asks the twin to keep greedy layers' options in
-    memory."""
+    """Slots of `score_form`: "explicit" (plain) or "factored" (the twin registered as "slots",
+    twins switched on); None: the twin where it is on."""
     args = (weight_shape, K, score_bound, selection, shared, rng, dtype, option_bound,
             options_version)
     if score_form is None:
@@ -282,12 +260,8 @@ def make_slots(score_form, weight_shape, K, score_bound, selection, shared, rng,
 
 
 class SlotLinear(SlotWeightMixin, Linear):
-    """A Linear layer whose weight (out, in) is chosen from K options per connection.
-
-    Fixed: `options`, (out_features, in_features, K). Trainable: the scores, same shape, in
-    `params` as the score form keeps them. Scores start at U(0, score_bound * sigma), the
-    paper's lambda = 0.1 for linear layers by default.
-    """
+    """A Linear layer whose weight (out, in) is chosen from K options per connection: fixed
+    `options` (out, in, K), trainable scores (lambda = `score_bound`, 0.1 for linear layers)."""
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
                  dtype=np.float32, option_bound=1.0, score_form=None,
@@ -300,8 +274,7 @@ class SlotLinear(SlotWeightMixin, Linear):
         self.params.update(self.slots.initial_params())
 
     def freeze(self, index=None):
-        """A dense Linear holding the selected weights (or those of option `index`), for
-        fine-tuning with ordinary SGD."""
+        """A dense Linear holding the selected weights (or options `index`), to fine-tune."""
         weight = self.chosen_weight(index)
         dense = Linear(self.in_features, self.out_features, dtype=weight.dtype)
         dense.params["W"] = weight
@@ -312,12 +285,8 @@ class SlotLinear(SlotWeightMixin, Linear):
 
 
 class SlotConv2d(SlotWeightMixin, Conv2d):
-    """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection.
-
-    Fixed: `options`, (F, C, KH, KW, K). Trainable: the scores, same shape, in `params` as the
-    score form keeps them. Scores start at U(0, score_bound * sigma), the paper's lambda = 1
-    for convolutions by default.
-    """
+    """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection: fixed
+    `options` (F, C, KH, KW, K), trainable scores (lambda = `score_bound`, 1 for convolutions)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
                  selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
@@ -330,8 +299,7 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
         self.params.update(self.slots.initial_params())
 
     def freeze(self, index=None):
-        """A dense Conv2d holding the selected weights (or those of option `index`), for
-        fine-tuning with ordinary SGD."""
+        """A dense Conv2d holding the selected weights (or options `index`), to fine-tune."""
         weight = self.chosen_weight(index)
         dense = Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
                        self.padding, dtype=weight.dtype)

@@ -38,21 +38,3 @@ def test_greedy_and_learned_nets_evaluate_one_way(xp, rng):
         plain = training.accuracy(net, *splits["test"])
         for mode in ("sample", "expected", "argmax"):
             assert training.evaluate(net, splits, mode, draws=4)["test"] == plain
-
-
-@pytest.mark.parametrize("form", ["explicit", "factored"])
-def test_draws_differ_estimates_one_minus_the_sum_of_squared_probabilities(xp, form):
-    """PS's exploration: two draws of one connection differ with chance 1 - sum_k p_k^2."""
-    from slotnp import fast
-    with fast.on(form == "factored"):
-        net = nets.build("lenet", K=4, selection="sample", seed=5, score_form=form)
-        assert training.draws_differ(nets.build("lenet", K=4, seed=5), 0) is None   # GS
-        for layer in training.sampled_layers(net):      # every score equal: p = 1/4 each
-            for array in layer.params.values():
-                array[...] = 0
-        assert training.draws_differ(net, 11) == pytest.approx(0.75, abs=0.005)
-        assert training.draws_differ(net, 11) == training.draws_differ(net, 11)  # seeded
-        if form == "explicit":                          # one option far ahead: p = (1, 0, ...)
-            for layer in training.sampled_layers(net):
-                layer.params["scores"][..., 2] = 40
-            assert training.draws_differ(net, 11) == 0

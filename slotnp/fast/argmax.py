@@ -6,7 +6,7 @@ axis works row by row; comparing whole arrays instead reads each of them once, a
 """
 import numpy as np
 
-from . import backend
+from ..core import backend
 
 
 def first_argmax(candidates, companions=None, count=None):

@@ -1,0 +1,29 @@
+"""How much a slot net still explores, logged by train.py each epoch: the share of connections
+whose selection changed over the epoch, and (PS) the share whose two draws differ."""
+from ..core import backend
+from ..core.training import sampled_layers
+
+
+def selection_snapshot(net):
+    """The evaluation-time option index of every slot layer (the kept mask of every
+    edge-popup layer), by layer name."""
+    return {name: layer.selected().copy() for name, layer in net.named_layers()
+            if hasattr(layer, "selected")}       # a copy: some layers update theirs in place
+
+
+def draws_differ(net, seed):
+    """Share of the connections of sampled (PS) slot layers whose two independent draws from
+    softmax(scores) differ: an estimate of 1 - sum_k p_k^2, how much PS still explores while
+    training however settled its argmax is. None without such layers."""
+    pairs = [layer.two_draws(seed) for layer in sampled_layers(net)]
+    if not pairs:
+        return None
+    return sum(backend.read((a != b).sum()) for a, b in pairs) / sum(a.size for a, _ in pairs)
+
+
+def fraction_changed(before, after):
+    """Share of all connections whose selected option differs between two snapshots."""
+    if not before:
+        return None
+    changed = sum(backend.read((before[k] != after[k]).sum()) for k in before)
+    return changed / sum(v.size for v in before.values())
