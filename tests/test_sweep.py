@@ -216,6 +216,47 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     assert Image.open(exploration).size == (2700, 700)   # GS, PS's argmax, PS's draws
 
 
+def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, monkeypatch):
+    """mnist-budget: 200 epochs split between the slot machine (E) and fine-tuning (200 - E).
+    The figure has the slot machine alone at each E (200: the full run), the fine-tuned nets,
+    and learned weights as a band; nothing is drawn before a fine-tuned run is recorded."""
+    from slotnp.run import collate as collation, plot
+    results = tmp_path / "results"
+    runs = [run for spec in sweep.MNIST_BUDGET for run in sweep.grid(**spec)]
+    accuracy = {50: 0.970, 100: 0.975, 150: 0.978, None: 0.981}          # E -> slot alone
+
+    def record(run, test_acc):
+        folder = results / "mnist" / "runs" / run.name
+        os.makedirs(folder)
+        epochs = run.epochs or 200
+        (folder / "result.json").write_text(json.dumps(dict(
+            best_epoch=1, val_acc=test_acc, test_acc=test_acc, epochs_run=epochs, epochs=epochs,
+            wall_minutes=1.0)))
+        (folder / "config.json").write_text(json.dumps(dict(
+            slot=run.K is not None and run.finetune_of is None, options_version=2,
+            **run.config())))
+    for run in runs:
+        if run.finetune_of is None:
+            record(run, 0.979 if run.learned else accuracy[run.epochs])
+    drawn = []
+    monkeypatch.setattr(plot, "budget_figure", lambda path, alone, tuned, bands, title:
+                        drawn.append((alone, tuned, bands, title)))
+    write_collation(runs, str(results), "budget")
+    assert drawn == []                                     # no fine-tuned run recorded yet
+    for run in runs:
+        if run.finetune_of is not None:
+            record(run, 0.980 + run.finetune_of.epochs / 1e5)
+    assert collation.budget(collate(runs, str(results)), str(tmp_path / "b.png"))
+    (alone, tuned, bands, title) = drawn[-1]
+    assert alone[0] == [50, 100, 150, 200]
+    assert alone[1] == pytest.approx([97.0, 97.5, 97.8, 98.1])
+    assert tuned[0] == [50, 100, 150]
+    assert tuned[1] == pytest.approx([98.05, 98.1, 98.15])
+    assert bands[0][0].startswith("learned weights, 200 epochs")
+    assert bands[0][1] == pytest.approx(97.9)
+    assert "a budget of 200 epochs, GS K = 8" in title
+
+
 def test_bad_sweep_flags_give_one_clear_line():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "sweep.py"), "--K", "2"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -226,6 +226,7 @@ def write_collation(runs, results_dir, name="sweep"):
         with open(os.path.join(folder, f"{name}-summary.md"), "w") as file:
             file.write(summary)
     exploration(runs, results_dir, os.path.join(folder, f"{name}-exploration.png"))
+    budget(rows, os.path.join(folder, f"{name}-budget.png"))
     figure = os.path.join(folder, f"{name}.png")
     return table, figure if draw_figure(rows, figure) else None
 
@@ -321,4 +322,32 @@ def exploration(runs, results_dir, path):
                                                        list(titles).index(panel[0]))])
     return True
 
+
+def budget(rows, path):
+    """<name>-budget.png: for fine-tuning runs that complete a budget of epochs (sweep.py's
+    `budget`), the slot machine after its E epochs and after fine-tuning for the rest, against
+    E, with learned weights over the whole budget as a band. False if there is nothing to draw."""
+    tuned = sorted(((r["run"].finetune_of.epochs, r["mean"], r) for r in rows
+                    if r["run"].finetune_of is not None and r["mean"] is not None
+                    and r["run"].epochs is not None and r["run"].finetune_of.epochs is not None),
+                   key=lambda point: point[0])
+    totals = {E + r["run"].epochs for E, _, r in tuned}
+    if not tuned or len(totals) != 1:
+        return False
+    total = totals.pop()
+    source = tuned[0][2]["run"].finetune_of      # the slot machines: these, at every length
+    slots = [r for r in rows if r["mean"] is not None and r["run"].finetune_of is None
+             and not r["run"].learned and r["run"].keep is None and not r["run"].shared
+             and (r["run"].K, r["run"].selection) == (source.K, source.selection)]
+    learned = band(f"learned weights, {total} epochs", [
+        r for r in rows if r["run"].learned and r["mean"] is not None
+        and (r["run"].epochs or FULL_EPOCHS.get(r["run"].net)) == total])
+    from .plot import budget_figure
+    alone = sorted((r["run"].epochs or FULL_EPOCHS.get(r["run"].net), r["mean"]) for r in slots)
+    budget_figure(path, ([e for e, _ in alone], [m for _, m in alone]),
+                  ([e for e, _, _ in tuned], [m for _, m, _ in tuned]),
+                  [learned] if learned else [],
+                  f"{TITLES.get(rows[0]['run'].net, rows[0]['run'].net)}: a budget of "
+                  f"{total} epochs, {describe(source).split(',')[0]} K = {source.K}")
+    return True
 

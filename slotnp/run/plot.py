@@ -347,6 +347,27 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
     image.save(path)
 
 
+def budget_figure(path, alone, tuned, bands=(), title=""):
+    """A fixed budget of epochs split between slot-machine training and fine-tuning: test
+    accuracy (%) against the slot-machine epochs E. alone: (Es, accuracies) of the slot machine
+    after E epochs; tuned: (Es, accuracies) once fine-tuned for the rest; bands as in
+    k_sweep_figure (learned weights over the whole budget)."""
+    image = Image.new("RGB", (1400, 900), "white")
+    (alone_es, alone_values), (tuned_es, tuned_values) = alone, tuned
+    chart = Chart(image, (150, 90, 1360, 760), (0, max(alone_es + tuned_es)),
+                  accuracy_range(alone_values + tuned_values, bands), title,
+                  "epochs of slot-machine training (the rest of the budget: fine-tuning)",
+                  "test accuracy (%)", text=26)
+    for (label, mean, std), colour in zip(bands, (GREEN, GREY)):
+        chart.band(mean - std, mean + std, colour, label)
+    chart.line(alone_es, alone_values, BLUE, None, width=2)
+    chart.points(alone_es, alone_values, BLUE, "slot machine alone, after E epochs", hollow=True)
+    chart.line(tuned_es, tuned_values, RED, None, width=2)
+    chart.points(tuned_es, tuned_values, RED, "then its selected weights fine-tuned (E + rest)")
+    chart.finish("lower right")
+    image.save(path)
+
+
 def fraction_figure(path, fractions, means, stds, bands=(), title=""):
     """Test accuracy (%) against the kept fraction (%) of edge-popup, +-std bars; bands as in
     k_sweep_figure."""
