@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import interleaved  # noqa: E402
 from slotnp import fast  # noqa: E402
 from slotnp.core import Conv2d  # noqa: E402
-from slotnp.core.shape import in_memory_order  # noqa: E402
+from slotnp.fast.elementwise import in_memory_order  # noqa: E402
 from slotnp.fast import batch_inner, convolution, winograd  # noqa: E402
 
 PATHS = ("im2col", "winograd", "batch_inner")   # the plain path, and the fast twin's two

@@ -1,6 +1,8 @@
-"""Fast twins of the layers that touch every value once (ReLU, max pooling), of the dense
-layer's products and of the SGD update: the same operations on parts of the memory, one part
-per core (threads.py). NumPy runs each elementwise loop on one core; these keep both busy.
+"""Fast twins of the layers that touch every value once (ReLU, max pooling, flatten's gradient),
+of the dense layer's products and of the SGD update: the same operations on parts of the memory,
+one part per core (threads.py). NumPy runs each elementwise loop on one core; these keep both
+busy, and keep each gradient in its activation's memory order (batch innermost between the
+convolutions, batch_inner.py), so that elementwise work on the two runs along contiguous memory.
 
 Every twin computes exactly what its plain piece computes, value for value (the same float
 operations on the same values), except the dense layer's weight gradient, summed over the
@@ -13,11 +15,18 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..core import backend, twins
-from .argmax import first_argmax
-from ..core.shape import in_memory_order
 from . import threads
+from .argmax import first_argmax
 
 LARGE_PRODUCT = 1 << 20   # a dense layer's weights from which its products go by halves
+
+
+def in_memory_order(make, shape, strides, dtype):
+    """make(...) of `shape` with its axes laid out in memory in the order that `strides` has
+    them, largest outermost (a gradient in its activation's memory order)."""
+    order = sorted(range(len(shape)), key=lambda axis: -strides[axis])
+    memory = make(tuple(shape[axis] for axis in order), dtype=dtype)
+    return memory.transpose([order.index(axis) for axis in range(len(shape))])
 
 
 def memory_order(array):
@@ -125,6 +134,17 @@ def maxpool_backward(layer, dout):
     return dx
 
 
+# ---- Flatten ------------------------------------------------------------------------------------
+
+def flatten_backward(layer, dout):
+    """dx: dout reshaped, copied into the memory order of Flatten's input."""
+    if backend.xp_of(dout) is not np:
+        return None
+    dx = in_memory_order(np.empty, layer.x_shape, layer.x_strides, dout.dtype)
+    dx[...] = dout.reshape(layer.x_shape)
+    return dx
+
+
 # ---- The dense layer's products, by halves of the batch -----------------------------------------
 
 def linear_forward(layer, x, w):
@@ -183,4 +203,5 @@ def sgd_step(optimizer, grads, lr):
 twins.register("relu", SimpleNamespace(forward=relu_forward, backward=relu_backward))
 twins.register("maxpool", SimpleNamespace(forward=maxpool_forward, backward=maxpool_backward))
 twins.register("linear", SimpleNamespace(forward=linear_forward, backward=linear_backward))
+twins.register("flatten", SimpleNamespace(backward=flatten_backward))
 twins.register("sgd", sgd_step)

