@@ -122,7 +122,9 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
             raise TrainingDiverged(epoch, train_loss, config["lr"])
         record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
                       train_acc=train_acc)
-        record.update(configs.evaluate_epoch(net, data, config))
+        best_val = state["best"]["val_acc"] if state["best"] and args.test_at == "new-best" \
+            else None
+        record.update(configs.evaluate_epoch(net, data, config, best_val))
         record["seconds"] = round(time.time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
@@ -153,8 +155,9 @@ def end_epoch(out, net, optimizer, state, digest, config, record, seconds):
     trained = "untrained" if record["train_loss"] is None else \
         f"lr {record['lr']:.4g}  loss {record['train_loss']:.4f}  " \
         f"train {100 * record['train_acc']:.2f}%"
+    test = "-" if record["test_acc"] is None else f"{100 * record['test_acc']:.2f}%"
     print(f"epoch {record['epoch']:3d}  {trained}  val {100 * record['val_acc']:.2f}%  "
-          f"test {100 * record['test_acc']:.2f}%  ({record['seconds']:.1f}s)", flush=True)
+          f"test {test}  ({record['seconds']:.1f}s)", flush=True)
 
 
 def finish(out, config, state, net):

@@ -72,6 +72,27 @@ def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection, b
                 assert np.array_equal(a[key], b[key]), key
 
 
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_testing_only_at_new_best_epochs_gives_the_same_run(tmp_path, selection):
+    """--test-at new-best: the test set only where the validation accuracy is a new best; every
+    other number, and the result, as every epoch's testing gives them (also resumed midway)."""
+    every, best = tmp_path / "every", tmp_path / "best"
+    flags = ["--epochs", "5", "--selection", selection, "--lr", "0.05"]
+    run(*flags, "--out", str(every))
+    run(*flags, "--out", str(best), "--test-at", "new-best", "--time-limit", "1e-6")
+    run("--resume", "--out", str(best), "--test-at", "new-best")
+    rows, expected = metrics(best), metrics(every)
+    top = 0
+    for row, want in zip(rows, expected):
+        new_best = row["val_acc"] > top
+        top = max(top, row["val_acc"])
+        assert row == (want if new_best else dict(want, test_acc=None))
+    assert sum(row["test_acc"] is None for row in rows) >= 1       # some epoch skipped its test
+    result = json.loads((best / "result.json").read_text())
+    assert result == dict(json.loads((every / "result.json").read_text()),
+                          wall_minutes=result["wall_minutes"])
+
+
 def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     slot = tmp_path / "slot"
     run("--epochs", "2", "--out", str(slot))

@@ -210,10 +210,17 @@ def frozen_net(source, params, path):
     return nets.freeze(slot_net)
 
 
-def evaluate_epoch(net, data, config):
+def evaluate_epoch(net, data, config, best_val=None):
     """val_acc and test_acc by the run's evaluation mode; with compare_eval_modes, also
-    by_eval_mode: {mode: {val_acc, test_acc}} for every mode."""
+    by_eval_mode: {mode: {val_acc, test_acc}} for every mode. Given `best_val` (the best
+    validation accuracy so far, --test-at new-best), the test set is evaluated only where
+    val_acc beats it: test_acc is None elsewhere (the same draws either way: seeded)."""
     mode, draws, seed = evaluation_settings(config)
+    if best_val is not None and not config.get("compare_eval_modes"):
+        val = training.evaluate(net, {"val": data["val"]}, mode, draws, seed)["val"]
+        test = training.evaluate(net, {"test": data["test"]}, mode, draws, seed)["test"] \
+            if val > best_val else None
+        return dict(val_acc=val, test_acc=test)
     splits = {"val": data["val"], "test": data["test"]}
     modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
     by_mode = {}
