@@ -114,8 +114,9 @@ class Run:
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
                  option_bound=None, shared=False, finetune_of=None, normalise="channels",
-                 keep=None, score_bound=None):
+                 keep=None, score_bound=None, budget=None):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
+        self.budget = budget        # a fine-tuning run's: its slot machine's epochs + its own
         self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
         self.score_bound = score_bound                       # None: the paper's lambda
         self.learned, self.K, self.selection = learned, K, selection
@@ -235,7 +236,7 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                      score_bound=r.score_bound) for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs if budget is None else budget - r.epochs,
-                     optim.default_weight_decay(None), finetune_of=r)
+                     optim.default_weight_decay(None), finetune_of=r, budget=budget)
                  for r in slot_runs if r.selection == "greedy"]
     if learned:
         for name in net:

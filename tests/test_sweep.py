@@ -222,13 +222,16 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
     and learned weights as a band; nothing is drawn before a fine-tuned run is recorded."""
     from slotnp.run import collate as collation, plot
     results = tmp_path / "results"
-    runs = [run for spec in sweep.MNIST_BUDGET for run in sweep.grid(**spec)]
-    accuracy = {50: 0.970, 100: 0.975, 150: 0.978, None: 0.981}          # E -> slot alone
+    # with the untrained nets (--epochs 0) beside them, which are no point of this figure,
+    # and a fine-tuning grid of no budget (its fine-tuned runs as long as their slot machine)
+    runs = [run for spec in sweep.MNIST_RANDOM + sweep.MNIST_BUDGET + [sweep.MNIST_EXTRAS]
+            for run in sweep.grid(**spec)]
+    accuracy = {0: 0.12, 50: 0.970, 100: 0.975, 150: 0.978, None: 0.981}  # E -> slot alone
 
     def record(run, test_acc):
         folder = results / "mnist" / "runs" / run.name
-        os.makedirs(folder)
-        epochs = run.epochs or 200
+        os.makedirs(folder, exist_ok=True)             # (the grids share the full K = 8 run)
+        epochs = 200 if run.epochs is None else run.epochs
         (folder / "result.json").write_text(json.dumps(dict(
             best_epoch=1, val_acc=test_acc, test_acc=test_acc, epochs_run=epochs, epochs=epochs,
             wall_minutes=1.0)))
@@ -236,16 +239,17 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
             slot=run.K is not None and run.finetune_of is None, options_version=2,
             **run.config())))
     for run in runs:
-        if run.finetune_of is None:
-            record(run, 0.979 if run.learned else accuracy[run.epochs])
+        if run.finetune_of is None and not (run.shared or run.seed):
+            record(run, (0.979 if run.epochs is None else 0.09) if run.learned
+                   else accuracy[run.epochs])
     drawn = []
     monkeypatch.setattr(plot, "budget_figure", lambda path, alone, tuned, bands, title:
                         drawn.append((alone, tuned, bands, title)))
     write_collation(runs, str(results), "budget")
     assert drawn == []                                     # no fine-tuned run recorded yet
     for run in runs:
-        if run.finetune_of is not None:
-            record(run, 0.980 + run.finetune_of.epochs / 1e5)
+        if run.finetune_of is not None and not run.seed:
+            record(run, 0.980 + (run.finetune_of.epochs or 0) / 1e5)
     assert collation.budget(collate(runs, str(results)), str(tmp_path / "b.png"))
     (alone, tuned, bands, title) = drawn[-1]
     assert alone[0] == [50, 100, 150, 200]
@@ -255,6 +259,10 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
     assert bands[0][0].startswith("learned weights, 200 epochs")
     assert bands[0][1] == pytest.approx(97.9)
     assert "a budget of 200 epochs, GS K = 8" in title
+    monkeypatch.undo()                                     # and drawn for real
+    write_collation(runs, str(results), "budget")
+    from PIL import Image
+    assert Image.open(results / "mnist" / "budget-budget.png").size == (1400, 900)
 
 
 def test_bad_sweep_flags_give_one_clear_line():

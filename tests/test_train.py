@@ -82,6 +82,7 @@ def test_testing_only_at_new_best_epochs_gives_the_same_run(tmp_path, selection)
     run(*flags, "--out", str(best), "--test-at", "new-best", "--time-limit", "1e-6")
     run("--resume", "--out", str(best), "--test-at", "new-best")
     rows, expected = metrics(best), metrics(every)
+    assert len(rows) == len(expected) == 5
     top = 0
     for row, want in zip(rows, expected):
         new_best = row["val_acc"] > top

@@ -1,8 +1,9 @@
-"""Fast twins of the layers that touch every value once (ReLU, max pooling, flatten's gradient),
-of the dense layer's products and of the SGD update: the same operations on parts of the memory,
-one part per core (threads.py). NumPy runs each elementwise loop on one core; these keep both
-busy, and keep each gradient in its activation's memory order (batch innermost between the
-convolutions, batch_inner.py), so that elementwise work on the two runs along contiguous memory.
+"""Fast twins of the layers that touch every value once (ReLU, max pooling), of the dense layer's
+products and of the SGD update: the same operations on parts of the memory, one part per core
+(threads.py). NumPy runs each elementwise loop on one core; these keep both busy. They, and
+flatten's gradient, keep each gradient in its activation's memory order (batch innermost between
+the convolutions, batch_inner.py), so that elementwise work on the two runs along contiguous
+memory.
 
 Every twin computes exactly what its plain piece computes, value for value (the same float
 operations on the same values), except the dense layer's weight gradient, summed over the
@@ -137,8 +138,10 @@ def maxpool_backward(layer, dout):
 # ---- Flatten ------------------------------------------------------------------------------------
 
 def flatten_backward(layer, dout):
-    """dx: dout reshaped, copied into the memory order of Flatten's input."""
-    if backend.xp_of(dout) is not np:
+    """dx: dout reshaped, copied into the memory order of Flatten's input (one copy, on one
+    core); None where that order is C order, which the plain reshape gives for free."""
+    strides = list(layer.x_strides)
+    if backend.xp_of(dout) is not np or strides == sorted(strides, reverse=True):
         return None
     dx = in_memory_order(np.empty, layer.x_shape, layer.x_strides, dout.dtype)
     dx[...] = dout.reshape(layer.x_shape)

@@ -323,31 +323,40 @@ def exploration(runs, results_dir, path):
     return True
 
 
+def epochs_of(run):
+    """The epochs a run trains: its own, or its net's full protocol; None if unknown."""
+    return run.epochs if run.epochs is not None else FULL_EPOCHS.get(run.net)
+
+
 def budget(rows, path):
-    """<name>-budget.png: for fine-tuning runs that complete a budget of epochs (sweep.py's
-    `budget`), the slot machine after its E epochs and after fine-tuning for the rest, against
-    E, with learned weights over the whole budget as a band. False if there is nothing to draw."""
+    """<name>-budget.png: a grid's budget of epochs (sweep.py's `budget`) split between a slot
+    machine's E epochs and fine-tuning for the rest: the slot machine alone and fine-tuned,
+    against E, with learned weights over the whole budget as a band. The slot machines are
+    the fine-tuned ones' configuration at every length (the full one included). False if
+    there is nothing to draw."""
     tuned = sorted(((r["run"].finetune_of.epochs, r["mean"], r) for r in rows
-                    if r["run"].finetune_of is not None and r["mean"] is not None
-                    and r["run"].epochs is not None and r["run"].finetune_of.epochs is not None),
+                    if getattr(r["run"], "budget", None) is not None and r["mean"] is not None
+                    and r["run"].finetune_of.epochs is not None),
                    key=lambda point: point[0])
-    totals = {E + r["run"].epochs for E, _, r in tuned}
+    totals = {r["run"].budget for _, _, r in tuned}
     if not tuned or len(totals) != 1:
         return False
-    total = totals.pop()
-    source = tuned[0][2]["run"].finetune_of      # the slot machines: these, at every length
+    total, source = totals.pop(), tuned[0][2]["run"].finetune_of
+
+    def same(run):                    # the source's configuration, at any number of epochs
+        return {k: v for k, v in run.config().items() if k not in ("epochs", "seed")} == \
+            {k: v for k, v in source.config().items() if k not in ("epochs", "seed")}
     slots = [r for r in rows if r["mean"] is not None and r["run"].finetune_of is None
-             and not r["run"].learned and r["run"].keep is None and not r["run"].shared
-             and (r["run"].K, r["run"].selection) == (source.K, source.selection)]
+             and not r["run"].learned and r["run"].keep is None and same(r["run"])
+             and epochs_of(r["run"])]                         # (an untrained net is no point)
     learned = band(f"learned weights, {total} epochs", [
         r for r in rows if r["run"].learned and r["mean"] is not None
-        and (r["run"].epochs or FULL_EPOCHS.get(r["run"].net)) == total])
+        and epochs_of(r["run"]) == total and r["run"].normalise == source.normalise])
     from .plot import budget_figure
-    alone = sorted((r["run"].epochs or FULL_EPOCHS.get(r["run"].net), r["mean"]) for r in slots)
+    alone = sorted((epochs_of(r["run"]), r["mean"]) for r in slots)
     budget_figure(path, ([e for e, _ in alone], [m for _, m in alone]),
                   ([e for e, _, _ in tuned], [m for _, m, _ in tuned]),
                   [learned] if learned else [],
                   f"{TITLES.get(rows[0]['run'].net, rows[0]['run'].net)}: a budget of "
                   f"{total} epochs, {describe(source).split(',')[0]} K = {source.K}")
     return True
-

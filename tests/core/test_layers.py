@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from shared import CONV_CASES, batch_innermost, conv_matches_the_loop_oracle
+from shared import CONV_CASES, conv_matches_the_loop_oracle
 from slotnp import backend
 from slotnp.core import (AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                          Sequential)

@@ -56,6 +56,8 @@ def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng):
     dx = layer.backward(dout)
     assert batch_innermost(dx) and np.array_equal(dx, plainly(layer.backward, dout))
     assert not batch_innermost(plainly(layer.backward, dout))     # the plain one: a reshape
+    layer.forward(x)                                  # C order already: the reshape, no copy
+    assert np.shares_memory(layer.backward(dout), dout)
 
 
 def test_the_sgd_update_is_the_plain_one_exactly(rng, cores):
