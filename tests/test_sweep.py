@@ -197,7 +197,7 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     assert collated[0]["std"] == pytest.approx(np.std([97.0, 98.0], ddof=1))
     # records kept without their per-epoch curve draw no exploration figure, and do not stop
     # the collation; a curve with the selections changed per epoch draws it
-    exploration = results / "mnist" / "grid-exploration.png"
+    exploration = results / "mnist" / "grid.exploration.png"
     assert not exploration.exists()
     (recorded_in / "lenet-K2-greedy-bound1-wd0.0001-seed0" / "metrics.jsonl").write_text(
         "".join(json.dumps(dict(epoch=e, selection_changed=0.1 / e)) + "\n" for e in (1, 2, 3)))
@@ -260,9 +260,10 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
     assert bands[0][1] == pytest.approx(97.9)
     assert "a budget of 200 epochs, GS K = 8" in title
     monkeypatch.undo()                                     # and drawn for real
-    write_collation(runs, str(results), "budget")
+    _, figure = write_collation(runs, str(results), "budget")
+    assert figure is None          # every configuration at one K: no sweep over K to draw
     from PIL import Image
-    assert Image.open(results / "mnist" / "budget-budget.png").size == (1400, 900)
+    assert Image.open(results / "mnist" / "budget.budget.png").size == (1400, 900)
 
 
 def test_bad_sweep_flags_give_one_clear_line():

@@ -225,8 +225,8 @@ def write_collation(runs, results_dir, name="sweep"):
     if summary is not None:
         with open(os.path.join(folder, f"{name}-summary.md"), "w") as file:
             file.write(summary)
-    exploration(runs, results_dir, os.path.join(folder, f"{name}-exploration.png"))
-    budget(rows, os.path.join(folder, f"{name}-budget.png"))
+    exploration(runs, results_dir, os.path.join(folder, f"{name}.exploration.png"))
+    budget(rows, os.path.join(folder, f"{name}.budget.png"))
     figure = os.path.join(folder, f"{name}.png")
     return table, figure if draw_figure(rows, figure) else None
 
@@ -273,6 +273,13 @@ def draw_figure(rows, path):
                         "Edge-popup on Lenet 300-100, MNIST: test accuracy at the best "
                         "validation epoch")
         return True
+    # a sweep over K is drawn where there is one: configurations at a single K (a grid of
+    # epoch budgets, say) are left to the table
+    if any(len({p[0] for p in points}) > 1 for _, points in series.values()):
+        series = {label: (selection, points) for label, (selection, points) in series.items()
+                  if len({p[0] for p in points}) > 1}
+    elif len(series) > 1:
+        return False
     if not series:
         return False
     drawn = []
@@ -281,9 +288,11 @@ def draw_figure(rows, path):
         seeds = min(n for *_, n in points)
         drawn.append((f"{label} ({seeds}+ seeds)", [p[0] for p in points],
                       [p[1] for p in points], [p[2] for p in points]))
+    selections = [selection for selection, _ in series.values()]
+    for selection in dict.fromkeys(selections):        # once each, in its first series' colour
         values = PAPER[net][selection]
         paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
-                      [values[k] for k in sorted(values)]))
+                      [values[k] for k in sorted(values)], selections.index(selection)))
     bands = [learned] if learned else []
     if best is not None:
         bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
@@ -293,7 +302,7 @@ def draw_figure(rows, path):
 
 
 def exploration(runs, results_dir, path):
-    """<name>-exploration.png: the share of connections whose selection changed in each epoch,
+    """<name>.exploration.png: the share of connections whose selection changed in each epoch,
     for the grid's recorded unshared slot runs of seed 0: GS, PS's argmax, and (where recorded)
     the share of PS's connections whose two draws differ. False if there is nothing to draw."""
     panels = {}
@@ -310,7 +319,8 @@ def exploration(runs, results_dir, path):
             changed = [(r["epoch"], 100 * r[key]) for r in rows if r.get(key) is not None]
             if changed:
                 panels.setdefault(panel, []).append(
-                    (f"K = {run.K}", [e for e, _ in changed], [c for _, c in changed]))
+                    (f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs"),
+                     [e for e, _ in changed], [c for _, c in changed]))
     if not panels:
         return False
     from .plot import exploration_figure
@@ -329,7 +339,7 @@ def epochs_of(run):
 
 
 def budget(rows, path):
-    """<name>-budget.png: a grid's budget of epochs (sweep.py's `budget`) split between a slot
+    """<name>.budget.png: a grid's budget of epochs (sweep.py's `budget`) split between a slot
     machine's E epochs and fine-tuning for the rest: the slot machine alone and fine-tuned,
     against E, with learned weights over the whole budget as a band. The slot machines are
     the fine-tuned ones' configuration at every length (the full one included). False if

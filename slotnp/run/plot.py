@@ -317,15 +317,15 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
     """Test accuracy (%) against K on a log2 axis, as in the paper's K-sweep figures.
 
     series: (label, Ks, means, stds) per configuration, drawn as filled points with +-std bars
-    and joined by lines; paper: (label, Ks, values) drawn hollow beside them, in the colour of
-    the series at the same position; bands: (label, mean, std) drawn across the panel (learned
+    and joined by lines; paper: (label, Ks, values[, series index]) drawn hollow beside them, in
+    the colour of the series at that index (default: at the same position); bands: (label, mean, std) drawn across the panel (learned
     weights, edge-popup); paper_baseline: (label, value), a grey line.
     """
     image = Image.new("RGB", (1400, 900), "white")
     Ks = [k for _, ks, *_ in list(series) + list(paper) for k in ks]
     values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
-        [v for _, _, vs in paper for v in vs]
+        [v for _, _, vs, *_ in paper for v in vs]
     if paper_baseline:
         values.append(paper_baseline[1])
     chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), accuracy_range(values, bands),
@@ -340,8 +340,9 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         chart.line(ks, means, colour, None, width=2)
         chart.points(ks, means, colour, label, errors=stds, offset=-6)
-    for i, (label, ks, values) in enumerate(paper):
-        chart.points(ks, values, SERIES_COLOURS[i % len(SERIES_COLOURS)], label, hollow=True,
+    for i, (label, ks, values, *index) in enumerate(paper):
+        colour = SERIES_COLOURS[(index[0] if index else i) % len(SERIES_COLOURS)]
+        chart.points(ks, values, colour, label, hollow=True,
                      offset=6)
     chart.finish("lower right")
     image.save(path)
