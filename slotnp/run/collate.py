@@ -258,12 +258,14 @@ def draw_figure(rows, path):
     series, paper = {}, []
     for row in lenet:
         run = row["run"]
-        if run.learned or run.finetune_of is not None or run.shared or run.keep is not None:
+        if run.learned or run.finetune_of is not None or run.keep is not None:
             continue
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
         label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
             ("" if run.score_bound is None else f", scores {run.score_bound:g}") + \
-            (", inputs [0, 1]" if run.normalise == "none" else "") + protocol(run)
+            (", inputs [0, 1]" if run.normalise == "none" else "") + protocol(run) + \
+            {False: "", True: ", shared per layer", "network": ", shared across the net"}[
+                run.shared]
         series.setdefault(label, (run.selection, []))[1].append(
             (run.K, row["mean"], row["std"], len(row["tests"])))
     from .plot import fraction_figure, k_sweep_figure

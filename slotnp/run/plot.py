@@ -162,7 +162,8 @@ class Chart:
             self.legend.append(("band", colour, label))
 
     def finish(self, corner="lower right"):
-        """Draw the legend inside the panel, in `corner`; then redraw the frame."""
+        """Draw the legend inside the panel, in `corner`, or "below" it (under the x label: the
+        image needs room for its rows, each the small font's size + 12); then redraw the frame."""
         if not self.legend:
             return
         left, top, right, bottom = self.box
@@ -171,6 +172,8 @@ class Chart:
         height = row * len(self.legend) + 12
         x0 = right - width - 14 if "right" in corner else left + 14
         y0 = bottom - height - 14 if "lower" in corner else top + 14
+        if corner == "below":
+            x0, y0 = left, bottom + 100
         self.draw.rectangle((x0, y0, x0 + width, y0 + height), fill=(255, 255, 255),
                             outline=GREY, width=1)
         for i, (kind, colour, text) in enumerate(self.legend):
@@ -310,7 +313,7 @@ def accuracy_range(values, bands=()):
     values = list(values) + [mean + sign * std for _, mean, std in bands for sign in (-1, 1)]
     low, high = min(values), max(values)
     margin = max(0.1, 0.08 * (high - low))
-    return low - margin, high + margin
+    return max(0.0, low - margin), min(100.0, high + margin)
 
 
 def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=""):
@@ -321,7 +324,10 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
     the colour of the series at that index (default: at the same position); bands: (label, mean, std) drawn across the panel (learned
     weights, edge-popup); paper_baseline: (label, value), a grey line.
     """
-    image = Image.new("RGB", (1400, 900), "white")
+    below = len(series) > 2            # many configurations: the legend goes under the panel
+    entries = len(bands) + bool(paper_baseline) + len(series) + len(paper)
+    legend = (font(int(26 * 0.85)).size + 12) * entries + 12
+    image = Image.new("RGB", (1400, 760 + 100 + legend + 30 if below else 900), "white")
     Ks = [k for _, ks, *_ in list(series) + list(paper) for k in ks]
     values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
@@ -344,7 +350,7 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
         colour = SERIES_COLOURS[(index[0] if index else i) % len(SERIES_COLOURS)]
         chart.points(ks, values, colour, label, hollow=True,
                      offset=6)
-    chart.finish("lower right")
+    chart.finish("below" if below else "lower right")
     image.save(path)
 
 
