@@ -175,6 +175,12 @@ class Run:
             return None
         return os.path.join(runs_dir, self.finetune_of.name, "best.npz")
 
+    def invocation_flags(self):
+        """train.py flags of every invocation of the run, resumes included: CIFAR-10 runs test
+        only at epochs of a new best validation accuracy (the same result, a third of the
+        evaluation; --test-at)."""
+        return ["--test-at", "new-best"] if self.dataset == "cifar10" else []
+
     def train_flags(self, runs_dir):
         """The train.py flags of this run (without --data-dir, --resume or --no-progress)."""
         flags = ["--net", self.net, "--seed", str(self.seed),
@@ -270,7 +276,7 @@ def status(run, runs_dir, results_dir):
 def command(run, runs_dir, results_dir, data_dir, extra=()):
     """The train.py command line of a run in its current state."""
     prefix = ["python", "train.py"]
-    common = ["--data-dir", data_dir, "--no-progress", *extra]
+    common = ["--data-dir", data_dir, "--no-progress", *run.invocation_flags(), *extra]
     folder = os.path.join(runs_dir, run.name)
     if status(run, runs_dir, results_dir) == "resume":
         return prefix + ["--resume", "--out", folder] + common
@@ -468,7 +474,7 @@ def main(argv=None):
             if status(run, args.runs, args.results) != "done":
                 print(" ".join(["python", "train.py"] + run.train_flags(args.runs) +
                                ["--resume-or-start", "--data-dir", args.data_dir,
-                                "--no-progress", *args.extra]))
+                                "--no-progress", *run.invocation_flags(), *args.extra]))
         return 0
     if args.collate:
         print(f"sweep: --collate runs nothing; collating the {len(runs)} runs' records",

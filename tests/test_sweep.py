@@ -86,6 +86,12 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert flags[flags.index("--normalise") + 1] == "channels"        # edge-popup's loader
     assert extras[2].train_flags("R")[-4:-2] == [
         "--finetune", os.path.join("R", extras[0].name, "best.npz")]
+    # CIFAR-10 runs test only at new-best epochs, in every invocation (a resume too); MNIST
+    # runs every epoch
+    cifar = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], epochs=25)[0]
+    for run, tested in ((cifar, ["--test-at", "new-best"]), (extras[0], [])):
+        line = sweep.command(run, "R", "S", "D")
+        assert line[line.index("--no-progress") + 1:] == tested
 
 
 def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
