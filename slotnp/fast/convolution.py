@@ -3,7 +3,8 @@ memory, each half of the batch on its own core.
 
 Which path a layer takes (`path`, set for a scope with `using`):
 - "winograd": Winograd's F(4x4, 3x3) (winograd.py) for 3x3 stride-1 layers with 64 or more
-  input channels and output sides that 4 divides, and batch_inner for every other layer;
+  input channels, output sides that 4 divides and enough tiles in a batch (`winograd.applies`),
+  and batch_inner for every other layer;
 - "batch_inner": im2col and GEMM on batch-innermost memory, one cache-sized block of output
   rows at a time (batch_inner.py), for every layer;
 - "auto" (the default): "winograd" on the CPU; on a GPU the plain path, whose one im2col and
@@ -45,7 +46,7 @@ def forward(layer, x, w, train):
     OH, OW = (output_size(side, k, layer.stride, layer.padding)
               for side, k in zip(x.shape[2:], layer.kernel_size))
     if path != "batch_inner" and winograd.applies(layer.kernel_size, layer.stride,
-                                                  layer.in_channels, OH, OW):
+                                                  layer.in_channels, OH, OW, len(x)):
         y, kept = winograd.forward(xp, x, w, layer.padding, keep=train)
         return y, (winograd, kept)
     y, padded = batch_inner.forward(xp, x, w, layer.stride, layer.padding)

@@ -51,6 +51,11 @@ BLOCK_VALUES = 36 * 64 * 4 * 128   # values of D in one block of tiles (1.2 M, 4
 # 104 / 29, 123 / 85, 136 / 129, 205 / 258 (`python bench/conv_layers.py --shapes 3,64,32
 # 16,64,32 32,64,32 64,64,32 --winograd-min-channels 1`).
 MIN_CHANNELS = 64
+# With few tiles in a part of the batch the GEMMs are too narrow: VGG-19's 4x4 layers at batch
+# 16 (8 tiles a half) took 80 ms forward and backward against batch_inner's 26 (512 -> 512
+# channels); at 32 tiles the two paths tie, at 64 and more Winograd wins (CONV-2 at batch 128:
+# 4,096 tiles a half).
+MIN_TILES = 32
 
 B_T = np.array([[4, 0, -5, 0, 1, 0],
                 [0, -4, -4, 1, 1, 0],
@@ -70,11 +75,15 @@ A_T = np.array([[1, 1, 1, 1, 1, 0],
                 [0, 1, -1, 8, -8, 1]], dtype=np.float64)
 
 
-def applies(kernel_shape, stride, in_channels, out_height, out_width):
+def applies(kernel_shape, stride, in_channels, out_height, out_width, batch=None):
     """Whether Conv2d uses this path: a 3x3 kernel, stride 1, at least MIN_CHANNELS input
-    channels, and output sides that 4 divides."""
+    channels, output sides that 4 divides, and (given the batch size) at least MIN_TILES
+    tiles in each part of the batch (threads.BATCH_PARTS)."""
+    parts = threads.BATCH_PARTS
     return (tuple(kernel_shape) == (3, 3) and stride == 1 and in_channels >= MIN_CHANNELS
-            and out_height % TILE == 0 and out_width % TILE == 0)
+            and out_height % TILE == 0 and out_width % TILE == 0
+            and (batch is None or (out_height // TILE) * (out_width // TILE)
+                 * -(-batch // parts) >= MIN_TILES))
 
 
 _TRANSFORMS = {}

@@ -33,6 +33,7 @@ def plainly(call, *args):
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
 def test_conv_gradients(xp, rng, monkeypatch, shape, F, kernel, stride, padding, path):
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(convolution, "path", path)
     layer = Conv2d(shape[1], F, kernel, stride, padding, bias=True, rng=rng, dtype=F64)
     layer.params["b"][...] = device(rng.standard_normal(F))
@@ -48,6 +49,7 @@ def test_conv_gradients(xp, rng, monkeypatch, shape, F, kernel, stride, padding,
 def test_conv_values_match_naive_loops(xp, rng, monkeypatch, shape, F, kernel, stride,
                                        padding, path):
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)  # Winograd on these small cases too
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(convolution, "path", path)
     conv_matches_the_loop_oracle(rng, shape, F, kernel, stride, padding)
 
@@ -95,6 +97,7 @@ def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, paddin
     N, C = shape[:2]
     values_per_tile = winograd.PATCH ** 2 * C * N
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(winograd, "BLOCK_VALUES", {"one": 1, "two": 2 * values_per_tile,
                                                    "all": 10 ** 9}[tiles_per_block])
 
@@ -124,6 +127,20 @@ def test_winograd_applies_to_the_layers_it_is_fast_on():
     assert not winograd.applies((3, 3), 1, 512, 2, 2)      # VGG-19's last block: 4 divides no side
     assert not winograd.applies((3, 3), 2, 64, 16, 16)
     assert not winograd.applies((3, 2), 1, 64, 16, 16)
+    # too few tiles in a half of the batch: VGG-19's 4x4 layers at batch 16 (8 tiles), not
+    # at batch 64 (32); CONV-2's 32x32 layers at any batch (64 tiles an image)
+    assert winograd.MIN_TILES == 32 and not winograd.applies((3, 3), 1, 512, 4, 4, batch=16)
+    assert winograd.applies((3, 3), 1, 512, 4, 4, batch=64)
+    assert winograd.applies((3, 3), 1, 64, 32, 32, batch=1)
+
+
+def test_a_small_batch_of_small_images_takes_batch_inner(rng):
+    """The rule at work in a layer: VGG-19's conv10 shape at batch 16 takes batch_inner, and
+    at batch 64 Winograd."""
+    layer = Conv2d(512, 512, 3, 1, 1, rng=rng)
+    for batch, path in ((16, batch_inner), (64, winograd)):
+        layer.forward(rng.standard_normal((batch, 512, 4, 4)).astype(np.float32))
+        assert layer.cache[2][0] is path
 
 
 def test_an_unknown_path_is_refused():
@@ -142,7 +159,7 @@ def test_conv_path_is_chosen_per_backend(backend_name, expected):
         used = set()
         for c_in in (3, 64):
             layer = Conv2d(c_in, 8, 3, padding=1)
-            layer.forward(backend.to_device(np.zeros((2, c_in, 8, 8), np.float32)))
+            layer.forward(backend.to_device(np.zeros((16, c_in, 8, 8), np.float32)))
             used.add(layer.cache[2][0] if layer.cache[0] else None)
         assert used == expected
     finally:
