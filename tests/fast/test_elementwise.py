@@ -60,7 +60,8 @@ def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng):
     assert np.shares_memory(layer.backward(dout), dout)
 
 
-def test_the_sgd_update_is_the_plain_one_exactly(rng, cores):
+def test_the_sgd_update_is_the_plain_one_exactly(rng, cores, monkeypatch):
+    monkeypatch.setattr(elementwise, "SGD_CHUNK", 64)       # many chunks, one part-sized
     shapes = {"a": (300, 7), "b": (5,)}
     params = [{k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
               for _ in range(2)]
