@@ -3,9 +3,10 @@ step must not depend on the batch size or the image size (only on the layers and
 
 The loops whose length grows with the data are cache blocking: the batch-inner convolution's
 (one block of output rows per GEMM) and greedy selection's (one chunk of connections at a time);
-elementwise work and dense products are cut into one part per core from a size on. They are
-switched off here by blocks and sizes larger than any test array, and the plain engine and each
-of the fast twins' convolution paths are run in turn."""
+elementwise work and dense products are cut into one part per core from a size on, and the SGD
+update into cache-sized chunks. They are switched off here by blocks and sizes larger than any
+test array (and Winograd is kept for small batches too), and the plain engine and each of the
+fast twins' convolution paths are run in turn."""
 import sys
 
 import numpy as np
@@ -44,6 +45,8 @@ def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, sl
                                                            path):
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)
     monkeypatch.setattr(winograd, "BLOCK_VALUES", 10 ** 9)
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)            # the path must not switch
+    monkeypatch.setattr(elementwise, "SGD_CHUNK", 10 ** 12)
     monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_factored, "SAMPLE_CHUNK_VALUES", 10 ** 9)
     monkeypatch.setattr(slot_intervals, "BUILD_VALUES", 10 ** 9)
