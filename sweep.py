@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 
-from slotnp.core import optim
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import config as configs, run_folder
 from slotnp.run.collate import current, records_of, recorded, write_collation
@@ -226,7 +225,7 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
         for k in K:
             for how in selection:
                 for bound in option_bound:
-                    for decay in weight_decay or [optim.default_weight_decay(how, bound)]:
+                    for decay in weight_decay or [configs.default_weight_decay(how)]:
                         for inputs in normalise or [default_normalise(name)]:
                             for start in scores(how, bound):
                                 for seed in seeds:
@@ -242,11 +241,11 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                      score_bound=r.score_bound) for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs if budget is None else budget - r.epochs,
-                     optim.default_weight_decay(None), finetune_of=r, budget=budget)
+                     configs.default_weight_decay(None), finetune_of=r, budget=budget)
                  for r in slot_runs if r.selection == "greedy"]
     if learned:
         for name in net:
-            for decay in (weight_decay or [optim.default_weight_decay(None)]):
+            for decay in (weight_decay or [configs.default_weight_decay(None)]):
                 for inputs in normalise or [default_normalise(name)]:
                     runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
                              for seed in seeds]

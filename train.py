@@ -18,8 +18,8 @@ import numpy as np
 
 from datasets import prepare
 from slotnp.core import backend, optim, training, twins
-from slotnp.run import build, checkpoint, cli, config as configs, exploration, memory, modes, \
-    run_folder
+from slotnp.run import build, checkpoint, cli, config as configs, evaluation, exploration, \
+    memory, modes, run_folder
 
 
 def main(argv=None):
@@ -104,7 +104,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
     started = time.time()
     if config["epochs"] == 0 and not state["history"]:   # --epochs 0: the net as drawn
         record = dict(epoch=0, lr=0.0, train_loss=None, train_acc=None)
-        record.update(configs.evaluate_epoch(net, data, config))
+        record.update(evaluation.evaluate_epoch(net, data, config))
         record["seconds"] = round(time.time() - started, 3)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - started)
     for epoch in range(state["epoch"], config["epochs"]):
@@ -124,7 +124,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
                       train_acc=train_acc)
         best_val = state["best"]["val_acc"] if state["best"] and args.test_at == "new-best" \
             else None
-        record.update(configs.evaluate_epoch(net, data, config, best_val))
+        record.update(evaluation.evaluate_epoch(net, data, config, best_val))
         record["seconds"] = round(time.time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
@@ -170,7 +170,7 @@ def finish(out, config, state, net):
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=state["epoch"], epochs=config["epochs"],
                   wall_minutes=round(state["seconds"] / 60, 2), backend=backend.name())
-    result.update(configs.evaluation_result(config, state["history"]))
+    result.update(evaluation.evaluation_result(config, state["history"]))
     run_folder.write_json(os.path.join(out, "result.json"), result)
     print(f"test accuracy at the best validation epoch ({best['epoch']}): "
           f"{100 * best['test_acc']:.2f}%  (val {100 * best['val_acc']:.2f}%, "

@@ -63,22 +63,3 @@ class CosineWithRestarts:
                 return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.base_lr
 
-
-DEFAULT_MOMENTUM = 0.9  # the paper's, for every net and selection
-
-
-def default_weight_decay(selection, option_bound=1.0):
-    """The weight decay train.py uses unless told otherwise: selection "greedy", "sample", or
-    None for learned weights.
-
-    Sampling's lr of 25 makes any decay dominate its scores (b of the factored form falls to
-    ~1e-42 within 6 epochs at 1e-4), so sampled nets train without it, as in the authors' code.
-    """
-    return 0.0 if selection == "sample" else 1e-4
-
-
-def paper_lr(selection, K):
-    """The paper's learning rate: 0.2 (greedy, K <= 8), 0.1 (greedy, K > 8), 25 (sampling)."""
-    if selection == "sample":
-        return 25.0
-    return 0.2 if K <= 8 else 0.1

@@ -1,4 +1,4 @@
-"""One epoch of training, and evaluation (a sampled slot net's by drawing networks)."""
+"""One epoch of training, and the accuracy of the evaluation forward."""
 import contextlib
 
 import numpy as np
@@ -51,30 +51,3 @@ def accuracy(net, x, y, batch_size=1000):
             correct += (logits.argmax(axis=1) == y[start:start + batch_size]).sum()
     return backend.read(correct) / len(x)
 
-
-def sampled_layers(net):
-    """The slot layers of `net` that sample their weights (selection "sample")."""
-    return [layer for _, layer in net.named_layers()
-            if hasattr(layer, "slots") and layer.slots.selection == "sample"]
-
-
-def evaluate(net, splits, mode="argmax", draws=1, seed=0):
-    """Accuracy on each (x, y) of `splits` (a dict name -> (x, y)): a dict name -> accuracy.
-
-    Greedy slot nets and learned nets evaluate one way (argmax). A sampled slot net evaluates
-    as `mode` says (slot.EVALUATIONS): "sample" draws `draws` networks, draw d from the seeds
-    (seed, d, layer), and reports each split's mean accuracy over them (every split sees the
-    same draws); "expected" uses the mean option under softmax(scores); "argmax" the best score.
-    """
-    layers = sampled_layers(net)
-    draws = draws if layers and mode == "sample" else 1
-    totals = dict.fromkeys(splits, 0.0)
-    for draw in range(draws):
-        for index, layer in enumerate(layers):
-            layer_seed = np.random.SeedSequence([seed, draw, index]).generate_state(1)[0]
-            layer.slots.set_evaluation(mode, int(layer_seed))
-        for name, (x, y) in splits.items():
-            totals[name] += accuracy(net, x, y)
-    for layer in layers:
-        layer.slots.set_evaluation("argmax")
-    return {name: total / draws for name, total in totals.items()}

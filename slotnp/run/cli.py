@@ -12,11 +12,12 @@ import sys
 import numpy as np
 
 import datasets
-from ..core import backend, optim, twins
+from ..core import backend, twins
 from ..slots import EVALUATIONS, nets
 from . import memory
 from .checkpoint import CheckpointError
-from .config import DEFAULT_EVAL_DRAWS, DEFAULT_OPTION_BOUND, METHODS
+from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS
+from .evaluation import DEFAULT_EVAL_DRAWS
 from .run_folder import RunFolderError
 
 
@@ -126,10 +127,10 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=positive_float, default=None,
                    help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")
     p.add_argument("--momentum", type=fraction, default=None,
-                   help=f"SGD momentum (default {optim.DEFAULT_MOMENTUM})")
+                   help=f"SGD momentum (default {DEFAULT_MOMENTUM})")
     p.add_argument("--weight-decay", type=non_negative_float, default=None,
                    help="SGD weight decay on every trainable array (default: see "
-                        "optim.default_weight_decay and the README)")
+                        "run/config.py's default_weight_decay and the README)")
     p.add_argument("--eval-mode", choices=EVALUATIONS, default=None,
                    help="how a sampled slot net is evaluated: sample (draw weights from "
                         "softmax(scores), as the authors' code does), expected (the mean option) "

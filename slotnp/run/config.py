@@ -11,10 +11,11 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from ..core import backend, init, optim, training
-from ..slots import EVALUATIONS, nets
+from ..core import backend, init
+from ..slots import nets
 from . import checkpoint, compat  # noqa: F401  (compat: older runs' options, version 1)
 from .checkpoint import CheckpointError
+from .evaluation import DEFAULT_EVAL_DRAWS
 
 DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
                    "conv6": "cifar10", "vgg19": "cifar10"}
@@ -34,8 +35,25 @@ EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.
 # --shared as config.json records it: True for a layer's own K values (as before "network"
 # existed), "network" for the net's
 SHARING = {None: False, "layer": True, "network": "network"}
-DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
 
+DEFAULT_MOMENTUM = 0.9  # the paper's, for every net and selection
+
+
+def default_weight_decay(selection):
+    """The weight decay train.py uses unless told otherwise: selection "greedy", "sample", or
+    None for learned weights.
+
+    Sampling's lr of 25 makes any decay dominate its scores (b of the factored form falls to
+    ~1e-42 within 6 epochs at 1e-4), so sampled nets train without it, as in the authors' code.
+    """
+    return 0.0 if selection == "sample" else 1e-4
+
+
+def paper_lr(selection, K):
+    """The paper's learning rate: 0.2 (greedy, K <= 8), 0.1 (greedy, K > 8), 25 (sampling)."""
+    if selection == "sample":
+        return 25.0
+    return 0.2 if K <= 8 else 0.1
 
 
 def resolve_config(args):
@@ -47,7 +65,7 @@ def resolve_config(args):
     long_run = method == "learned" and args.net in ("conv4", "conv6")
     sampled = slot and args.selection == "sample"
     dropout = own.get("dropout", nets.DEFAULT_DROPOUT[args.net])
-    lr = own.get("lr", optim.paper_lr(args.selection, args.K) if slot else LEARNED_LR)
+    lr = own.get("lr", paper_lr(args.selection, args.K) if slot else LEARNED_LR)
     config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None,
                   shared=SHARING[args.shared] if slot else False,
@@ -63,9 +81,9 @@ def resolve_config(args):
                   epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
                   else args.epochs,
                   batch_size=args.batch_size, lr=args.lr or lr,
-                  momentum=optim.DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
-                  weight_decay=own.get("weight_decay", optim.default_weight_decay(
-                      args.selection if slot else None, args.option_bound))
+                  momentum=DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
+                  weight_decay=own.get("weight_decay", default_weight_decay(
+                      args.selection if slot else None))
                   if args.weight_decay is None else args.weight_decay,
                   restarts=own.get("restarts", [25, 75]) if args.restarts is None
                   else args.restarts, seed=args.seed,
@@ -168,18 +186,6 @@ def check_labels(raw, dataset, data_dir):
                 f"{nets.OUTPUTS - 1}); fix or replace the data files")
 
 
-def evaluation_settings(config, args=None):
-    """(mode, draws, seed) of the evaluation: the run's own, or the flags' where given."""
-    sampled = config["slot"] and config["selection"] == "sample"
-    mode = config.get("eval_mode") or ("sample" if sampled else "argmax")
-    draws, seed = config.get("eval_draws") or DEFAULT_EVAL_DRAWS, config.get("eval_seed") or 0
-    if args is not None and sampled:
-        mode = args.eval_mode or mode
-        draws = args.eval_draws or draws
-        seed = seed if args.eval_seed is None else args.eval_seed
-    return mode, draws, seed
-
-
 def holds(config):
     """What a run's checkpoint holds, in words: for messages."""
     if config["slot"]:
@@ -208,44 +214,3 @@ def frozen_net(source, params, path):
     slot_net = build_net(source)
     checkpoint.load_params(slot_net, params, path)
     return nets.freeze(slot_net)
-
-
-def evaluate_epoch(net, data, config, best_val=None):
-    """val_acc and test_acc by the run's evaluation mode; with compare_eval_modes, also
-    by_eval_mode: {mode: {val_acc, test_acc}} for every mode. Given `best_val` (the best
-    validation accuracy so far, --test-at new-best), the test set is evaluated only where
-    val_acc beats it: test_acc is None elsewhere (the same draws either way: seeded)."""
-    mode, draws, seed = evaluation_settings(config)
-    if best_val is not None and not config.get("compare_eval_modes"):
-        val = training.evaluate(net, {"val": data["val"]}, mode, draws, seed)["val"]
-        test = training.evaluate(net, {"test": data["test"]}, mode, draws, seed)["test"] \
-            if val > best_val else None
-        return dict(val_acc=val, test_acc=test)
-    splits = {"val": data["val"], "test": data["test"]}
-    modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
-    by_mode = {}
-    for each in modes:
-        accuracies = training.evaluate(net, splits, each, draws, seed)
-        by_mode[each] = dict(val_acc=accuracies["val"], test_acc=accuracies["test"])
-    record = dict(by_mode[mode])
-    if len(modes) > 1:
-        record["by_eval_mode"] = by_mode
-    return record
-
-
-def evaluation_result(config, history):
-    """What result.json adds for a sampled (PS) net: how it was evaluated and, where every
-    mode was recorded, each mode at its own best epoch (by_eval_mode)."""
-    if not (config["slot"] and config["selection"] == "sample"):
-        return {}
-    mode, draws, seed = evaluation_settings(config)
-    result = dict(eval_mode=mode, eval_draws=draws if mode == "sample" else None,
-                  eval_seed=seed if mode == "sample" else None)
-    rows = [r for r in history if "by_eval_mode" in r]
-    if rows:
-        result["by_eval_mode"] = {}
-        for each in rows[0]["by_eval_mode"]:
-            top = max(rows, key=lambda r: r["by_eval_mode"][each]["val_acc"])  # first of equals
-            result["by_eval_mode"][each] = dict(best_epoch=top["epoch"],
-                                                **top["by_eval_mode"][each])
-    return result

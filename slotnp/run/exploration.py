@@ -1,7 +1,7 @@
 """How much a slot net still explores, logged by train.py each epoch: the share of connections
 whose selection changed over the epoch, and (PS) the share whose two draws differ."""
 from ..core import backend
-from ..core.training import sampled_layers
+from .evaluation import sampled_layers
 
 
 def selection_snapshot(net):
@@ -15,7 +15,8 @@ def draws_differ(net, seed):
     """Share of the connections of sampled (PS) slot layers whose two independent draws from
     softmax(scores) differ: an estimate of 1 - sum_k p_k^2, how much PS still explores while
     training however settled its argmax is. None without such layers."""
-    pairs = [layer.two_draws(seed) for layer in sampled_layers(net)]
+    pairs = [[layer.slots.sample(layer.params, backend.random_generator(s))
+              for s in (seed, seed + 1)] for layer in sampled_layers(net)]
     if not pairs:
         return None
     return sum(backend.read((a != b).sum()) for a, b in pairs) / sum(a.size for a, _ in pairs)

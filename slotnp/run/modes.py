@@ -5,11 +5,13 @@ was made with (the options digest), and answers in a few lines.
 """
 import os
 
-from ..core import backend, training
+from ..core import backend
+from ..core.training import accuracy
 from ..slots import nets
 from . import checkpoint, export
 from .checkpoint import CheckpointError
-from .config import build_net, data_dir_of, evaluation_settings, holds, load_data
+from .config import build_net, data_dir_of, holds, load_data
+from .evaluation import evaluate, evaluation_settings, sampled_layers
 from .run_folder import RunFolderError
 
 
@@ -67,7 +69,7 @@ def evaluate_export(args):
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
     data = load_data(config, data_dir_of(args, config))
     for split in ("val", "test"):
-        print(f"{split} accuracy: {100 * training.accuracy(frozen, *data[split]):.2f}%")
+        print(f"{split} accuracy: {100 * accuracy(frozen, *data[split]):.2f}%")
     return 0
 
 
@@ -80,9 +82,9 @@ def evaluate_checkpoint(args):
     checkpoint.load_params(net, params, args.eval)
     data = load_data(config, data_dir_of(args, config))
     mode, draws, seed = evaluation_settings(config, args)
-    accuracies = training.evaluate(net, {"val": data["val"], "test": data["test"]},
+    accuracies = evaluate(net, {"val": data["val"], "test": data["test"]},
                                    mode, draws, seed)
-    if training.sampled_layers(net):
+    if sampled_layers(net):
         print(f"evaluation: {mode}" + (f", mean of {draws} draws (seed {seed})"
                                        if mode == "sample" else ""))
     for split, value in accuracies.items():

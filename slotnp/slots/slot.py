@@ -224,11 +224,6 @@ class SlotWeightMixin:
         """The effective weight at evaluation: weight_shape."""
         return self.slots.greedy(self.params, reuse=True)[1]
 
-    def two_draws(self, seed):
-        """Two independent draws of k* from softmax(scores) (seeds `seed`, `seed` + 1)."""
-        return tuple(self.slots.sample(self.params, backend.random_generator(s))
-                     for s in (seed, seed + 1))
-
     def chosen_weight(self, index=None):
         """A copy of the weight of options `index` (default: the evaluation's selection)."""
         return self.weight().copy() if index is None else self.slots.pick(index)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from slotnp import backend
-from slotnp.core.optim import SGD, CosineWithRestarts, paper_lr
+from slotnp.core.optim import SGD, CosineWithRestarts
 
 
 def test_sgd_momentum_weight_decay_exact_values(xp):
@@ -54,8 +54,3 @@ def test_cosine_schedule_with_restarts_at_25_and_75():
 def test_schedule_ignores_restarts_past_the_end():
     schedule = CosineWithRestarts(1.0, total_epochs=10, restarts=(25, 75))
     assert schedule.lr(5) == pytest.approx(0.5)
-
-
-def test_paper_learning_rates():
-    assert paper_lr("greedy", 8) == 0.2 and paper_lr("greedy", 16) == 0.1
-    assert paper_lr("sample", 2) == 25.0
