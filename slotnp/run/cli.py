@@ -13,11 +13,11 @@ import numpy as np
 
 import datasets
 from ..core import backend, twins
-from ..slots import EVALUATIONS, nets
+from ..slots import nets
 from . import memory
 from .checkpoint import CheckpointError
 from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS
-from .evaluation import DEFAULT_EVAL_DRAWS
+from .evaluation import DEFAULT_EVAL_DRAWS, EVALUATIONS
 from .run_folder import RunFolderError
 
 

@@ -1,39 +1,76 @@
-"""How a run evaluates its net each epoch: greedy slot nets and learned nets by their one
-weight per connection; a sampled (PS) slot net as its run says (slot.EVALUATIONS), by default
-the mean accuracy of a few networks drawn from softmax(scores), as the authors' code does."""
+"""How a run evaluates its net each epoch. Greedy slot nets and learned nets have one weight per
+connection. A sampled (PS) slot net is a distribution over networks; it is evaluated as its run
+says (EVALUATIONS), by default as the authors' code does: the mean accuracy of a few networks
+drawn from softmax(scores), each evaluated as a dense net holding its draw."""
 import numpy as np
 
+from ..core import backend
+from ..core.sequential import Sequential
 from ..core.training import accuracy
-from ..slots import EVALUATIONS
 
+# How a sampled net is evaluated: draws from softmax(scores) (the authors' code), the mean
+# option under it, or the best score's option.
+EVALUATIONS = ("sample", "expected", "argmax")
 DEFAULT_EVAL_DRAWS = 5  # sampled nets: networks drawn per evaluation (see the README's ablation)
 
 
+def is_sampled(layer):
+    """Whether `layer` is a slot layer that samples its weights (selection "sample")."""
+    return hasattr(layer, "slots") and layer.slots.selection == "sample"
+
+
 def sampled_layers(net):
-    """The slot layers of `net` that sample their weights (selection "sample")."""
-    return [layer for _, layer in net.named_layers()
-            if hasattr(layer, "slots") and layer.slots.selection == "sample"]
+    """The sampled slot layers of `net`, in order."""
+    return [layer for _, layer in net.named_layers() if is_sampled(layer)]
+
+
+def expected_weight(scores, options):
+    """The mean option under softmax(scores): sum_k softmax(s)_k * options[..., k]: (...)."""
+    p = backend.xp_of(scores).exp(scores - scores.max(axis=-1, keepdims=True))
+    return (p * options).sum(axis=-1) / p.sum(axis=-1)
+
+
+def evaluation_layer(layer, mode, seed):
+    """A dense layer holding the weight sampled slot layer `layer` is evaluated with: its best
+    score's option ("argmax"), the mean option ("expected"), or a draw with `seed` ("sample")."""
+    if mode == "sample":
+        return layer.freeze(layer.slots.sample(layer.params, backend.random_generator(seed)))
+    dense = layer.freeze()
+    if mode == "expected":
+        dense.params["W"] = expected_weight(layer.scores, layer.options)
+    return dense
+
+
+def evaluation_net(net, mode, seed=0, draw=0):
+    """`net` with its sampled slot layers made dense (evaluation_layer), sampled layer i drawing
+    from the seed (seed, draw, i); the other layers are net's own."""
+    layers, i = [], 0
+    for name, layer in net.named_layers():
+        if is_sampled(layer):
+            layer_seed = int(np.random.SeedSequence([seed, draw, i]).generate_state(1)[0])
+            layer, i = evaluation_layer(layer, mode, layer_seed), i + 1
+        layers.append((name, layer))
+    return Sequential(layers)
 
 
 def evaluate(net, splits, mode="argmax", draws=1, seed=0):
     """Accuracy on each (x, y) of `splits` (a dict name -> (x, y)): a dict name -> accuracy.
 
     Greedy slot nets and learned nets evaluate one way (argmax). A sampled slot net evaluates
-    as `mode` says (slot.EVALUATIONS): "sample" draws `draws` networks, draw d from the seeds
-    (seed, d, layer), and reports each split's mean accuracy over them (every split sees the
-    same draws); "expected" uses the mean option under softmax(scores); "argmax" the best score.
+    as `mode` says: "sample" draws `draws` networks (evaluation_net, draw d from the seeds
+    (seed, d, layer)) and reports each split's mean accuracy over them, every split seeing the
+    same draws; "expected" uses the mean option under softmax(scores); "argmax" the best score.
     """
-    layers = sampled_layers(net)
-    draws = draws if layers and mode == "sample" else 1
+    if mode not in EVALUATIONS:
+        raise ValueError(f"unknown evaluation {mode!r}; choose one of {EVALUATIONS}")
+    if not sampled_layers(net) or mode == "argmax":
+        return {name: accuracy(net, x, y) for name, (x, y) in splits.items()}
+    draws = draws if mode == "sample" else 1
     totals = dict.fromkeys(splits, 0.0)
     for draw in range(draws):
-        for index, layer in enumerate(layers):
-            layer_seed = np.random.SeedSequence([seed, draw, index]).generate_state(1)[0]
-            layer.slots.set_evaluation(mode, int(layer_seed))
+        dense = evaluation_net(net, mode, seed, draw)
         for name, (x, y) in splits.items():
-            totals[name] += accuracy(net, x, y)
-    for layer in layers:
-        layer.slots.set_evaluation("argmax")
+            totals[name] += accuracy(dense, x, y)
     return {name: total / draws for name, total in totals.items()}
 
 

@@ -2,7 +2,7 @@
 and its straight-through backward), edge-popup beside them, and the paper's networks."""
 from . import nets
 from .edge_popup import EdgePopupConv2d, EdgePopupLinear
-from .slot import EVALUATIONS, SCORE_FORMS, SELECTIONS, SlotConv2d, SlotLinear
+from .slot import SCORE_FORMS, SELECTIONS, SlotConv2d, SlotLinear
 
-__all__ = ["EVALUATIONS", "EdgePopupConv2d", "EdgePopupLinear", "SCORE_FORMS", "SELECTIONS",
+__all__ = ["EdgePopupConv2d", "EdgePopupLinear", "SCORE_FORMS", "SELECTIONS",
            "SlotConv2d", "SlotLinear", "nets"]

@@ -20,9 +20,6 @@ from ..core.linear import Linear
 
 SELECTIONS = ("greedy", "sample")
 SCORE_FORMS = ("factored", "explicit")
-# How an evaluation forward of a sampled net chooses: one draw from softmax(scores) (the
-# authors' code), the mean option under it, or argmax.
-EVALUATIONS = ("sample", "expected", "argmax")
 
 
 # ---- The method, on (..., K) arrays: one connection per leading index --------------------------
@@ -52,12 +49,6 @@ def straight_through(dW, options):
     return dW[..., None] * options
 
 
-def expected_weight(scores, options):
-    """The mean option under softmax(scores): sum_k softmax(s)_k * options[..., k]: (...)."""
-    p = backend.xp_of(scores).exp(scores - scores.max(axis=-1, keepdims=True))
-    return (p * options).sum(axis=-1) / p.sum(axis=-1)
-
-
 class Slots:
     """The K options of one layer, its initial scores, and the rule that chooses (plain form).
 
@@ -80,7 +71,6 @@ class Slots:
         self.network_values = shared if isinstance(shared, np.ndarray) else None
         self.weight_shape, self.option_bound = tuple(weight_shape), option_bound
         self.score_bound = score_bound
-        self.evaluation, self._evaluation_seed, self._evaluation_cache = "argmax", 0, None
         options, scores = self._draw(init.as_generator(rng), options_version, dtype)
         self._store(options, scores)
         self.reseed(0)
@@ -119,16 +109,16 @@ class Slots:
         return index, pick(self.options, index)
 
     def choose(self, params, train):
-        """The effective weight for a forward pass; remembers the index for inspection."""
+        """The effective weight for a forward pass: a draw in training (selection "sample"),
+        else the best score's option; remembers the index for inspection. (A sampled net's
+        evaluation by draws: run/evaluation.py.)"""
         if self.selection == "sample" and train:
             if self._generator is None:
                 self._generator = backend.random_generator(self.seed)
             self.last_index = self.sample(params, self._generator)
             return self.pick(self.last_index)
-        if self.selection == "greedy" or self.evaluation == "argmax":
-            self.last_index, weight = self.greedy(params, reuse=not train)
-            return weight
-        return self._evaluation_weight(params)
+        self.last_index, weight = self.greedy(params, reuse=not train)
+        return weight
 
     def sample(self, params, generator):
         """One draw of k* per connection from softmax(scores), with uniforms of `generator`."""
@@ -152,33 +142,6 @@ class Slots:
     def score_grad(self, grads):
         """dL/dscores of a backward, weight_shape + (K,), from the layer's grads."""
         return grads["scores"]
-
-    # ---- Evaluation of sampled nets ----------------------------------------------------------
-
-    def set_evaluation(self, mode, seed=0):
-        """How evaluation forwards of a sampled layer choose (EVALUATIONS): "sample" draws one
-        weight from `seed` and keeps it while the scores stay, so one draw is one network."""
-        if mode not in EVALUATIONS:
-            raise ValueError(f"unknown evaluation {mode!r}; choose one of {EVALUATIONS}")
-        self.evaluation, self._evaluation_seed = mode, seed
-        self._evaluation_cache = None
-
-    def _evaluation_weight(self, params):
-        """The sampled or expected weight, made once per setting and scores."""
-        xp = backend.xp_of(self.options)
-        cached = self._evaluation_cache
-        if cached is not None and all(bool(xp.array_equal(cached[0][k], params[k]))
-                                      for k in params):
-            self.last_index = cached[1]
-            return cached[2]
-        if self.evaluation == "sample":
-            index = self.sample(params, backend.random_generator(self._evaluation_seed))
-            weight = self.pick(index)
-        else:
-            index, weight = None, expected_weight(self.scores(params), self.options)
-        self._evaluation_cache = ({k: v.copy() for k, v in params.items()}, index, weight)
-        self.last_index = index
-        return weight
 
 
 class SlotWeightMixin:

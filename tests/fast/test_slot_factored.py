@@ -212,45 +212,6 @@ def test_gather_on_k_first_memory_equals_pick(xp, rng):
 
 
 @pytest.mark.parametrize("score_form", ["factored"])
-def test_evaluation_modes_of_a_sampled_layer(xp, rng, score_form):
-    """argmax uses the best score; expected the softmax mean; sample draws one network per
-    setting (the same for every batch, and again the same for the same seed)."""
-    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng, score_form=score_form,
-                       dtype=F64)
-    for _ in range(3):                                  # scores away from their start
-        layer.forward(device(rng.standard_normal((4, 40))), train=True)
-        layer.backward(device(rng.standard_normal((4, 30))))
-        SGD(layer.params, lr=20.0).step(layer.grads)
-    x = device(rng.standard_normal((5, 40)))
-    dense = Linear(40, 30, dtype=F64)
-
-    def output_with(weight):
-        dense.params["W"] = device(weight)
-        return backend.to_host(dense.forward(x, train=False))
-
-    scores = backend.to_host(layer.scores)
-    options = backend.to_host(layer.options)
-    best = np.take_along_axis(options, scores.argmax(-1)[..., None], -1)[..., 0]
-    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(best))
-    layer.slots.set_evaluation("expected")
-    p = np.exp(scores - scores.max(-1, keepdims=True))
-    mean = (p * options).sum(-1) / p.sum(-1)
-    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(mean))
-    layer.slots.set_evaluation("sample", seed=5)
-    first = backend.to_host(layer.forward(x, train=False))
-    drawn = backend.to_host(layer.slots.last_index).copy()
-    assert np.allclose(backend.to_host(layer.forward(x[:2], train=False)), first[:2])
-    assert np.allclose(first, output_with(np.take_along_axis(options, drawn[..., None], -1)[..., 0]))
-    layer.slots.set_evaluation("sample", seed=6)
-    layer.forward(x, train=False)
-    assert (backend.to_host(layer.slots.last_index) != drawn).mean() > 0.3
-    layer.slots.set_evaluation("sample", seed=5)
-    assert np.array_equal(backend.to_host(layer.forward(x, train=False)), first)
-    with pytest.raises(ValueError, match="unknown evaluation"):
-        layer.slots.set_evaluation("mean")
-
-
-@pytest.mark.parametrize("score_form", ["factored"])
 def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
     """choose -> pick -> dense forward; backward dx and g * option for every k (naive.py)."""
     import naive

@@ -2,8 +2,12 @@
 import numpy as np
 import pytest
 
-from slotnp import backend, nets, training
+from slotnp import backend, fast, nets, training
+from slotnp.core import Linear, Sequential
+from slotnp.core.optim import SGD
 from slotnp.run import evaluation
+from slotnp.slots import SlotLinear
+from slotnp.slots.slot import pick, sampled_index
 
 
 def data(rng, n=60):
@@ -15,22 +19,30 @@ def data(rng, n=60):
 def test_sampled_net_evaluation_is_the_mean_over_seeded_draws(xp, rng):
     net = nets.build("lenet", K=4, selection="sample", seed=3)
     splits = {"val": data(rng), "test": data(rng)}
+    by_argmax = training.accuracy(net, *splits["test"])
     mean = evaluation.evaluate(net, splits, "sample", draws=3, seed=7)
     again = evaluation.evaluate(net, splits, "sample", draws=3, seed=7)
     assert mean == again                                      # a fixed seed reproduces it
     singles = []
     for draw in range(3):                                     # draw d uses seeds (7, d, layer)
-        for index, layer in enumerate(evaluation.sampled_layers(net)):
-            seed = np.random.SeedSequence([7, draw, index]).generate_state(1)[0]
-            layer.slots.set_evaluation("sample", int(seed))
-        singles.append({k: training.accuracy(net, *v) for k, v in splits.items()})
+        layers, index = [], 0
+        for name, layer in net.named_layers():
+            if hasattr(layer, "slots"):
+                seed = int(np.random.SeedSequence([7, draw, index]).generate_state(1)[0])
+                uniform = backend.uniform(backend.random_generator(seed), layer.weight_shape,
+                                          np.float32)
+                dense = Linear(layer.in_features, layer.out_features)
+                dense.params["W"] = pick(layer.options, sampled_index(layer.scores, uniform))
+                layer, index = dense, index + 1
+            layers.append((name, layer))
+        dense = Sequential(layers)
+        singles.append({k: training.accuracy(dense, *v) for k, v in splits.items()})
     for split in splits:
         assert mean[split] == pytest.approx(np.mean([s[split] for s in singles]), abs=1e-12)
     assert len({s["test"] for s in singles}) > 1               # the draws are different nets
     other = evaluation.evaluate(net, splits, "sample", draws=3, seed=8)
     assert other != mean
-    # afterwards the net evaluates by argmax again
-    assert all(layer.slots.evaluation == "argmax" for layer in evaluation.sampled_layers(net))
+    assert training.accuracy(net, *splits["test"]) == by_argmax    # the net itself is untouched
 
 
 def test_greedy_and_learned_nets_evaluate_one_way(xp, rng):
@@ -39,3 +51,46 @@ def test_greedy_and_learned_nets_evaluate_one_way(xp, rng):
         plain = training.accuracy(net, *splits["test"])
         for mode in ("sample", "expected", "argmax"):
             assert evaluation.evaluate(net, splits, mode, draws=4)["test"] == plain
+
+
+def test_expected_weight_exact_values(xp):
+    scores = backend.to_device(np.log([[[1.0, 3.0]], [[1.0, 1.0]]]))        # (2, 1, 2)
+    options = backend.to_device(np.array([[[4.0, -8.0]], [[2.0, 6.0]]]))
+    got = backend.to_host(evaluation.expected_weight(scores, options))
+    assert np.allclose(got, [[0.25 * 4 - 0.75 * 8], [4.0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["explicit", "factored"])
+def test_evaluation_layers_of_a_sampled_layer(xp, rng, form):
+    """argmax holds the best score's option; expected the softmax mean; sample one draw from
+    softmax(scores), the same again for the same seed; training draws go on undisturbed."""
+    with fast.on(form == "factored"):
+        layer, twin = (SlotLinear(40, 30, K=8, selection="sample", rng=1, score_form=form,
+                                  dtype=np.float64) for _ in range(2))
+        for _ in range(3):                                  # scores away from their start
+            x, dout = (backend.to_device(rng.standard_normal(s)) for s in ((4, 40), (4, 30)))
+            for each in (layer, twin):
+                each.forward(x, train=True)
+                each.backward(dout)
+                SGD(each.params, lr=20.0).step(each.grads)
+        scores, options = backend.to_host(layer.scores), backend.to_host(layer.options)
+        weight = {mode: backend.to_host(evaluation.evaluation_layer(layer, mode, 5).params["W"])
+                  for mode in evaluation.EVALUATIONS}
+        best = np.take_along_axis(options, scores.argmax(-1)[..., None], -1)[..., 0]
+        assert np.array_equal(weight["argmax"], best)
+        p = np.exp(scores - scores.max(-1, keepdims=True))
+        assert np.allclose(weight["expected"], (p * options).sum(-1) / p.sum(-1), rtol=1e-12)
+        chosen = (weight["sample"][..., None] == options).argmax(-1)   # the draw's options
+        assert np.array_equal(np.take_along_axis(options, chosen[..., None], -1)[..., 0],
+                              weight["sample"])
+        assert (chosen != scores.argmax(-1)).mean() > 0.1          # a draw, not the argmax
+        again = backend.to_host(evaluation.evaluation_layer(layer, "sample", 5).params["W"])
+        other = backend.to_host(evaluation.evaluation_layer(layer, "sample", 6).params["W"])
+        assert np.array_equal(again, weight["sample"]) and (other != again).mean() > 0.3
+        x = backend.to_device(rng.standard_normal((3, 40)))
+        layer.forward(x, train=True)                 # evaluating in between changes no draw
+        twin.forward(x, train=True)
+        assert np.array_equal(backend.to_host(layer.slots.last_index),
+                              backend.to_host(twin.slots.last_index))
+    with pytest.raises(ValueError, match="unknown evaluation"):
+        evaluation.evaluate(nets.build("lenet", K=2, selection="sample"), {}, "mean")

@@ -153,65 +153,6 @@ def test_bad_slot_arguments_give_clear_errors(make, message):
         make()
 
 
-def test_expected_weight_exact_values(xp):
-    scores = device(np.log([[[1.0, 3.0]], [[1.0, 1.0]]]))        # (2, 1, 2)
-    options = device(np.array([[[4.0, -8.0]], [[2.0, 6.0]]]))
-    got = backend.to_host(slot_module.expected_weight(scores, options))
-    assert np.allclose(got, [[0.25 * 4 - 0.75 * 8], [4.0]], rtol=1e-12)
-
-
-@pytest.mark.parametrize("score_form", ["explicit"])
-def test_evaluation_modes_of_a_sampled_layer(xp, rng, score_form):
-    """argmax uses the best score; expected the softmax mean; sample draws one network per
-    setting (the same for every batch, and again the same for the same seed)."""
-    layer = SlotLinear(40, 30, K=8, selection="sample", rng=rng, score_form=score_form,
-                       dtype=F64)
-    for _ in range(3):                                  # scores away from their start
-        layer.forward(device(rng.standard_normal((4, 40))), train=True)
-        layer.backward(device(rng.standard_normal((4, 30))))
-        SGD(layer.params, lr=20.0).step(layer.grads)
-    x = device(rng.standard_normal((5, 40)))
-    dense = Linear(40, 30, dtype=F64)
-
-    def output_with(weight):
-        dense.params["W"] = device(weight)
-        return backend.to_host(dense.forward(x, train=False))
-
-    scores = backend.to_host(layer.scores)
-    options = backend.to_host(layer.options)
-    best = np.take_along_axis(options, scores.argmax(-1)[..., None], -1)[..., 0]
-    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(best))
-    layer.slots.set_evaluation("expected")
-    p = np.exp(scores - scores.max(-1, keepdims=True))
-    mean = (p * options).sum(-1) / p.sum(-1)
-    assert np.allclose(backend.to_host(layer.forward(x, train=False)), output_with(mean))
-    layer.slots.set_evaluation("sample", seed=5)
-    first = backend.to_host(layer.forward(x, train=False))
-    drawn = backend.to_host(layer.slots.last_index).copy()
-    assert np.allclose(backend.to_host(layer.forward(x[:2], train=False)), first[:2])
-    assert np.allclose(first, output_with(np.take_along_axis(options, drawn[..., None], -1)[..., 0]))
-    layer.slots.set_evaluation("sample", seed=6)
-    layer.forward(x, train=False)
-    assert (backend.to_host(layer.slots.last_index) != drawn).mean() > 0.3
-    layer.slots.set_evaluation("sample", seed=5)
-    assert np.array_equal(backend.to_host(layer.forward(x, train=False)), first)
-    with pytest.raises(ValueError, match="unknown evaluation"):
-        layer.slots.set_evaluation("mean")
-
-
-def test_an_evaluation_draw_does_not_disturb_training_draws(rng):
-    """Evaluating in between leaves the training samples (and so resumed runs) unchanged."""
-    a, b = (SlotLinear(20, 10, K=4, selection="sample", rng=1) for _ in range(2))
-    x = rng.standard_normal((3, 20)).astype(np.float32)
-    a.forward(x, train=True)
-    b.forward(x, train=True)
-    b.slots.set_evaluation("sample", seed=3)
-    b.forward(x, train=False)
-    a.forward(x, train=True)
-    b.forward(x, train=True)
-    assert np.array_equal(a.slots.last_index, b.slots.last_index)
-
-
 def test_options_version_2_draws_any_range_of_connections_alone():
     """Version 2: each block of connections has its own stream, so any range (cut anywhere,
     across blocks) equals the same range of the whole layer; keys make layers independent."""
