@@ -26,10 +26,15 @@ LARGE_PRODUCT = 1 << 20   # a dense layer's weights from which its products go b
 SGD_CHUNK = 1 << 17
 
 
+def outermost_first(strides):
+    """The axes in their memory order: the largest stride (outermost) first."""
+    return sorted(range(len(strides)), key=lambda axis: -strides[axis])
+
+
 def in_memory_order(make, shape, strides, dtype):
     """make(...) of `shape` with its axes laid out in memory in the order that `strides` has
     them, largest outermost (a gradient in its activation's memory order)."""
-    order = sorted(range(len(shape)), key=lambda axis: -strides[axis])
+    order = outermost_first(strides)
     memory = make(tuple(shape[axis] for axis in order), dtype=dtype)
     return memory.transpose([order.index(axis) for axis in range(len(shape))])
 
@@ -37,7 +42,7 @@ def in_memory_order(make, shape, strides, dtype):
 def memory_order(array):
     """(axes, view): `array` transposed so that its axes run from outermost to innermost in
     memory."""
-    axes = sorted(range(array.ndim), key=lambda axis: -array.strides[axis])
+    axes = outermost_first(array.strides)
     return axes, array.transpose(axes)
 
 
