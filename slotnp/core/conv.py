@@ -43,10 +43,12 @@ class Conv2d(WeightedLayer):
     """x: (N, C, H, W) -> y: (N, F, OH, OW). Weight `params["W"]`: (F, C, KH, KW)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=False,
-                 rng=None, dtype=np.float32):
+                 rng=None, dtype=np.float32, weight=None):
         super().__init__()
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.params["W"] = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
+        if weight is None:                                     # drawn, unless given
+            weight = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
+        self.params["W"] = weight
         if bias:
             self.params["b"] = backend.to_device(np.zeros(self.out_channels, dtype))
 
@@ -62,6 +64,11 @@ class Conv2d(WeightedLayer):
     @property
     def weight_shape(self):
         return (self.out_channels, self.in_channels) + self.kernel_size
+
+    def dense_with(self, weight):
+        """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW)."""
+        return Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
+                      self.padding, weight=weight)
 
     def forward(self, x, train=True):
         check_input(self, x, 4, "(N, C, H, W)", self.in_channels)

@@ -8,18 +8,24 @@ from .base import WeightedLayer, check_input, check_positive_int
 class Linear(WeightedLayer):
     """x: (N, in_features) -> y: (N, out_features). Trainable `params["W"]` (and `params["b"]`)."""
 
-    def __init__(self, in_features, out_features, bias=False, rng=None, dtype=np.float32):
+    def __init__(self, in_features, out_features, bias=False, rng=None, dtype=np.float32,
+                 weight=None):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        shape = (self.out_features, self.in_features)
-        self.params["W"] = backend.to_device(init.learned_weight(rng, shape, dtype))
+        if weight is None:                                     # drawn, unless given
+            weight = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
+        self.params["W"] = weight
         if bias:
             self.params["b"] = backend.to_device(np.zeros(self.out_features, dtype))
 
     @property
     def weight_shape(self):
         return (self.out_features, self.in_features)
+
+    def dense_with(self, weight):
+        """A plain Linear of this layer's shape holding `weight` (out, in)."""
+        return Linear(self.in_features, self.out_features, weight=weight)
 
     def forward(self, x, train=True):
         check_input(self, x, 2, "(N, in_features)", self.in_features)

@@ -98,9 +98,7 @@ class EdgePopupWeightMixin:
 
     def freeze(self, index=None):
         """A dense layer holding W * mask."""
-        dense = self._dense()
-        dense.params["W"] = self.weight()
-        return dense
+        return self.dense_with(self.weight())
 
     def _supermask_repr(self):
         return f"keep={self.supermask.keep:g}, weight_init={self.supermask.weight_init!r}"
@@ -118,9 +116,6 @@ class EdgePopupLinear(EdgePopupWeightMixin, Linear):
         self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
         self.params["scores"] = self.supermask.initial_scores()
 
-    def _dense(self):
-        return Linear(self.in_features, self.out_features, dtype=self.supermask.weight.dtype)
-
     def __repr__(self):
         return f"EdgePopupLinear({self.in_features}, {self.out_features}, " \
                f"{self._supermask_repr()})"
@@ -136,10 +131,6 @@ class EdgePopupConv2d(EdgePopupWeightMixin, Conv2d):
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
         self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
         self.params["scores"] = self.supermask.initial_scores()
-
-    def _dense(self):
-        return Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
-                      self.padding, dtype=self.supermask.weight.dtype)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._supermask_repr()})"

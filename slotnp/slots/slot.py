@@ -187,9 +187,11 @@ class SlotWeightMixin:
         """The effective weight at evaluation: weight_shape."""
         return self.slots.greedy(self.params, reuse=True)[1]
 
-    def chosen_weight(self, index=None):
-        """A copy of the weight of options `index` (default: the evaluation's selection)."""
-        return self.weight().copy() if index is None else self.slots.pick(index)
+    def freeze(self, index=None):
+        """A dense layer holding a copy of the selected weights (or of options `index`), to
+        fine-tune."""
+        return self.dense_with(self.weight().copy() if index is None
+                               else self.slots.pick(index))
 
     def _slot_repr(self):
         shared = "" if not self.slots.shared else ", shared='network'" \
@@ -231,13 +233,6 @@ class SlotLinear(SlotWeightMixin, Linear):
                                 rng, dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
 
-    def freeze(self, index=None):
-        """A dense Linear holding the selected weights (or options `index`), to fine-tune."""
-        weight = self.chosen_weight(index)
-        dense = Linear(self.in_features, self.out_features, dtype=weight.dtype)
-        dense.params["W"] = weight
-        return dense
-
     def __repr__(self):
         return f"SlotLinear({self.in_features}, {self.out_features}, {self._slot_repr()})"
 
@@ -255,14 +250,6 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
         self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection,
                                 shared, rng, dtype, option_bound, options_version, keep_options)
         self.params.update(self.slots.initial_params())
-
-    def freeze(self, index=None):
-        """A dense Conv2d holding the selected weights (or options `index`), to fine-tune."""
-        weight = self.chosen_weight(index)
-        dense = Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
-                       self.padding, dtype=weight.dtype)
-        dense.params["W"] = weight
-        return dense
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._slot_repr()})"
