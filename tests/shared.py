@@ -4,7 +4,8 @@ import pytest
 
 from slotnp import backend
 from slotnp.core import Conv2d
-from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.core.gradcheck import rel_error
+from slotnp.slots.straight_through import straight_through_errors
 
 HAS_GPU = backend.cupy_available()
 BACKENDS = ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(
@@ -47,7 +48,7 @@ def conv_matches_the_loop_oracle(rng, shape, F, kernel, stride, padding):
 
 
 def straight_through_check(layer, x, dout):
-    """slotnp.gradcheck's straight-through check of a slot layer (its selection held fixed),
+    """slots/straight_through.py's check of a slot layer (its selection held fixed),
     below 1e-7; and in the factored form, the score gradient's coordinates are (dL/dw, 0)."""
     errors = straight_through_errors(layer, x, dout)
     if layer.slots.score_form == "factored":       # (the grads of that check's backward)

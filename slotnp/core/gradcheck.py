@@ -10,13 +10,8 @@ For L = sum(forward(x) * dout) with a random dout, a layer's backward gives dL/d
 takes (L+ - L-) / 2h. They agree to about 1e-9 in float64; in float32 the differences lose
 most of their digits, so a check in float32 is refused rather than reported as a failure.
 
-Slot and edge-popup layers are checked the straight-through way. Their scores choose a weight
-(an argmax, a top-k), and a choice is a step function: nudging a score by h changes nothing,
-so its numerical gradient is 0 although the straight-through rule gives g * option. So the
-check holds the choice fixed: a dense twin of the layer holding the chosen weight w is
-checked numerically (dL/dx and dL/dw), and then the score gradient must equal the rule applied
-to that dL/dw: dL/dscores[..., k] = dL/dw * options[..., k] for slot layers,
-dL/dscores = dL/dw * W * sign(scores) for edge-popup.
+Slot and edge-popup layers, whose scores choose their weight, are checked the straight-through
+way: slots/straight_through.py.
 """
 import numpy as np
 
@@ -75,25 +70,3 @@ def check_layer(layer, x, dout, forward=None, tolerance=1e-7, h=1e-5):
     assert max(errors.values()) < tolerance, errors
     return errors
 
-
-def straight_through_errors(layer, x, dout):
-    """The errors of a slot or edge-popup layer, its choice held fixed (module docstring):
-    "x", "W" (through the dense twin), "scores" (the rule applied to the numerical dL/dw)."""
-    layer.forward(x, train=True)
-    layer.backward(dout.copy())
-    if hasattr(layer, "slots"):
-        dense = layer.freeze(layer.slots.last_index)      # the weight this forward chose
-    else:
-        dense = layer.freeze()
-    errors = layer_errors(dense, x, dout)
-    dw = backend.to_host(dense.grads["W"])
-    if hasattr(layer, "slots"):
-        expected = dw[..., None] * backend.to_host(layer.options)
-        assert np.array_equal(backend.to_host(dense.params["W"]), backend.to_host(
-            layer.slots.pick(layer.slots.last_index)))
-    else:
-        expected = dw * backend.to_host(layer.supermask.weight) * np.sign(
-            backend.to_host(layer.params["scores"]))
-    errors["scores"] = rel_error(layer.score_grad() if hasattr(layer, "slots")
-                                 else layer.grads["scores"], expected)
-    return errors

@@ -1,5 +1,5 @@
 """The gradient check from the command line: a small, odd-shaped case of one layer, checked in
-float64 by core/gradcheck.py.
+float64 by core/gradcheck.py (slot and edge-popup layers: slots/straight_through.py).
 
   python -m slotnp.run.gradcheck Conv2d --stride 2 --padding 1
   python -m slotnp.run.gradcheck SlotLinear --K 8
@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import core
 from ..core import backend
-from ..core.gradcheck import layer_errors, require_float64, straight_through_errors
+from ..core.gradcheck import layer_errors, require_float64
+from ..slots.straight_through import straight_through_errors
 from ..slots import EdgePopupConv2d, EdgePopupLinear, SlotConv2d, SlotLinear
 
 

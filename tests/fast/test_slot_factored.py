@@ -6,7 +6,8 @@ import pytest
 from shared import device, straight_through_check
 from slotnp import backend
 from slotnp.core import Linear
-from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.core.gradcheck import rel_error
+from slotnp.slots.straight_through import straight_through_errors
 from slotnp.core.optim import SGD
 from slotnp.fast import slot_factored, threads
 from slotnp.fast.slot_factored import factored_scores, gather, k_last_on_device

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from slotnp.core import Linear
-from slotnp.core.gradcheck import check_layer, layer_errors, straight_through_errors
+from slotnp.core.gradcheck import check_layer, layer_errors
+from slotnp.slots.straight_through import straight_through_errors
 from slotnp.run import gradcheck
 
 

@@ -12,7 +12,8 @@ from slotnp import backend, nets
 from slotnp.core import Conv2d, Linear
 from slotnp.slots import EdgePopupConv2d, EdgePopupLinear
 from slotnp.slots.edge_popup import top_fraction_mask
-from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.core.gradcheck import rel_error
+from slotnp.slots.straight_through import straight_through_errors
 from slotnp.run import cli, config as configs
 import naive
 

@@ -8,7 +8,8 @@ import pytest
 from shared import device, straight_through_check
 from slotnp import backend
 from slotnp.core import Conv2d, Linear
-from slotnp.core.gradcheck import rel_error, straight_through_errors
+from slotnp.core.gradcheck import rel_error
+from slotnp.slots.straight_through import straight_through_errors
 from slotnp.slots import SlotConv2d, SlotLinear
 from slotnp.slots import slot as slot_module
 from slotnp.core.optim import SGD
