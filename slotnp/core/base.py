@@ -9,6 +9,8 @@ averages): checkpoints save it with the parameters.
 """
 import numpy as np
 
+from . import backend, init
+
 
 class Layer:
     """Base class: a layer without parameters."""
@@ -45,6 +47,15 @@ class WeightedLayer(Layer):
 
     def _store_weight_grad(self, dW):
         self.grads["W"] = dW
+
+    def _set_weight(self, weight, rng, dtype):
+        """params["W"]: `weight` where given (its own dtype), else a Glorot draw (init.py)."""
+        if weight is None:
+            weight = init.learned_weight(rng, self.weight_shape, dtype)
+        elif tuple(weight.shape) != self.weight_shape:
+            raise ValueError(f"{self!r} needs a weight of shape {self.weight_shape}, got "
+                             f"{tuple(weight.shape)}")
+        self.params["W"] = backend.to_device(weight)
 
 
 def raise_backward_after_evaluation(layer):

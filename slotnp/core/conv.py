@@ -7,7 +7,7 @@ CPU) takes over where the twins are switched on (core/twins.py).
 """
 import numpy as np
 
-from . import backend, init, twins
+from . import backend, twins
 from .base import WeightedLayer, check_input, check_pair, check_positive_int
 from .im2col import col2im, im2col, output_size
 
@@ -46,11 +46,9 @@ class Conv2d(WeightedLayer):
                  rng=None, dtype=np.float32, weight=None):
         super().__init__()
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        if weight is None:                                     # drawn, unless given
-            weight = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
-        self.params["W"] = weight
+        self._set_weight(weight, rng, dtype)
         if bias:
-            self.params["b"] = backend.to_device(np.zeros(self.out_channels, dtype))
+            self.params["b"] = backend.to_device(np.zeros(self.out_channels, self.params["W"].dtype))
 
     def _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding):
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -66,7 +64,8 @@ class Conv2d(WeightedLayer):
         return (self.out_channels, self.in_channels) + self.kernel_size
 
     def dense_with(self, weight):
-        """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW)."""
+        """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW), without
+        bias."""
         return Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
                       self.padding, weight=weight)
 

@@ -1,7 +1,7 @@
 """Fully connected layer y = x W^T (+ b), with W of shape (out_features, in_features)."""
 import numpy as np
 
-from . import backend, init, twins
+from . import backend, twins
 from .base import WeightedLayer, check_input, check_positive_int
 
 
@@ -13,18 +13,16 @@ class Linear(WeightedLayer):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        if weight is None:                                     # drawn, unless given
-            weight = backend.to_device(init.learned_weight(rng, self.weight_shape, dtype))
-        self.params["W"] = weight
+        self._set_weight(weight, rng, dtype)
         if bias:
-            self.params["b"] = backend.to_device(np.zeros(self.out_features, dtype))
+            self.params["b"] = backend.to_device(np.zeros(self.out_features, self.params["W"].dtype))
 
     @property
     def weight_shape(self):
         return (self.out_features, self.in_features)
 
     def dense_with(self, weight):
-        """A plain Linear of this layer's shape holding `weight` (out, in)."""
+        """A plain Linear of this layer's shape holding `weight` (out, in), without bias."""
         return Linear(self.in_features, self.out_features, weight=weight)
 
     def forward(self, x, train=True):

@@ -35,10 +35,9 @@ def evaluation_layer(layer, mode, seed):
     score's option ("argmax"), the mean option ("expected"), or a draw with `seed` ("sample")."""
     if mode == "sample":
         return layer.freeze(layer.slots.sample(layer.params, backend.random_generator(seed)))
-    dense = layer.freeze()
     if mode == "expected":
-        dense.params["W"] = expected_weight(layer.scores, layer.options)
-    return dense
+        return layer.dense_with(expected_weight(layer.scores, layer.slots.options))
+    return layer.freeze()
 
 
 def evaluation_net(net, mode, seed=0, draw=0):

@@ -82,8 +82,7 @@ def evaluate_checkpoint(args):
     checkpoint.load_params(net, params, args.eval)
     data = load_data(config, data_dir_of(args, config))
     mode, draws, seed = evaluation_settings(config, args)
-    accuracies = evaluate(net, {"val": data["val"], "test": data["test"]},
-                                   mode, draws, seed)
+    accuracies = evaluate(net, {"val": data["val"], "test": data["test"]}, mode, draws, seed)
     if sampled_layers(net):
         print(f"evaluation: {mode}" + (f", mean of {draws} draws (seed {seed})"
                                        if mode == "sample" else ""))

@@ -41,6 +41,27 @@ def test_linear_values(xp, rng):
     assert rel_error(layer.forward(device(x)), np.array(expected)) < 1e-12
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda **kw: Linear(4, 3, **kw), (3, 4)),
+    (lambda **kw: Conv2d(2, 3, (3, 2), stride=2, padding=1, **kw), (3, 2, 3, 2)),
+])
+def test_a_given_weight_is_held_and_copies_keep_the_geometry(xp, rng, make, shape):
+    """weight=: held as given, in its own dtype, on the device; dense_with gives a plain layer
+    of the same geometry; a weight of another shape is refused in one line."""
+    weight = rng.standard_normal(shape)                          # float64
+    layer = make(weight=weight, dtype=np.float32)
+    assert layer.params["W"].dtype == F64
+    assert np.array_equal(backend.to_host(layer.params["W"]), weight)
+    assert backend.xp_of(layer.params["W"]) is xp
+    other = device(rng.standard_normal(shape))
+    copy = layer.dense_with(other)
+    assert type(copy) is type(layer) and repr(copy) == repr(layer)
+    assert copy.params["W"] is other
+    with pytest.raises(ValueError, match=r"needs a weight of shape"):
+        make(weight=rng.standard_normal(shape[:-1] + (shape[-1] + 1,)))
+
+
+
 @pytest.mark.parametrize("shape, F, kernel, stride, padding", CONV_CASES)
 def test_conv_gradients(xp, rng, shape, F, kernel, stride, padding):
     layer = Conv2d(shape[1], F, kernel, stride, padding, bias=True, rng=rng, dtype=F64)

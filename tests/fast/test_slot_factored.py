@@ -5,7 +5,6 @@ import pytest
 
 from shared import device, straight_through_check
 from slotnp import backend
-from slotnp.core import Linear
 from slotnp.core.gradcheck import rel_error
 from slotnp.slots.straight_through import straight_through_errors
 from slotnp.core.optim import SGD

@@ -4,6 +4,7 @@ import pytest
 
 from slotnp import backend, fast, nets, training
 from slotnp.core import Linear, Sequential
+from slotnp.core.gradcheck import rel_error
 from slotnp.core.optim import SGD
 from slotnp.run import evaluation
 from slotnp.slots import SlotLinear
@@ -94,3 +95,32 @@ def test_evaluation_layers_of_a_sampled_layer(xp, rng, form):
                               backend.to_host(twin.slots.last_index))
     with pytest.raises(ValueError, match="unknown evaluation"):
         evaluation.evaluate(nets.build("lenet", K=2, selection="sample"), {}, "mean")
+
+
+@pytest.mark.parametrize("form", ["explicit", "factored"])
+@pytest.mark.parametrize("shared", [False, "network"])
+def test_evaluation_nets_hold_the_draws_of_every_form(xp, rng, form, shared):
+    """A sampled CONV-2's evaluation nets, built here by hand from the plain rule (uniforms of
+    the seeds (seed, draw, layer), inverted through softmax(scores), then pick), give the
+    same logits in either score form, shared options too; "expected" the softmax means."""
+    with fast.on(form == "factored"):
+        net = nets.build("conv2", K=4, selection="sample", seed=2, image_size=8,
+                         score_form=form, shared=shared, dtype=np.float64)
+        x = backend.to_device(rng.standard_normal((3, 3, 8, 8)))
+        for mode, draw in (("sample", 0), ("sample", 1), ("expected", 0)):
+            layers, i = [], 0
+            for name, layer in net.named_layers():
+                if hasattr(layer, "slots"):
+                    scores, options = layer.scores, layer.slots.options
+                    if mode == "expected":
+                        weight = evaluation.expected_weight(scores, options)
+                    else:
+                        seed = int(np.random.SeedSequence([9, draw, i]).generate_state(1)[0])
+                        uniform = backend.uniform(backend.random_generator(seed),
+                                                  layer.weight_shape, np.float64)
+                        weight = pick(options, sampled_index(scores, uniform))
+                    layer, i = layer.dense_with(weight), i + 1
+                layers.append((name, layer))
+            expected = Sequential(layers).forward(x, train=False)
+            got = evaluation.evaluation_net(net, mode, seed=9, draw=draw).forward(x, train=False)
+            assert rel_error(got, expected) < 1e-12, (mode, draw)

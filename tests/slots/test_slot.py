@@ -12,7 +12,6 @@ from slotnp.core.gradcheck import rel_error
 from slotnp.slots.straight_through import straight_through_errors
 from slotnp.slots import SlotConv2d, SlotLinear
 from slotnp.slots import slot as slot_module
-from slotnp.core.optim import SGD
 from slotnp.slots.slot import sampled_index
 
 F64 = np.float64
