@@ -122,9 +122,8 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
             raise TrainingDiverged(epoch, train_loss, config["lr"])
         record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
                       train_acc=train_acc)
-        best_val = state["best"]["val_acc"] if state["best"] and args.test_at == "new-best" \
-            else None
-        record.update(evaluation.evaluate_epoch(net, data, config, best_val))
+        tested_at_new_bests = state["history"] if args.test_at == "new-best" else None
+        record.update(evaluation.evaluate_epoch(net, data, config, tested_at_new_bests))
         record["seconds"] = round(time.time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):

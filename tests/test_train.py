@@ -72,22 +72,31 @@ def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection, b
                 assert np.array_equal(a[key], b[key]), key
 
 
-@pytest.mark.parametrize("selection", ["greedy", "sample"])
-def test_testing_only_at_new_best_epochs_gives_the_same_run(tmp_path, selection):
-    """--test-at new-best: the test set only where the validation accuracy is a new best; every
-    other number, and the result, as every epoch's testing gives them (also resumed midway)."""
+@pytest.mark.parametrize("selection, modes", [("greedy", []), ("sample", []),
+                                              ("sample", ["--compare-eval-modes"])])
+def test_testing_only_at_new_best_epochs_gives_the_same_run(tmp_path, selection, modes):
+    """--test-at new-best: the test set only where the validation accuracy is a new best (each
+    evaluation mode's own, with --compare-eval-modes); every other number, and the result, as
+    every epoch's testing gives them (also resumed midway)."""
     every, best = tmp_path / "every", tmp_path / "best"
-    flags = ["--epochs", "5", "--selection", selection, "--lr", "0.05"]
+    flags = ["--epochs", "5", "--selection", selection, "--lr", "0.05", *modes]
     run(*flags, "--out", str(every))
     run(*flags, "--out", str(best), "--test-at", "new-best", "--time-limit", "1e-6")
     run("--resume", "--out", str(best), "--test-at", "new-best")
     rows, expected = metrics(best), metrics(every)
     assert len(rows) == len(expected) == 5
-    top = 0
+    tops = {}
+
+    def tested_at_new_bests(row, want, mode):
+        new_best = row["val_acc"] > tops.get(mode, 0)
+        tops[mode] = max(tops.get(mode, 0), row["val_acc"])
+        return row == (want if new_best else dict(want, test_acc=None))
     for row, want in zip(rows, expected):
-        new_best = row["val_acc"] > top
-        top = max(top, row["val_acc"])
-        assert row == (want if new_best else dict(want, test_acc=None))
+        by_mode, wanted = row.pop("by_eval_mode", {}), want.pop("by_eval_mode", {})
+        assert tested_at_new_bests(row, want, "run's")
+        assert by_mode.keys() == wanted.keys() == ({"sample", "expected", "argmax"} if modes
+                                                   else set())
+        assert all(tested_at_new_bests(by_mode[m], wanted[m], m) for m in by_mode)
     assert sum(row["test_acc"] is None for row in rows) >= 1       # some epoch skipped its test
     result = json.loads((best / "result.json").read_text())
     assert result == dict(json.loads((every / "result.json").read_text()),

@@ -179,8 +179,8 @@ def parse_args(argv=None):
                    help="stop cleanly after the epoch that passes this time (resume later)")
     p.add_argument("--test-at", choices=("every-epoch", "new-best"), default="every-epoch",
                    help="evaluate the test set every epoch, or only where the validation "
-                        "accuracy is a new best: the same result (the test accuracy at the best "
-                        "validation epoch), less evaluation")
+                        "accuracy is a new best (each evaluation mode's own): the same result "
+                        "(the test accuracy at the best validation epoch), less evaluation")
     p.add_argument("--plain", action="store_true",
                    help="the plain engine alone (slotnp/core and slots: im2col convolution, "
                         "explicit scores, no threads), no fast twin: the same results up to "

@@ -85,27 +85,32 @@ def evaluation_settings(config, args=None):
     return mode, draws, seed
 
 
-def evaluate_epoch(net, data, config, best_val=None):
+def evaluate_epoch(net, data, config, history=None):
     """val_acc and test_acc by the run's evaluation mode; with compare_eval_modes, also
-    by_eval_mode: {mode: {val_acc, test_acc}} for every mode. Given `best_val` (the best
-    validation accuracy so far, --test-at new-best), the test set is evaluated only where
-    val_acc beats it: test_acc is None elsewhere (the same draws either way: seeded)."""
+    by_eval_mode: {mode: {val_acc, test_acc}} for every mode. Given `history` (the records so
+    far, --test-at new-best), each mode's test set is evaluated only where its val_acc beats
+    its best so far: test_acc is None elsewhere (the same draws either way: seeded)."""
     mode, draws, seed = evaluation_settings(config)
-    if best_val is not None and not config.get("compare_eval_modes"):
-        val = evaluate(net, {"val": data["val"]}, mode, draws, seed)["val"]
-        test = evaluate(net, {"test": data["test"]}, mode, draws, seed)["test"] \
-            if val > best_val else None
-        return dict(val_acc=val, test_acc=test)
-    splits = {"val": data["val"], "test": data["test"]}
     modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
     by_mode = {}
     for each in modes:
-        accuracies = evaluate(net, splits, each, draws, seed)
-        by_mode[each] = dict(val_acc=accuracies["val"], test_acc=accuracies["test"])
+        val = evaluate(net, {"val": data["val"]}, each, draws, seed)["val"]
+        best = None if history is None else best_val_so_far(history, each, mode)
+        test = evaluate(net, {"test": data["test"]}, each, draws, seed)["test"] \
+            if best is None or val > best else None
+        by_mode[each] = dict(val_acc=val, test_acc=test)
     record = dict(by_mode[mode])
     if len(modes) > 1:
         record["by_eval_mode"] = by_mode
     return record
+
+
+def best_val_so_far(history, mode, run_mode):
+    """The best val_acc of evaluation `mode` in the records `history` (the run's own mode is
+    each record's val_acc); None before the first."""
+    values = [row["val_acc"] if mode == run_mode else row["by_eval_mode"][mode]["val_acc"]
+              for row in history if mode == run_mode or mode in row.get("by_eval_mode", {})]
+    return max(values, default=None)
 
 
 def evaluation_result(config, history):
