@@ -231,12 +231,17 @@ def write_collation(runs, results_dir, name="sweep"):
     return table, figure if draw_figure(rows, figure) else None
 
 
+def seeds_text(n):
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def band(label, rows):
     """(label with the seed count, mean, std) over every seed of `rows`, or None."""
     tests = [t for r in rows for t in r["tests"]]
     if not tests:
         return None
-    return (f"{label} ({len(tests)} seeds, +- std)", float(np.mean(tests)),
+    spread = ", +- std" if len(tests) > 1 else ""
+    return (f"{label} ({seeds_text(len(tests))}{spread})", float(np.mean(tests)),
             float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0)
 
 
@@ -287,8 +292,9 @@ def draw_figure(rows, path):
     drawn = []
     for label, (selection, points) in series.items():
         points.sort()
-        seeds = min(n for *_, n in points)
-        drawn.append((f"{label} ({seeds}+ seeds)", [p[0] for p in points],
+        fewest, most = min(n for *_, n in points), max(n for *_, n in points)
+        seeds = seeds_text(most) if fewest == most else f"{fewest}-{most} seeds"
+        drawn.append((f"{label} ({seeds})", [p[0] for p in points],
                       [p[1] for p in points], [p[2] for p in points]))
     selections = [selection for selection, _ in series.values()]
     for selection in dict.fromkeys(selections):        # once each, in its first series' colour
@@ -298,8 +304,11 @@ def draw_figure(rows, path):
     bands = [learned] if learned else []
     if best is not None:
         bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
+    # a grid wholly of one short protocol says so in its title too
+    short = {protocol(r["run"]) for r in lenet} if all(protocol(r["run"]) for r in lenet) else ()
     k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER[net]["learned"]),
-                   f"{TITLES[net]}: test accuracy at the best validation epoch")
+                   f"{TITLES[net]}: test accuracy at the best validation epoch" + (
+                       f" (short protocol:{''.join(sorted(short))[1:]})" if short else ""))
     return True
 
 

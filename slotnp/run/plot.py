@@ -41,6 +41,9 @@ def tick_label(value):
     return f"{value:g}"
 
 
+CORNERS = ("lower right", "upper right", "lower left", "upper left")   # legend places
+
+
 class Chart:
     """One panel: x and y axes with round ticks and grid lines, series, and a legend.
 
@@ -72,6 +75,7 @@ class Chart:
             self.y_range = (self.y_ticks[0], self.y_ticks[-1])
         self.title, self.x_label, self.y_label = title, x_label, y_label
         self.legend = []
+        self.marks = []      # pixels of the points and line vertices drawn: the legend avoids them
         self._axes()
 
     def x(self, value):
@@ -112,6 +116,14 @@ class Chart:
             self.image.paste(label, (int(left - 70 - label.width), int((top + bottom - label.height)
                                                                   / 2)), label)
 
+    def _trace(self, points):
+        """Remember the pixels of a polyline, one every few along each segment (`marks`)."""
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            steps = max(1, int(max(abs(x1 - x0), abs(y1 - y0)) // 8))
+            self.marks += [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
+                           for i in range(steps + 1)]
+        self.marks += points[:1]
+
     def _clip(self, points):
         _, top, _, bottom = self.box
         return [(x, min(max(y, top), bottom)) for x, y in points]
@@ -120,6 +132,7 @@ class Chart:
         points = self._clip([(self.x(a), self.y(b)) for a, b in zip(xs, ys) if b is not None])
         if len(points) > 1:
             self.draw.line(points, fill=colour, width=width, joint="curve")
+        self._trace(points)
         if label:
             self.legend.append(("line", colour, label))
 
@@ -129,10 +142,12 @@ class Chart:
             x, y = self.x(a) + offset, self.y(b)
             if errors is not None and errors[i]:
                 top, bottom = self.y(b + errors[i]), self.y(b - errors[i])
+                self._trace([(x, top), (x, bottom)])
                 self.draw.line((x, top, x, bottom), fill=colour, width=2)
                 self.draw.line((x - 6, top, x + 6, top), fill=colour, width=2)
                 self.draw.line((x - 6, bottom, x + 6, bottom), fill=colour, width=2)
             box = (x - size, y - size, x + size, y + size)
+            self.marks.append((x, y))
             if hollow:
                 self.draw.ellipse(box, fill=(255, 255, 255), outline=colour, width=3)
             else:
@@ -156,24 +171,47 @@ class Chart:
         tint = tuple(int(c + (255 - c) * 0.75) for c in colour)
         top, bottom = self._clip([(0, self.y(high)), (0, self.y(low))])
         self.draw.rectangle((left + 2, top[1], right - 2, bottom[1]), fill=tint)
-        self.draw.line((left + 2, self.y((low + high) / 2), right - 2, self.y((low + high) / 2)),
-                       fill=colour, width=2)
+        middle = self.y((low + high) / 2)
+        self.draw.line((left + 2, middle, right - 2, middle), fill=colour, width=2)
+        self._trace([(left + 2, middle), (right - 2, middle)])
         if label:
             self.legend.append(("band", colour, label))
 
+    def legend_size(self):
+        """(width, height) of the legend box in pixels."""
+        width = max(self.draw.textlength(t, font=self.small) for _, _, t in self.legend) + 64
+        return width, (self.small.size + 12) * len(self.legend) + 12
+
+    def _corner_origin(self, corner):
+        left, top, right, bottom = self.box
+        width, height = self.legend_size()
+        return (right - width - 14 if "right" in corner else left + 14,
+                bottom - height - 14 if "lower" in corner else top + 14)
+
+    def clear_corner(self, preferred="lower right"):
+        """The first panel corner, `preferred` first, where the legend covers nothing drawn
+        (`marks`), or None."""
+        width, height = self.legend_size()
+        for corner in [preferred] + [c for c in CORNERS if c != preferred]:
+            x0, y0 = self._corner_origin(corner)
+            if not any(x0 - 10 <= x <= x0 + width + 10 and y0 - 10 <= y <= y0 + height + 10
+                       for x, y in self.marks):
+                return corner
+        return None
+
     def finish(self, corner="lower right"):
-        """Draw the legend inside the panel, in `corner`, or "below" it (under the x label: the
-        image needs room for its rows, each the small font's size + 12); then redraw the frame."""
+        """Draw the legend inside the panel, in `corner` (or the first other corner where it
+        covers nothing drawn), or "below" it (under the x label: the image needs room for its
+        rows, each the small font's size + 12). Then redraw the frame."""
         if not self.legend:
             return
         left, top, right, bottom = self.box
         row = self.small.size + 12
-        width = max(self.draw.textlength(t, font=self.small) for _, _, t in self.legend) + 64
-        height = row * len(self.legend) + 12
-        x0 = right - width - 14 if "right" in corner else left + 14
-        y0 = bottom - height - 14 if "lower" in corner else top + 14
+        width, height = self.legend_size()
         if corner == "below":
             x0, y0 = left, bottom + 100
+        else:
+            x0, y0 = self._corner_origin(self.clear_corner(corner) or corner)
         self.draw.rectangle((x0, y0, x0 + width, y0 + height), fill=(255, 255, 255),
                             outline=GREY, width=1)
         for i, (kind, colour, text) in enumerate(self.legend):
@@ -316,42 +354,56 @@ def accuracy_range(values, bands=()):
     return max(0.0, low - margin), min(100.0, high + margin)
 
 
+def save_figure(path, plot, below=False):
+    """A results figure, 1400 pixels wide: plot(image) draws its panel (150, 90)-(1360, 760)
+    and returns the Chart. The legend goes in the first corner of the panel where it covers
+    nothing drawn; where there is none (or `below`), the figure is drawn again, taller, with
+    the legend under the panel."""
+    image = Image.new("RGB", (1400, 900), "white")
+    chart = plot(image)
+    corner = None if below else chart.clear_corner()
+    if corner is None:
+        image = Image.new("RGB", (1400, 760 + 100 + chart.legend_size()[1] + 30), "white")
+        chart, corner = plot(image), "below"
+    chart.finish(corner)
+    image.save(path)
+
+
 def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=""):
     """Test accuracy (%) against K on a log2 axis, as in the paper's K-sweep figures.
 
     series: (label, Ks, means, stds) per configuration, drawn as filled points with +-std bars
     and joined by lines; paper: (label, Ks, values[, series index]) drawn hollow beside them, in
-    the colour of the series at that index (default: at the same position); bands: (label, mean, std) drawn across the panel (learned
-    weights, edge-popup); paper_baseline: (label, value), a grey line.
+    the colour of the series at that index (default: at the same position); bands: (label,
+    mean, std) drawn across the panel (learned weights, edge-popup); paper_baseline: (label,
+    value), a grey line. More than two series put the legend under the panel.
     """
-    below = len(series) > 2            # many configurations: the legend goes under the panel
-    entries = len(bands) + bool(paper_baseline) + len(series) + len(paper)
-    legend = (font(int(26 * 0.85)).size + 12) * entries + 12
-    image = Image.new("RGB", (1400, 760 + 100 + legend + 30 if below else 900), "white")
     Ks = [k for _, ks, *_ in list(series) + list(paper) for k in ks]
     values = [m + s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [m - s for _, _, ms, ss in series for m, s in zip(ms, ss)] + \
         [v for _, _, vs, *_ in paper for v in vs]
     if paper_baseline:
         values.append(paper_baseline[1])
-    chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)), accuracy_range(values, bands),
-                  title, "K, options per connection (log2 scale)", "test accuracy (%)",
-                  log2_x=True, text=26)
-    for (label, mean, std), colour in zip(bands, (GREEN, ORANGE, GREY)):
-        chart.band(mean - std, mean + std, colour, label)
-    if paper_baseline:
-        label, value = paper_baseline
-        chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
-    for i, (label, ks, means, stds) in enumerate(series):
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        chart.line(ks, means, colour, None, width=2)
-        chart.points(ks, means, colour, label, errors=stds, offset=-6)
-    for i, (label, ks, values, *index) in enumerate(paper):
-        colour = SERIES_COLOURS[(index[0] if index else i) % len(SERIES_COLOURS)]
-        chart.points(ks, values, colour, label, hollow=True,
-                     offset=6)
-    chart.finish("below" if below else "lower right")
-    image.save(path)
+
+    def plot(image):
+        chart = Chart(image, (150, 90, 1360, 760), (min(Ks), max(Ks)),
+                      accuracy_range(values, bands), title,
+                      "K, options per connection (log2 scale)", "test accuracy (%)",
+                      log2_x=True, text=26)
+        for (label, mean, std), colour in zip(bands, (GREEN, ORANGE, GREY)):
+            chart.band(mean - std, mean + std, colour, label)
+        if paper_baseline:
+            label, value = paper_baseline
+            chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
+        for i, (label, ks, means, stds) in enumerate(series):
+            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            chart.line(ks, means, colour, None, width=2)
+            chart.points(ks, means, colour, label, errors=stds, offset=-6)
+        for i, (label, ks, values_, *index) in enumerate(paper):
+            colour = SERIES_COLOURS[(index[0] if index else i) % len(SERIES_COLOURS)]
+            chart.points(ks, values_, colour, label, hollow=True, offset=6)
+        return chart
+    save_figure(path, plot, below=len(series) > 2)
 
 
 def budget_figure(path, alone, tuned, bands=(), title=""):
@@ -359,33 +411,38 @@ def budget_figure(path, alone, tuned, bands=(), title=""):
     accuracy (%) against the slot-machine epochs E. alone: (Es, accuracies) of the slot machine
     after E epochs; tuned: (Es, accuracies) once fine-tuned for the rest; bands as in
     k_sweep_figure (learned weights over the whole budget)."""
-    image = Image.new("RGB", (1400, 900), "white")
     (alone_es, alone_values), (tuned_es, tuned_values) = alone, tuned
-    chart = Chart(image, (150, 90, 1360, 760), (0, max(alone_es + tuned_es)),
-                  accuracy_range(alone_values + tuned_values, bands), title,
-                  "epochs of slot-machine training (the rest of the budget: fine-tuning)",
-                  "test accuracy (%)", text=26)
-    for (label, mean, std), colour in zip(bands, (GREEN, GREY)):
-        chart.band(mean - std, mean + std, colour, label)
-    chart.line(alone_es, alone_values, BLUE, None, width=2)
-    chart.points(alone_es, alone_values, BLUE, "slot machine alone, after E epochs", hollow=True)
-    chart.line(tuned_es, tuned_values, RED, None, width=2)
-    chart.points(tuned_es, tuned_values, RED, "then its selected weights fine-tuned (E + rest)")
-    chart.finish("lower right")
-    image.save(path)
+
+    def plot(image):
+        chart = Chart(image, (150, 90, 1360, 760), (0, max(alone_es + tuned_es)),
+                      accuracy_range(alone_values + tuned_values, bands), title,
+                      "epochs of slot-machine training (the rest of the budget: fine-tuning)",
+                      "test accuracy (%)", text=26)
+        for (label, mean, std), colour in zip(bands, (GREEN, GREY)):
+            chart.band(mean - std, mean + std, colour, label)
+        chart.line(alone_es, alone_values, BLUE, None, width=2)
+        chart.points(alone_es, alone_values, BLUE, "slot machine alone, after E epochs",
+                     hollow=True)
+        chart.line(tuned_es, tuned_values, RED, None, width=2)
+        chart.points(tuned_es, tuned_values, RED,
+                     "then its selected weights fine-tuned (E + rest)")
+        return chart
+    save_figure(path, plot)
 
 
 def fraction_figure(path, fractions, means, stds, bands=(), title=""):
     """Test accuracy (%) against the kept fraction (%) of edge-popup, +-std bars; bands as in
     k_sweep_figure."""
-    image = Image.new("RGB", (1400, 900), "white")
     values = [m + sign * s for m, s in zip(means, stds) for sign in (-1, 1)]
-    chart = Chart(image, (150, 90, 1360, 760), (0, 100), accuracy_range(values, bands), title,
-                  "weights kept in each layer (%)", "test accuracy (%)", text=26)
-    for (label, mean, std), colour in zip(bands, (GREEN, BLUE, GREY)):
-        chart.band(mean - std, mean + std, colour, label)
     percent = [100 * f for f in fractions]
-    chart.line(percent, means, ORANGE, None, width=2)
-    chart.points(percent, means, ORANGE, "slotnp edge-popup (+- std over seeds)", errors=stds)
-    chart.finish("lower right")
-    image.save(path)
+
+    def plot(image):
+        chart = Chart(image, (150, 90, 1360, 760), (0, 100), accuracy_range(values, bands),
+                      title, "weights kept in each layer (%)", "test accuracy (%)", text=26)
+        for (label, mean, std), colour in zip(bands, (GREEN, BLUE, GREY)):
+            chart.band(mean - std, mean + std, colour, label)
+        chart.line(percent, means, ORANGE, None, width=2)
+        chart.points(percent, means, ORANGE, "slotnp edge-popup (+- std over seeds)",
+                     errors=stds)
+        return chart
+    save_figure(path, plot)

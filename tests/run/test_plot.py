@@ -1,7 +1,7 @@
 """run/plot.py: the results figures' axes and legends stay readable."""
 from PIL import Image
 
-from slotnp.run.plot import accuracy_range, k_sweep_figure
+from slotnp.run.plot import Chart, accuracy_range, k_sweep_figure
 
 
 def test_the_accuracy_axis_stays_within_0_and_100_percent():
@@ -22,3 +22,25 @@ def test_many_configurations_put_the_legend_under_the_panel(tmp_path):
         sizes.append(Image.open(tmp_path / f"{n}.png").size)
     assert sizes[0] == (1400, 900)
     assert sizes[1][0] == sizes[2][0] == 1400 and 900 < sizes[1][1] < sizes[2][1]
+
+
+def test_the_legend_takes_a_corner_that_covers_nothing_else_goes_below(tmp_path):
+    """A point in the lower right sends the legend to the first clear corner; where the
+    points, lines and bands leave none, the figure grows and the legend goes under the panel."""
+    chart = Chart(Image.new("RGB", (1400, 900), "white"), (150, 90, 1360, 760), (2, 64),
+                  (0, 100), log2_x=True, text=26)
+    chart.points([2, 8], [50, 50], (0, 0, 0), "a label as long as the ones the sweeps write")
+    assert chart.clear_corner() == "lower right"
+    chart.points([64], [5], (0, 0, 0))                       # now under the lower-right legend
+    assert chart.clear_corner() == "upper right"
+    chart.band(94, 96, (0, 0, 0))                             # a band across the top
+    assert chart.clear_corner() == "lower left"
+    chart.line([2, 64], [5, 5], (0, 0, 0))                    # a line along the bottom
+    assert chart.clear_corner() is None
+    crowded = [("configuration", [2, 8, 64], [98.0, 50.0, 2.0], [0, 0, 0])]
+    k_sweep_figure(tmp_path / "crowded.png", crowded, bands=[("learned", 97.0, 0.0)],
+                   paper_baseline=("paper", 1.0))
+    assert Image.open(tmp_path / "crowded.png").size[1] > 900
+    k_sweep_figure(tmp_path / "clear.png", [("configuration", [2, 64], [50.0, 51.0], [0, 0])],
+                   bands=[("learned", 60.0, 0.0)])
+    assert Image.open(tmp_path / "clear.png").size == (1400, 900)
