@@ -17,6 +17,7 @@ collate.py writes results/<dataset>/<preset>.md (mean +- std over seeds beside t
 value) and <preset>.png beside the records (--name for another name than the preset's).
 """
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import sys
 import time
 
 from slotnp.fast.threads import CPU_CORES
-from slotnp.run import config as configs, run_folder
+from slotnp.run import config as configs, evaluation, run_folder
 from slotnp.run.collate import current, records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -302,6 +303,44 @@ def record(run, runs_dir, results_dir):
     return True
 
 
+def record_as_first_epochs(run, runs_dir, results_dir):
+    """Record a shorter run of E epochs as the first E epochs of its full-protocol twin (the
+    same run but for --epochs) where the twin has run them and E is one of its SGDR restarts:
+    over those epochs the rate follows the same cosine to 0, the data and the draws the same
+    seeds, so the twin's first E epochs are the run (tests/test_train.py shows it). The records
+    are those the run would write, with `derived_from` naming the twin; True if recorded."""
+    if not run.epochs or run.finetune_of is not None:
+        return False
+    twin = copy.copy(run)
+    twin.epochs = None
+    twin.name = twin._name()
+    folder = os.path.join(runs_dir, twin.name)
+    path = os.path.join(folder, "metrics.jsonl")
+    if not current(folder, twin) or not os.path.isfile(path):
+        return False
+    with open(os.path.join(folder, "config.json")) as file:
+        config = json.load(file)
+    with open(path) as file:
+        rows = [json.loads(line) for line in file][:run.epochs]
+    if run.epochs not in config["restarts"] or len(rows) < run.epochs:
+        return False
+    config = dict(config, epochs=run.epochs, out=os.path.join(runs_dir, run.name),
+                  derived_from=twin.name)
+    top = max(row["val_acc"] for row in rows)
+    best = next(row for row in rows if row["val_acc"] == top)     # tested: a new best then
+    result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
+                  epochs_run=run.epochs, epochs=run.epochs,
+                  wall_minutes=round(sum(row["seconds"] for row in rows) / 60, 2),
+                  derived_from=twin.name)
+    result.update(evaluation.evaluation_result(config, rows))
+    target = records_of(results_dir, run)
+    os.makedirs(target, exist_ok=True)
+    run_folder.write_json(os.path.join(target, "config.json"), config)
+    run_folder.write_json(os.path.join(target, "metrics.jsonl"), rows, lines=True)
+    run_folder.write_json(os.path.join(target, "result.json"), result)
+    return True
+
+
 def run_all(runs, args):
     """Run the unfinished runs, `args.jobs` at a time, each with its share of the cores."""
     todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
@@ -466,6 +505,11 @@ def main(argv=None):
     for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
         signal.signal(signum, interrupt)
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
+    for run in runs:
+        if status(run, args.runs, args.results) != "done" and \
+                record_as_first_epochs(run, args.runs, args.results):
+            print(f"sweep: {run.name} recorded as the first {run.epochs} epochs of its "
+                  "full-protocol run", file=sys.stderr)
     if not args.collate:
         say_what_is_skipped(runs, args)
     if args.print_commands:

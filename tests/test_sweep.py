@@ -277,3 +277,32 @@ def test_bad_sweep_flags_give_one_clear_line():
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "name the nets" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(tmp_path,
+                                                                               selection):
+    """A run of E epochs is the first E epochs of its full-protocol twin where E is one of the
+    twin's SGDR restarts (here 2 of 4, standing in for 25 of 200): recorded from them, its
+    records are those of the run trained on its own, but for the wall time and the mark."""
+    short, other = sweep.grid(["lenet"], K=[2], selection=[selection], seeds=[0], epochs=2) + \
+        sweep.grid(["lenet"], K=[2], selection=[selection], seeds=[0], epochs=3)
+    twin = sweep.grid(["lenet"], K=[2], selection=[selection], seeds=[0])[0]
+    runs, alone, results = (str(tmp_path / d) for d in ("runs", "alone", "results"))
+    data = ["--dataset", "synthetic", "--batch-size", "100", "--no-progress"]
+    for flags in (twin.train_flags(runs) + ["--epochs", "4", "--restarts", "2"],
+                  short.train_flags(alone)):
+        subprocess.run([sys.executable, "train.py", *flags, *data], cwd=ROOT, check=True,
+                       capture_output=True, timeout=300)
+    assert not sweep.record_as_first_epochs(other, runs, results)     # 3 is no restart
+    assert sweep.record_as_first_epochs(short, runs, results)
+    derived = records(results)[short.name]
+    assert sweep.record(short, alone, str(tmp_path / "results-alone"))
+    trained = records(str(tmp_path / "results-alone"))[short.name]
+    assert derived[0] == trained[0]                                    # every epoch's numbers
+    assert derived[1] == dict({k: v for k, v in trained[1].items() if k != "backend"},
+                              derived_from=twin.name)                  # the result
+    keep = ("data_dir", "derived_from", "restarts")   # (the stand-in restarts at 2; a full
+    # protocol's restarts, 25 and 75, are the short run's own)
+    assert {k: v for k, v in derived[2].items() if k not in keep} == \
+        {k: v for k, v in trained[2].items() if k not in keep}
