@@ -61,6 +61,18 @@ def test_a_training_step_reads_nothing_from_the_device(counting, name, kw):
     assert sum(counting.reads.values()) == 1, dict(counting.reads)
 
 
+@pytest.mark.parametrize("mode, reads", [("sample", 3), ("expected", 1)])
+def test_a_sampled_net_evaluation_reads_once_per_network_and_split(counting, mode, reads):
+    """run/evaluation.py on the GPU path: building each drawn (or expected) network reads
+    nothing; each accuracy reads its count once."""
+    from slotnp.run import evaluation
+    net, x, y, step = one_step("conv2", dict(K=8, selection="sample"))
+    step()
+    counting.reset()
+    evaluation.evaluate(net, {"val": (x, y), "test": (x, y)}, mode, draws=3, seed=1)
+    assert sum(counting.reads.values()) == 2 * reads, dict(counting.reads)
+
+
 def test_a_whole_training_epoch_reads_only_for_progress(counting):
     """train_epoch itself: no read per step; progress (every 20 steps) and the result only."""
     from slotnp import optim, training
