@@ -302,6 +302,8 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     assert derived[0] == trained[0]                                    # every epoch's numbers
     assert derived[1] == dict({k: v for k, v in trained[1].items() if k != "backend"},
                               derived_from=twin.name)                  # the result
+    table, _ = write_collation([short], results, "short")
+    assert "2 epochs (the first epochs of the full run) |" in open(table).read()
     keep = ("data_dir", "derived_from", "restarts")   # (the stand-in restarts at 2; a full
     # protocol's restarts, 25 and 75, are the short run's own)
     assert {k: v for k, v in derived[2].items() if k not in keep} == \

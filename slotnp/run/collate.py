@@ -107,6 +107,7 @@ def collate(runs, results_dir):
         row["eval"] = result.get("eval_mode")
         row["epochs"] = result.get("epochs")
         row["draws"] = result.get("eval_draws")
+        row["derived"] = result.get("derived_from")    # recorded from a longer run's first epochs
     for row in rows:
         tests = np.array(row["tests"])
         row["mean"] = float(tests.mean()) if len(tests) else None
@@ -212,7 +213,8 @@ def write_collation(runs, results_dir, name="sweep"):
                                                   else "")
             others = "; ".join(t for t in (evaluation, others) if t)
         minutes = minutes_cell(row)
-        lines.append(f"| {run.net} | {describe(run)} | {run.weight_decay:g} | "
+        derived = " (the first epochs of the full run)" if row.get("derived") else ""
+        lines.append(f"| {run.net} | {describe(run)}{derived} | {run.weight_decay:g} | "
                      f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
                      f"{minutes} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
