@@ -322,7 +322,9 @@ def record_as_first_epochs(run, runs_dir, results_dir):
         config = json.load(file)
     with open(path) as file:
         rows = [json.loads(line) for line in file][:run.epochs]
-    if run.epochs not in config["restarts"] or len(rows) < run.epochs:
+    # E must be the twin's first restart: a run of E epochs alone has no restart below E
+    if run.epochs not in config["restarts"] or min(config["restarts"]) < run.epochs or \
+            len(rows) < run.epochs:
         return False
     config = dict(config, epochs=run.epochs, out=os.path.join(runs_dir, run.name),
                   derived_from=twin.name)
@@ -494,7 +496,8 @@ def say_what_is_skipped(runs, args):
     where = sorted({os.path.dirname(records_of(args.results, run)) for run in done})
     names = ", ".join(run.name for run in done[:3]) + (", ..." if len(done) > 3 else "")
     print(f"sweep: skipping {len(done)} of {len(runs)} runs, recorded as finished in "
-          f"{', '.join(where)} ({names}); delete a run's record to run it again", file=sys.stderr)
+          f"{', '.join(where)} ({names}); delete a run's record to run it again (one recorded "
+          "from its full run's first epochs: delete that run's folder too)", file=sys.stderr)
     if len(done) == len(runs):
         print("sweep: every run of this grid is recorded: nothing to " +
               ("print" if args.print_commands else "run"), file=sys.stderr)
@@ -505,8 +508,9 @@ def main(argv=None):
     for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
         signal.signal(signum, interrupt)
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
-    for run in runs:
-        if status(run, args.runs, args.results) != "done" and \
+    tuned = {r.finetune_of.name for r in runs if r.finetune_of is not None}
+    for run in runs:     # (not a run to fine-tune: that needs its own best.npz)
+        if run.name not in tuned and status(run, args.runs, args.results) != "done" and \
                 record_as_first_epochs(run, args.runs, args.results):
             print(f"sweep: {run.name} recorded as the first {run.epochs} epochs of its "
                   "full-protocol run", file=sys.stderr)

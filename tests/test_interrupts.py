@@ -78,7 +78,7 @@ def test_a_signal_during_the_build_ends_it_within_seconds(tmp_path):
 
 @pytest.mark.parametrize("target, call", [
     ("slotnp.core.training:softmax_cross_entropy", 60),  # a training step of epoch 2
-    ("slotnp.run.evaluation:evaluate", 3),   # epoch 2's evaluation (2 calls each: val, test)
+    ("slotnp.run.evaluation:evaluate", 2),              # the evaluation of epoch 2
 ])
 def test_a_signal_in_epoch_2_names_the_checkpoint_of_epoch_1(tmp_path, target, call):
     out = tmp_path / "run"

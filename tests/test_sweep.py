@@ -295,6 +295,13 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
         subprocess.run([sys.executable, "train.py", *flags, *data], cwd=ROOT, check=True,
                        capture_output=True, timeout=300)
     assert not sweep.record_as_first_epochs(other, runs, results)     # 3 is no restart
+    config = os.path.join(runs, twin.name, "config.json")
+    restarted = dict(json.load(open(config)), restarts=[1, 2])
+    json.dump(restarted, open(config + ".early", "w"))
+    os.replace(config, config + ".kept")
+    os.replace(config + ".early", config)            # a restart before 2: not the same run
+    assert not sweep.record_as_first_epochs(short, runs, results)
+    os.replace(config + ".kept", config)
     assert sweep.record_as_first_epochs(short, runs, results)
     derived = records(results)[short.name]
     assert sweep.record(short, alone, str(tmp_path / "results-alone"))

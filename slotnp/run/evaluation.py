@@ -94,8 +94,12 @@ def evaluate_epoch(net, data, config, history=None):
     modes = EVALUATIONS if config.get("compare_eval_modes") else (mode,)
     by_mode = {}
     for each in modes:
+        if history is None:                     # both splits in one call: one set of draws
+            both = evaluate(net, {"val": data["val"], "test": data["test"]}, each, draws, seed)
+            by_mode[each] = dict(val_acc=both["val"], test_acc=both["test"])
+            continue
         val = evaluate(net, {"val": data["val"]}, each, draws, seed)["val"]
-        best = None if history is None else best_val_so_far(history, each, mode)
+        best = best_val_so_far(history, each, mode)
         test = evaluate(net, {"test": data["test"]}, each, draws, seed)["test"] \
             if best is None or val > best else None
         by_mode[each] = dict(val_acc=val, test_acc=test)
