@@ -305,9 +305,9 @@ def record(run, runs_dir, results_dir):
 
 def record_as_first_epochs(run, runs_dir, results_dir):
     """Record a shorter run of E epochs as the first E epochs of its full-protocol twin (the
-    same run but for --epochs) where the twin has run them and E is one of its SGDR restarts:
+    same run but for --epochs) where the twin has run them and E is its first SGDR restart:
     over those epochs the rate follows the same cosine to 0, the data and the draws the same
-    seeds, so the twin's first E epochs are the run (tests/test_train.py shows it). The records
+    seeds, so the twin's first E epochs are the run (tests/test_sweep.py shows it). The records
     are those the run would write, with `derived_from` naming the twin; True if recorded."""
     if not run.epochs or run.finetune_of is not None:
         return False
@@ -323,13 +323,11 @@ def record_as_first_epochs(run, runs_dir, results_dir):
     with open(path) as file:
         rows = [json.loads(line) for line in file][:run.epochs]
     # E must be the twin's first restart: a run of E epochs alone has no restart below E
-    if run.epochs not in config["restarts"] or min(config["restarts"]) < run.epochs or \
-            len(rows) < run.epochs:
+    if min(config["restarts"], default=None) != run.epochs or len(rows) < run.epochs:
         return False
     config = dict(config, epochs=run.epochs, out=os.path.join(runs_dir, run.name),
                   derived_from=twin.name)
-    top = max(row["val_acc"] for row in rows)
-    best = next(row for row in rows if row["val_acc"] == top)     # tested: a new best then
+    best = max(rows, key=lambda row: row["val_acc"])   # the first of equals: tested, a new best
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=run.epochs, epochs=run.epochs,
                   wall_minutes=round(sum(row["seconds"] for row in rows) / 60, 2),
