@@ -184,7 +184,27 @@ def summary_markdown(rows):
                 value = paper_value(run)
                 paper = "-" if value is None else f"{value:.2f}"
             lines.append(f"| {describe(run)} | {accuracy_cell(row)} | {minutes} | {paper} |")
-    return "\n".join(lines) + "\n"
+    gaps = gap_text(plain, [r for r in others if r["run"].learned])
+    return "\n".join(lines + ([""] + gaps if gaps else [])) + "\n"
+
+
+def gap_text(slot_rows, learned_rows):
+    """'Slot machine minus learned weights' for each recorded slot point of a grid, in points,
+    beside the paper's gap where the protocol is the paper's: a list of one line, or []."""
+    learned = next((r for r in learned_rows if r["mean"] is not None), None)
+    if learned is None:
+        return []
+    gaps = []
+    for row in slot_rows:
+        if row["mean"] is None:
+            continue
+        run, label = row["run"], "GS" if row["run"].selection == "greedy" else "PS"
+        paper, paper_learned = paper_value(run), paper_value(learned["run"])
+        beside = "" if paper is None or paper_learned is None else \
+            f" (the paper: {paper - paper_learned:+.2f})"
+        gaps.append(f"{label} K = {run.K} {row['mean'] - learned['mean']:+.2f}{beside}")
+    return ["Slot machine minus learned weights, in points: " + "; ".join(gaps) + "."] \
+        if gaps else []
 
 
 def write_collation(runs, results_dir, name="sweep"):
