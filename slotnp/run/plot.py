@@ -173,12 +173,15 @@ class Chart:
         self.draw.rectangle((left + 2, top[1], right - 2, bottom[1]), fill=tint)
         middle = self.y((low + high) / 2)
         self.draw.line((left + 2, middle, right - 2, middle), fill=colour, width=2)
-        self._trace([(left + 2, middle), (right - 2, middle)])
+        for y in (top[1], middle, bottom[1]):          # the legend avoids the tint too
+            self._trace([(left + 2, y), (right - 2, y)])
         if label:
             self.legend.append(("band", colour, label))
 
     def legend_size(self):
-        """(width, height) of the legend box in pixels."""
+        """(width, height) of the legend box in pixels ((0, 0) without a legend)."""
+        if not self.legend:
+            return 0, 0
         width = max(self.draw.textlength(t, font=self.small) for _, _, t in self.legend) + 64
         return width, (self.small.size + 12) * len(self.legend) + 12
 
@@ -190,8 +193,11 @@ class Chart:
 
     def clear_corner(self, preferred="lower right"):
         """The first panel corner, `preferred` first, where the legend covers nothing drawn
-        (`marks`), or None."""
+        (`marks`), or None (also where the legend is wider than the panel)."""
         width, height = self.legend_size()
+        left, _, right, _ = self.box
+        if width > right - left - 28:
+            return None
         for corner in [preferred] + [c for c in CORNERS if c != preferred]:
             x0, y0 = self._corner_origin(corner)
             if not any(x0 - 10 <= x <= x0 + width + 10 and y0 - 10 <= y <= y0 + height + 10

@@ -33,7 +33,7 @@ def test_the_legend_takes_a_corner_that_covers_nothing_else_goes_below(tmp_path)
     assert chart.clear_corner() == "lower right"
     chart.points([64], [5], (0, 0, 0))                       # now under the lower-right legend
     assert chart.clear_corner() == "upper right"
-    chart.band(94, 96, (0, 0, 0))                             # a band across the top
+    chart.band(40, 98, (0, 0, 0))          # a wide band: its tint, not only its middle line
     assert chart.clear_corner() == "lower left"
     chart.line([2, 64], [5, 5], (0, 0, 0))                    # a line along the bottom
     assert chart.clear_corner() is None
@@ -44,3 +44,14 @@ def test_the_legend_takes_a_corner_that_covers_nothing_else_goes_below(tmp_path)
     k_sweep_figure(tmp_path / "clear.png", [("configuration", [2, 64], [50.0, 51.0], [0, 0])],
                    bands=[("learned", 60.0, 0.0)])
     assert Image.open(tmp_path / "clear.png").size == (1400, 900)
+
+
+def test_a_figure_without_a_legend_or_with_one_wider_than_the_panel(tmp_path):
+    """No labels: the figure is drawn, 1400 x 900, with no legend. A legend wider than the
+    panel cannot sit in a corner: it goes under the panel."""
+    k_sweep_figure(tmp_path / "none.png", [(None, [2, 8], [50.0, 60.0], [0, 0])])
+    assert Image.open(tmp_path / "none.png").size == (1400, 900)
+    chart = Chart(Image.new("RGB", (1400, 900), "white"), (150, 90, 1360, 760), (2, 64),
+                  (0, 100), log2_x=True, text=26)
+    chart.points([2], [50], (0, 0, 0), "a label " * 18)
+    assert chart.legend_size()[0] > 1210 and chart.clear_corner() is None
