@@ -12,7 +12,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import sweep  # noqa: E402
-from slotnp.run.collate import collate, write_collation  # noqa: E402
+from slotnp.run.collate import collate, derived_text, write_collation  # noqa: E402
 
 GRID = ["--net", "lenet", "--K", "2", "--selection", "greedy", "sample", "--learned",
         "--seeds", "0", "1", "--epochs", "3"]
@@ -317,3 +317,11 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     # protocol's restarts, 25 and 75, are the short run's own)
     assert {k: v for k, v in derived[2].items() if k not in keep} == \
         {k: v for k, v in trained[2].items() if k not in keep}
+
+
+def test_a_row_says_how_many_of_its_seeds_come_from_full_runs():
+    """A configuration with some seeds recorded from full runs' first epochs says how many."""
+    assert derived_text(0, 2) == ""
+    assert derived_text(1, 1) == " (the first epochs of the full run)"
+    assert derived_text(1, 3) == " (1 of 3 seeds: the first epochs of the full runs)"
+    assert derived_text(2, 2) == " (all seeds: the first epochs of the full runs)"

@@ -94,7 +94,7 @@ def collate(runs, results_dir):
     for run in runs:
         if run.group not in index:
             index[run.group] = len(rows)
-            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}))
+            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}, derived=0))
         result = recorded(results_dir, run)
         if result is None:
             continue
@@ -107,12 +107,22 @@ def collate(runs, results_dir):
         row["eval"] = result.get("eval_mode")
         row["epochs"] = result.get("epochs")
         row["draws"] = result.get("eval_draws")
-        row["derived"] = result.get("derived_from")    # recorded from a longer run's first epochs
+        row["derived"] += bool(result.get("derived_from"))   # from a longer run's first epochs
     for row in rows:
         tests = np.array(row["tests"])
         row["mean"] = float(tests.mean()) if len(tests) else None
         row["std"] = float(tests.std(ddof=1)) if len(tests) > 1 else 0.0
     return rows
+
+
+def derived_text(derived, seeds):
+    """What a row's configuration says of its seeds recorded from full runs' first epochs."""
+    if not derived:
+        return ""
+    if derived == 1 == seeds:
+        return " (the first epochs of the full run)"
+    return f" ({'all' if derived == seeds else f'{derived} of {seeds}'} seeds: the first " \
+        "epochs of the full runs)"
 
 
 def describe(run):
@@ -233,7 +243,7 @@ def write_collation(runs, results_dir, name="sweep"):
                                                   else "")
             others = "; ".join(t for t in (evaluation, others) if t)
         minutes = minutes_cell(row)
-        derived = " (the first epochs of the full run)" if row.get("derived") else ""
+        derived = derived_text(row["derived"], len(row["tests"]))
         lines.append(f"| {run.net} | {describe(run)}{derived} | {run.weight_decay:g} | "
                      f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
                      f"{minutes} | "
