@@ -195,8 +195,9 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     from PIL import Image
     assert Image.open(figure).size == (1400, 900)
     summary = open(results / "mnist" / "grid-summary.md").read().splitlines()  # the README's
-    assert summary[2:4] == ["| 2 | **97.50** +- 0.71 (2) | 97.15 | not run yet | 97.07 | - |",
-                            "| 4 | **98.10** (1) | 98.00 | not run yet | 97.83 | - |"]
+    assert summary[2:4] == [
+        "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 | not run yet | 97.07 | - |",
+        "| 4 | **98.10** (1; 4.0 min) | 98.00 | not run yet | 97.83 | - |"]
     assert "| learned weights | **97.92** +- 0.03 (2) | 4.0 | 97.95 |" in summary
     assert summary[-1] == ("Slot machine minus learned weights, in points: GS K = 2 -0.42 "
                            "(the paper: -0.80); GS K = 4 +0.18 (the paper: +0.05).")

@@ -143,13 +143,15 @@ def describe(run):
         protocol(run)
 
 
-def accuracy_cell(row):
-    """'**mean** +- std (seeds)' of a collated row, or 'not run yet'."""
+def accuracy_cell(row, minutes=False):
+    """'**mean** +- std (seeds)' of a collated row ('(seeds; minutes min)' with `minutes`: the
+    mean wall time of a run), or 'not run yet'."""
     if row["mean"] is None:
         return "not run yet"
     seeds = len(row["tests"])
     spread = f" +- {row['std']:.2f}" if seeds > 1 else ""
-    return f"**{row['mean']:.2f}**{spread} ({seeds})"
+    took = f"; {minutes_cell(row)} min" if minutes else ""
+    return f"**{row['mean']:.2f}**{spread} ({seeds}{took})"
 
 
 def minutes_cell(row):
@@ -169,8 +171,8 @@ def summary_markdown(rows):
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
     short = protocol(plain[0]["run"])
-    lines = [f"| K | GS, slotnp{short} | GS, paper | PS, slotnp{short} | PS, paper | PS: "
-             "expected weight, argmax |", "|---|---|---|---|---|---|"]
+    lines = [f"| K | GS, slotnp{short} (seeds; minutes) | GS, paper | PS, slotnp{short} (seeds; "
+             "minutes) | PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|"]
     missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
         greedy, sampled = (by_point.get((how, K), missing) for how in ("greedy", "sample"))
@@ -178,7 +180,8 @@ def summary_markdown(rows):
                           if m in sampled["modes"]) or "-"
         paper = [f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-"
                  for how in ("greedy", "sample")]
-        lines.append(f"| {K} | {accuracy_cell(greedy)} | {paper[0]} | {accuracy_cell(sampled)} "
+        lines.append(f"| {K} | {accuracy_cell(greedy, True)} | {paper[0]} | "
+                     f"{accuracy_cell(sampled, True)} "
                      f"| {paper[1]} | {modes} |")
     others = [r for r in lenet if r not in plain]
     if others:
@@ -245,8 +248,8 @@ def write_collation(runs, results_dir, name="sweep"):
         minutes = minutes_cell(row)
         derived = derived_text(row["derived"], len(row["tests"]))
         lines.append(f"| {run.net} | {describe(run)}{derived} | {run.weight_decay:g} | "
-                     f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | {len(row['tests'])} | "
-                     f"{minutes} | "
+                     f"{row.get('epochs') or run.epochs or '-'} | {accuracy} | "
+                     f"{len(row['tests'])} | {minutes} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} | {others or '-'} |")
     folder = os.path.join(results_dir, runs[0].dataset)
     os.makedirs(folder, exist_ok=True)
