@@ -27,7 +27,7 @@ import sys
 import time
 
 from slotnp.fast.threads import CPU_CORES
-from slotnp.run import config as configs, evaluation, run_folder
+from slotnp.run import cli, config as configs, evaluation, run_folder
 from slotnp.run.collate import current, records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -303,12 +303,14 @@ def record(run, runs_dir, results_dir):
     return True
 
 
-def record_as_first_epochs(run, runs_dir, results_dir):
+def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     """Record a shorter run of E epochs as the first E epochs of its full-protocol twin (the
-    same run but for --epochs) where the twin has run them and E is its first SGDR restart:
-    over those epochs the rate follows the same cosine to 0, the data and the draws the same
-    seeds, so the twin's first E epochs are the run (tests/test_sweep.py shows it). The records
-    are those the run would write, with `derived_from` naming the twin; True if recorded."""
+    same run but for --epochs: every entry of its config.json but the epochs and the later
+    restarts, as train.py with `extra` flags would write the run's) where the twin has run them
+    and E is its first SGDR restart: over those epochs the rate follows the same cosine to 0,
+    the data and the draws the same seeds, so the twin's first E epochs are the run
+    (tests/test_sweep.py shows it). The records are those the run would write, with
+    `derived_from` naming the twin; True if recorded."""
     if not run.epochs or run.finetune_of is not None:
         return False
     twin = copy.copy(run)
@@ -320,6 +322,12 @@ def record_as_first_epochs(run, runs_dir, results_dir):
         return False
     with open(os.path.join(folder, "config.json")) as file:
         config = json.load(file)
+    own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +
+                                                run.invocation_flags() + list(extra)))
+    # (an entry newer than the twin's config.json is at its default there, as train.py reads it)
+    if any(config[key] != value for key, value in own.items()
+           if key in config and key not in ("epochs", "restarts", "out")):
+        return False
     with open(path) as file:
         rows = [json.loads(line) for line in file][:run.epochs]
     # E must be the twin's first restart: a run of E epochs alone has no restart below E
@@ -509,7 +517,7 @@ def main(argv=None):
     tuned = {r.finetune_of.name for r in runs if r.finetune_of is not None}
     for run in runs:     # (not a run to fine-tune: that needs its own best.npz)
         if run.name not in tuned and status(run, args.runs, args.results) != "done" and \
-                record_as_first_epochs(run, args.runs, args.results):
+                record_as_first_epochs(run, args.runs, args.results, args.extra):
             print(f"sweep: {run.name} recorded as the first {run.epochs} epochs of its "
                   "full-protocol run", file=sys.stderr)
     if not args.collate:

@@ -297,15 +297,16 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
                   short.train_flags(alone)):
         subprocess.run([sys.executable, "train.py", *flags, *data], cwd=ROOT, check=True,
                        capture_output=True, timeout=300)
-    assert not sweep.record_as_first_epochs(other, runs, results)     # 3 is no restart
+    assert not sweep.record_as_first_epochs(other, runs, results, data)     # 3 is no restart
     config = os.path.join(runs, twin.name, "config.json")
-    restarted = dict(json.load(open(config)), restarts=[1, 2])
-    json.dump(restarted, open(config + ".early", "w"))
-    os.replace(config, config + ".kept")
-    os.replace(config + ".early", config)            # a restart before 2: not the same run
-    assert not sweep.record_as_first_epochs(short, runs, results)
-    os.replace(config + ".kept", config)
-    assert sweep.record_as_first_epochs(short, runs, results)
+    kept = json.load(open(config))
+    # a restart before 2, or another rate (or any other entry): not the same run
+    for changed in (dict(restarts=[1, 2]), dict(lr=kept["lr"] / 2)):
+        json.dump(dict(kept, **changed), open(config, "w"))
+        assert not sweep.record_as_first_epochs(short, runs, results, data)
+    json.dump(kept, open(config, "w"))
+    assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
+    assert sweep.record_as_first_epochs(short, runs, results, data)
     derived = records(results)[short.name]
     assert sweep.record(short, alone, str(tmp_path / "results-alone"))
     trained = records(str(tmp_path / "results-alone"))[short.name]
