@@ -310,16 +310,19 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     and E is its first SGDR restart: over those epochs the rate follows the same cosine to 0,
     the data and the draws the same seeds, so the twin's first E epochs are the run
     (tests/test_sweep.py shows it). The records are those the run would write, with
-    `derived_from` naming the twin; True if recorded."""
+    `derived_from` naming the twin; True if recorded. The twin is read from its run folder,
+    else from its records (results/, a finished twin on a fresh clone)."""
     if not run.epochs or run.finetune_of is not None:
         return False
     twin = copy.copy(run)
     twin.epochs = None
     twin.name = twin._name()
-    folder = os.path.join(runs_dir, twin.name)
-    path = os.path.join(folder, "metrics.jsonl")
-    if not current(folder, twin) or not os.path.isfile(path):
+    folders = [f for f in (os.path.join(runs_dir, twin.name), records_of(results_dir, twin))
+               if current(f, twin) and os.path.isfile(os.path.join(f, "metrics.jsonl"))]
+    if not folders:
         return False
+    folder = folders[0]
+    path = os.path.join(folder, "metrics.jsonl")
     with open(os.path.join(folder, "config.json")) as file:
         config = json.load(file)
     own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +

@@ -1,6 +1,7 @@
 """sweep.py on a tiny synthetic grid: names, commands, skip, resume after a kill, collation."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -308,6 +309,13 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
     assert sweep.record_as_first_epochs(short, runs, results, data)
     derived = records(results)[short.name]
+    # a fresh clone holds the finished twin's records alone: they serve as well
+    twin_records = os.path.join(results, "mnist", "runs", twin.name)
+    shutil.copytree(os.path.join(runs, twin.name), twin_records,
+                    ignore=shutil.ignore_patterns("*.npz", "*.png"))
+    shutil.rmtree(os.path.join(results, "mnist", "runs", short.name))
+    assert sweep.record_as_first_epochs(short, str(tmp_path / "elsewhere"), results, data)
+    assert records(results)[short.name] == derived
     assert sweep.record(short, alone, str(tmp_path / "results-alone"))
     trained = records(str(tmp_path / "results-alone"))[short.name]
     assert derived[0] == trained[0]                                    # every epoch's numbers
