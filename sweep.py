@@ -465,6 +465,9 @@ def parse_args(argv=None):
                    help="print one train.py command per unfinished run (with --resume-or-start, "
                         "so that a scheduler can start it again), and exit")
     p.add_argument("--collate", action="store_true", help="only write the tables and the figure")
+    p.add_argument("--no-derive", action="store_true",
+                   help="train a run of E epochs on its own even where its full-protocol run's "
+                        "first E epochs would record it")
     argv = sys.argv[1:] if argv is None else list(argv)
     extra = []
     if "--" in argv:
@@ -519,7 +522,8 @@ def main(argv=None):
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
     tuned = {r.finetune_of.name for r in runs if r.finetune_of is not None}
     for run in runs:     # (not a run to fine-tune: that needs its own best.npz)
-        if run.name not in tuned and status(run, args.runs, args.results) != "done" and \
+        if run.name not in tuned and not args.no_derive and \
+                status(run, args.runs, args.results) != "done" and \
                 record_as_first_epochs(run, args.runs, args.results, args.extra):
             print(f"sweep: {run.name} recorded as the first {run.epochs} epochs of its "
                   "full-protocol run", file=sys.stderr)

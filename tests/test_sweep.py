@@ -307,7 +307,14 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
         assert not sweep.record_as_first_epochs(short, runs, results, data)
     json.dump(kept, open(config, "w"))
     assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
-    assert sweep.record_as_first_epochs(short, runs, results, data)
+    grid = ["--net", "lenet", "--K", "2", "--selection", selection, "--seeds", "0", "--epochs",
+            "2", "--runs", runs, "--print-commands"]
+    for flags, trains in ((["--no-derive"], True), ([], False)):   # not recorded, then recorded
+        listed = subprocess.run([sys.executable, "sweep.py", *grid, *flags, "--results",
+                                 results, "--", *data], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        assert (short.name in listed.stdout) == trains and \
+            ("recorded as the first 2 epochs" in listed.stderr) != trains
     derived = records(results)[short.name]
     # a fresh clone holds the finished twin's records alone: they serve as well
     twin_records = os.path.join(results, "mnist", "runs", twin.name)
