@@ -48,3 +48,17 @@ def test_the_flag_table_lists_every_flag_of_train_py():
     table = README.split("## The command line")[1].split("\n## ")[0]
     listed = set(re.findall(r"`(--[a-z][a-z0-9-]*)", table))
     assert flags == listed, (sorted(flags - listed), sorted(listed - flags))
+
+
+# README blocks that are a collation's summary as written (the MNIST table: its first 8 lines)
+COLLATED = {"cifar-short": ("results/cifar10/cifar-conv2-short-summary.md", None),
+            "mnist-table": ("results/mnist/mnist-summary.md", 8)}
+
+
+@pytest.mark.parametrize("marker", sorted(COLLATED))
+def test_the_collated_tables_shown_are_the_recorded_ones(marker):
+    """Collating again (sweep.py --collate) rewrites the summaries; the README must follow."""
+    path, lines = COLLATED[marker]
+    shown = README.split(f"<!-- {marker} -->\n")[1].split(f"<!-- /{marker} -->")[0]
+    with open(os.path.join(ROOT, path)) as file:
+        assert shown == "".join(file.readlines()[:lines])
