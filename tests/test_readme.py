@@ -52,6 +52,7 @@ def test_the_flag_table_lists_every_flag_of_train_py():
 
 # README blocks that are a collation's summary as written (the MNIST table: its first 8 lines)
 COLLATED = {"cifar-short": ("results/cifar10/cifar-conv2-short-summary.md", None),
+            "cifar-conv2": ("results/cifar10/cifar-conv2-summary.md", None),
             "mnist-table": ("results/mnist/mnist-summary.md", 8)}
 
 
