@@ -509,7 +509,7 @@ def say_what_is_skipped(runs, args):
     names = ", ".join(run.name for run in done[:3]) + (", ..." if len(done) > 3 else "")
     print(f"sweep: skipping {len(done)} of {len(runs)} runs, recorded as finished in "
           f"{', '.join(where)} ({names}); delete a run's record to run it again (one recorded "
-          "from its full run's first epochs: delete that run's folder too)", file=sys.stderr)
+          "from its full run's first epochs: with --no-derive too)", file=sys.stderr)
     if len(done) == len(runs):
         print("sweep: every run of this grid is recorded: nothing to " +
               ("print" if args.print_commands else "run"), file=sys.stderr)

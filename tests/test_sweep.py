@@ -300,12 +300,14 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
                        capture_output=True, timeout=300)
     assert not sweep.record_as_first_epochs(other, runs, results, data)     # 3 is no restart
     config = os.path.join(runs, twin.name, "config.json")
-    kept = json.load(open(config))
+    with open(config) as file:
+        kept = json.load(file)
     # a restart before 2, or another rate (or any other entry): not the same run
-    for changed in (dict(restarts=[1, 2]), dict(lr=kept["lr"] / 2)):
-        json.dump(dict(kept, **changed), open(config, "w"))
-        assert not sweep.record_as_first_epochs(short, runs, results, data)
-    json.dump(kept, open(config, "w"))
+    for changed in (dict(restarts=[1, 2]), dict(lr=kept["lr"] / 2), {}):
+        with open(config, "w") as file:
+            json.dump(dict(kept, **changed), file)
+        if changed:
+            assert not sweep.record_as_first_epochs(short, runs, results, data)
     assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
     grid = ["--net", "lenet", "--K", "2", "--selection", selection, "--seeds", "0", "--epochs",
             "2", "--runs", runs, "--print-commands"]

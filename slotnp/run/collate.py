@@ -207,12 +207,13 @@ def gap_text(slot_rows, learned_rows):
     learned = next((r for r in learned_rows if r["mean"] is not None), None)
     if learned is None:
         return []
+    paper_learned = paper_value(learned["run"])
     gaps = []
     for row in slot_rows:
         if row["mean"] is None:
             continue
         run, label = row["run"], "GS" if row["run"].selection == "greedy" else "PS"
-        paper, paper_learned = paper_value(run), paper_value(learned["run"])
+        paper = paper_value(run)
         beside = "" if paper is None or paper_learned is None else \
             f" (the paper: {paper - paper_learned:+.2f})"
         gaps.append(f"{label} K = {run.K} {row['mean'] - learned['mean']:+.2f}{beside}")
