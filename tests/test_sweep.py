@@ -328,8 +328,7 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     assert sweep.record(short, alone, str(tmp_path / "results-alone"))
     trained = records(str(tmp_path / "results-alone"))[short.name]
     assert derived[0] == trained[0]                                    # every epoch's numbers
-    assert derived[1] == dict({k: v for k, v in trained[1].items() if k != "backend"},
-                              derived_from=twin.name)                  # the result
+    assert derived[1] == dict(trained[1], derived_from=twin.name)     # the result
     table, _ = write_collation([short], results, "short")
     assert "2 epochs (the first epochs of the full run) |" in open(table).read()
     keep = ("data_dir", "derived_from", "restarts")   # (the stand-in restarts at 2; a full
