@@ -343,3 +343,35 @@ def test_a_row_says_how_many_of_its_seeds_come_from_full_runs():
     assert derived_text(1, 1) == " (the first epochs of the full run)"
     assert derived_text(1, 3) == " (1 of 3 seeds: the first epochs of the full runs)"
     assert derived_text(2, 2) == " (all seeds: the first epochs of the full runs)"
+
+
+def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp_path,
+                                                                            monkeypatch):
+    """cifar-conv2-short: 25-epoch points beside the paper's 200-epoch ones; the figure's title
+    names the short protocol, and the paper's labels their 200 epochs (the full grid: neither)."""
+    from slotnp.run import plot
+    results = tmp_path / "results"
+
+    def record(run):
+        folder = results / "cifar10" / "runs" / run.name
+        os.makedirs(folder, exist_ok=True)
+        epochs = 200 if run.epochs is None else run.epochs
+        (folder / "result.json").write_text(json.dumps(dict(
+            best_epoch=1, val_acc=0.7, test_acc=0.7, epochs_run=epochs, epochs=epochs,
+            wall_minutes=1.0)))
+        (folder / "config.json").write_text(json.dumps(dict(
+            slot=run.K is not None, options_version=2, **run.config())))
+    drawn = []
+    monkeypatch.setattr(plot, "k_sweep_figure", lambda path, series, paper, bands, learned,
+                        title: drawn.append(([p[0] for p in paper], learned[0], title)))
+    for preset in ("cifar-conv2-short", "cifar-conv2"):
+        runs = [run for spec in sweep.PRESETS[preset] for run in sweep.grid(**spec)]
+        for run in runs:
+            record(run)
+        write_collation(runs, str(results), preset)
+    (short_paper, short_learned, short_title), (paper, learned, title) = drawn
+    assert short_paper == ["paper GS (200 epochs)"]      # (PS at one K: the table's alone)
+    assert short_learned == "paper, learned weights (200 epochs)"
+    assert short_title.endswith("(short protocol: 25 epochs)")
+    assert (paper, learned) == (["paper GS"], "paper, learned weights")
+    assert "short" not in title

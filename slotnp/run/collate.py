@@ -332,17 +332,20 @@ def draw_figure(rows, path):
         seeds = seeds_text(most) if fewest == most else f"{fewest}-{most} seeds"
         drawn.append((f"{label} ({seeds})", [p[0] for p in points],
                       [p[1] for p in points], [p[2] for p in points]))
+    # a grid wholly of one short protocol says so in its title, and the paper's length beside
+    # the paper's points
+    short = {protocol(r["run"]) for r in lenet} if all(protocol(r["run"]) for r in lenet) else ()
+    theirs = f" ({FULL_EPOCHS[net]} epochs)" if short else ""
     selections = [selection for selection, _ in series.values()]
     for selection in dict.fromkeys(selections):        # once each, in its first series' colour
         values = PAPER[net][selection]
-        paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}", sorted(values),
+        paper.append((f"paper {'GS' if selection == 'greedy' else 'PS'}{theirs}", sorted(values),
                       [values[k] for k in sorted(values)], selections.index(selection)))
     bands = [learned] if learned else []
     if best is not None:
         bands.append(band(f"edge-popup, {100 * best['run'].keep:g}% kept (its best)", [best]))
-    # a grid wholly of one short protocol says so in its title too
-    short = {protocol(r["run"]) for r in lenet} if all(protocol(r["run"]) for r in lenet) else ()
-    k_sweep_figure(path, drawn, paper, bands, ("paper, learned weights", PAPER[net]["learned"]),
+    k_sweep_figure(path, drawn, paper, bands,
+                   (f"paper, learned weights{theirs}", PAPER[net]["learned"]),
                    f"{TITLES[net]}: test accuracy at the best validation epoch" + (
                        f" (short protocol:{''.join(sorted(short))[1:]})" if short else ""))
     return True
