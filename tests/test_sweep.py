@@ -348,7 +348,8 @@ def test_a_row_says_how_many_of_its_seeds_come_from_full_runs():
 def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp_path,
                                                                             monkeypatch):
     """cifar-conv2-short: 25-epoch points beside the paper's 200-epoch ones; the figure's title
-    names the short protocol, and the paper's labels their 200 epochs (the full grid: neither)."""
+    names the short protocol, and the paper's labels their 200 epochs (the full grid: neither).
+    PS, at K = 8 alone, is drawn beside the paper's PS curve."""
     from slotnp.run import plot
     results = tmp_path / "results"
 
@@ -363,15 +364,19 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
             slot=run.K is not None, options_version=2, **run.config())))
     drawn = []
     monkeypatch.setattr(plot, "k_sweep_figure", lambda path, series, paper, bands, learned,
-                        title: drawn.append(([p[0] for p in paper], learned[0], title)))
+                        title: drawn.append(([p[0] for p in paper], learned[0], title,
+                                             {label[:8]: K for label, K, *_ in series})))
     for preset in ("cifar-conv2-short", "cifar-conv2"):
         runs = [run for spec in sweep.PRESETS[preset] for run in sweep.grid(**spec)]
         for run in runs:
             record(run)
         write_collation(runs, str(results), preset)
-    (short_paper, short_learned, short_title), (paper, learned, title) = drawn
-    assert short_paper == ["paper GS (200 epochs)"]      # (PS at one K: the table's alone)
+    (short_paper, short_learned, short_title, short_series), (paper, learned, title, series) = \
+        drawn
+    assert short_series == {"slotnp G": [2, 4, 8, 16, 32, 64], "slotnp P": [8]}
+    assert series == {"slotnp G": [2, 8, 64], "slotnp P": [8]}
+    assert short_paper == ["paper GS (200 epochs)", "paper PS (200 epochs)"]   # PS: K = 8
     assert short_learned == "paper, learned weights (200 epochs)"
     assert short_title.endswith("(short protocol: 25 epochs)")
-    assert (paper, learned) == (["paper GS"], "paper, learned weights")
+    assert (paper, learned) == (["paper GS", "paper PS"], "paper, learned weights")
     assert "short" not in title

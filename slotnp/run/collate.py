@@ -316,11 +316,15 @@ def draw_figure(rows, path):
                         "Edge-popup on Lenet 300-100, MNIST: test accuracy at the best "
                         "validation epoch")
         return True
-    # a sweep over K is drawn where there is one: configurations at a single K (a grid of
-    # epoch budgets, say) are left to the table
-    if any(len({p[0] for p in points}) > 1 for _, points in series.values()):
+    # a sweep over K is drawn where there is one: a configuration at a single K (a grid of
+    # epoch budgets, say) is left to the table, unless it is its selection rule's only one
+    # (PS at K = 8 beside a GS sweep: a point beside the paper's PS curve)
+    swept = {selection for selection, points in series.values() if len({p[0] for p in points}) > 1}
+    if swept:
+        alone = [s for s, _ in series.values()]
         series = {label: (selection, points) for label, (selection, points) in series.items()
-                  if len({p[0] for p in points}) > 1}
+                  if selection in swept and len({p[0] for p in points}) > 1 or
+                  selection not in swept and alone.count(selection) == 1}
     elif len(series) > 1:
         return False
     if not series:
