@@ -382,7 +382,8 @@ def run_all(runs, args):
             print(f"  done    {run.name}", flush=True)
         elif process.returncode == 0:
             paused.append(run)
-            print(f"  paused  {run.name} (time limit; run the sweep again to resume)", flush=True)
+            print(f"  paused  {run.name} (--time-limit or --stop-after; run the sweep again to "
+                  "resume)", flush=True)
         else:
             failed.append(run)
             print(f"  FAILED  {run.name} (exit {process.returncode}; see "

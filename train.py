@@ -107,6 +107,10 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         record.update(evaluation.evaluate_epoch(net, data, config))
         record["seconds"] = round(time.time() - started, 3)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - started)
+    if args.stop_after and state["epoch"] >= args.stop_after:
+        print(f"the run has {state['epoch']} epochs, --stop-after {args.stop_after}: nothing to "
+              "train", flush=True)
+        return
     for epoch in range(state["epoch"], config["epochs"]):
         tick = time.time()
         rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
@@ -132,10 +136,11 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
             record["draws_differ"] = exploration.draws_differ(net, config["seed"] * 100_003 + epoch)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
-        if args.time_limit and time.time() - started > 60 * args.time_limit and \
-                state["epoch"] < config["epochs"]:
-            print(f"time limit reached after epoch {state['epoch']}; continue with "
-                  f"python train.py --resume --out {out}", flush=True)
+        timed_out = args.time_limit and time.time() - started > 60 * args.time_limit
+        if (timed_out or state["epoch"] == args.stop_after) and state["epoch"] < config["epochs"]:
+            print(f"{'time limit' if timed_out else '--stop-after'} reached after epoch "
+                  f"{state['epoch']}; continue with python train.py --resume --out {out}",
+                  flush=True)
             break
 
 

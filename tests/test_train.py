@@ -72,6 +72,24 @@ def test_resume_after_interruption_gives_the_same_metrics(tmp_path, selection, b
                 assert np.array_equal(a[key], b[key]), key
 
 
+def test_stop_after_ends_the_run_there_and_resuming_ends_it_as_one_run(tmp_path, capsys):
+    """--stop-after E: epochs 1..E and a checkpoint (the full protocol's first E epochs, which
+    sweep.py records as the E-epoch run); asked again, nothing trains; resumed without it, the
+    run ends as one trained straight through."""
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    flags = ["--epochs", "4", "--restarts", "2"]
+    run(*flags, "--out", str(whole))
+    run(*flags, "--out", str(pieces), "--stop-after", "2")
+    assert len(metrics(pieces)) == 2
+    assert "--stop-after reached after epoch 2" in capsys.readouterr().out
+    result = json.loads((pieces / "result.json").read_text())
+    assert (result["epochs_run"], result["epochs"]) == (2, 4)
+    run("--resume", "--out", str(pieces), "--stop-after", "2")
+    assert len(metrics(pieces)) == 2 and "nothing to train" in capsys.readouterr().out
+    run("--resume", "--out", str(pieces))
+    assert metrics(pieces) == metrics(whole)
+
+
 @pytest.mark.parametrize("selection, modes", [("greedy", []), ("sample", []),
                                               ("sample", ["--compare-eval-modes"])])
 def test_testing_only_at_new_best_epochs_gives_the_same_run(tmp_path, selection, modes):

@@ -177,6 +177,9 @@ def parse_args(argv=None):
                         "every connection's option in ceil(log2 K) bits")
     p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
                    help="stop cleanly after the epoch that passes this time (resume later)")
+    p.add_argument("--stop-after", type=positive_int, metavar="EPOCH",
+                   help="stop cleanly after this epoch (resume later): e.g. 25, a full-protocol "
+                        "run's first SGDR cycle, which sweep.py records as the 25-epoch run")
     p.add_argument("--test-at", choices=("every-epoch", "new-best"), default="every-epoch",
                    help="evaluate the test set every epoch, or only where the validation "
                         "accuracy is a new best (each evaluation mode's own): the same result "
