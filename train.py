@@ -109,7 +109,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - started)
     if args.stop_after and state["epoch"] >= args.stop_after:
         print(f"the run has {state['epoch']} epochs, --stop-after {args.stop_after}: nothing to "
-              "train", flush=True)
+              "train (resume without --stop-after to go on)", flush=True)
         return
     for epoch in range(state["epoch"], config["epochs"]):
         tick = time.time()

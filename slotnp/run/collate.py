@@ -319,12 +319,12 @@ def draw_figure(rows, path):
     # a sweep over K is drawn where there is one: a configuration at a single K (a grid of
     # epoch budgets, say) is left to the table, unless it is its selection rule's only one
     # (PS at K = 8 beside a GS sweep: a point beside the paper's PS curve)
-    swept = {selection for selection, points in series.values() if len({p[0] for p in points}) > 1}
+    swept = {rule for rule, points in series.values() if len({p[0] for p in points}) > 1}
     if swept:
-        alone = [s for s, _ in series.values()]
-        series = {label: (selection, points) for label, (selection, points) in series.items()
-                  if selection in swept and len({p[0] for p in points}) > 1 or
-                  selection not in swept and alone.count(selection) == 1}
+        rules = [rule for rule, _ in series.values()]           # one per configuration
+        series = {label: (rule, points) for label, (rule, points) in series.items()
+                  if rule in swept and len({p[0] for p in points}) > 1 or
+                  rule not in swept and rules.count(rule) == 1}
     elif len(series) > 1:
         return False
     if not series:
