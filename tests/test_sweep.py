@@ -380,3 +380,26 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
     assert short_title.endswith("(short protocol: 25 epochs)")
     assert (paper, learned) == (["paper GS", "paper PS"], "paper, learned weights")
     assert "short" not in title
+
+
+def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monkeypatch):
+    """cifar-conv2-ablation: GS K = 8 three ways at 25 epochs; each line of the exploration
+    figure names its option bound or weight decay where another line shares its K."""
+    from slotnp.run import plot
+    results = tmp_path / "results"
+    runs = [run for spec in sweep.PRESETS["cifar-conv2-ablation"] for run in sweep.grid(**spec)]
+    for run in runs:
+        folder = results / "cifar10" / "runs" / run.name
+        os.makedirs(folder)
+        (folder / "result.json").write_text(json.dumps(dict(
+            best_epoch=1, val_acc=0.7, test_acc=0.7, epochs_run=25, epochs=25, wall_minutes=1.0)))
+        (folder / "config.json").write_text(json.dumps(dict(
+            slot=run.K is not None, options_version=2, **run.config())))
+        (folder / "metrics.jsonl").write_text(json.dumps(dict(epoch=1, selection_changed=0.05)))
+    drawn = []
+    monkeypatch.setattr(plot, "exploration_figure", lambda path, panels: drawn.append(
+        [label for label, *_ in panels[0][1]]))
+    write_collation(runs, str(results), "cifar-conv2-ablation")
+    assert sorted(drawn[0]) == ["K = 8, 25 epochs, bound 1, wd 0.0001, scores 1",
+                                "K = 8, 25 epochs, bound 1.73205, wd 0, scores 1.73205",
+                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205"]

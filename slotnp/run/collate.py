@@ -373,10 +373,12 @@ def exploration(runs, results_dir, path):
             changed = [(r["epoch"], 100 * r[key]) for r in rows if r.get(key) is not None]
             if changed:
                 panels.setdefault(panel, []).append(
-                    (f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs"),
-                     [e for e, _ in changed], [c for _, c in changed]))
+                    (run, [e for e, _ in changed], [c for _, c in changed]))
     if not panels:
         return False
+    for panel, lines in panels.items():
+        panels[panel] = [(line_label(run, [r for r, *_ in lines]), epochs, changed)
+                         for run, epochs, changed in lines]
     from .plot import exploration_figure
     titles = {"greedy": "GS", "sample": "PS, its argmax", "draws": "PS, two draws differ"}
     exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}", lines,
@@ -385,6 +387,18 @@ def exploration(runs, results_dir, path):
                               for how, lines in sorted(panels.items(), key=lambda panel:
                                                        list(titles).index(panel[0]))])
     return True
+
+
+def line_label(run, others):
+    """'K = 8[, 25 epochs]', and where another line has that much in common with it, what sets
+    them apart (an ablation's lines: the option bound, the weight decay, ...)."""
+    label = f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs")
+    twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)]
+    apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
+             ("scores", lambda r: f"{r.score_bound:g}" if r.score_bound is not None else "-"),
+             ("inputs", lambda r: r.normalise))
+    return label + "".join(f", {name} {value(run)}" for name, value in apart
+                           if len({value(r) for r in twins}) > 1)
 
 
 def epochs_of(run):
