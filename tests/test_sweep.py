@@ -51,6 +51,20 @@ def records(results):
     return found
 
 
+def write_record(results, run, test_acc=0.7):
+    """A finished run's records as sweep.record leaves them, result.json and config.json, in
+    results/<dataset>/runs/<name>/ (its accuracy as validation and test); the folder."""
+    folder = results / run.dataset / "runs" / run.name
+    os.makedirs(folder, exist_ok=True)             # (grids may share a run)
+    epochs = 200 if run.epochs is None else run.epochs
+    (folder / "result.json").write_text(json.dumps(dict(
+        best_epoch=1, val_acc=test_acc, test_acc=test_acc, epochs_run=epochs, epochs=epochs,
+        wall_minutes=1.0)))
+    (folder / "config.json").write_text(json.dumps(dict(
+        slot=run.K is not None and run.finetune_of is None, options_version=2, **run.config())))
+    return folder
+
+
 def test_run_names_and_flags_say_what_defines_a_run():
     runs = sweep.grid(["lenet"], K=[2], selection=["greedy", "sample"], learned=True,
                       seeds=[0, 1], option_bound=[1.0, sweep.SQRT3], normalise=["channels"],
@@ -238,20 +252,10 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
             for run in sweep.grid(**spec)]
     accuracy = {0: 0.12, 50: 0.970, 100: 0.975, 150: 0.978, None: 0.981}  # E -> slot alone
 
-    def record(run, test_acc):
-        folder = results / "mnist" / "runs" / run.name
-        os.makedirs(folder, exist_ok=True)             # (the grids share the full K = 8 run)
-        epochs = 200 if run.epochs is None else run.epochs
-        (folder / "result.json").write_text(json.dumps(dict(
-            best_epoch=1, val_acc=test_acc, test_acc=test_acc, epochs_run=epochs, epochs=epochs,
-            wall_minutes=1.0)))
-        (folder / "config.json").write_text(json.dumps(dict(
-            slot=run.K is not None and run.finetune_of is None, options_version=2,
-            **run.config())))
     for run in runs:
         if run.finetune_of is None and not (run.shared or run.seed):
-            record(run, (0.979 if run.epochs is None else 0.09) if run.learned
-                   else accuracy[run.epochs])
+            write_record(results, run, (0.979 if run.epochs is None else 0.09) if run.learned
+                         else accuracy[run.epochs])
     drawn = []
     monkeypatch.setattr(plot, "budget_figure", lambda path, alone, tuned, bands, title:
                         drawn.append((alone, tuned, bands, title)))
@@ -259,7 +263,7 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
     assert drawn == []                                     # no fine-tuned run recorded yet
     for run in runs:
         if run.finetune_of is not None and not run.seed:
-            record(run, 0.980 + (run.finetune_of.epochs or 0) / 1e5)
+            write_record(results, run, 0.980 + (run.finetune_of.epochs or 0) / 1e5)
     assert collation.budget(collate(runs, str(results)), str(tmp_path / "b.png"))
     (alone, tuned, bands, title) = drawn[-1]
     assert alone[0] == [50, 100, 150, 200]
@@ -352,16 +356,6 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
     PS, at K = 8 alone, is drawn beside the paper's PS curve."""
     from slotnp.run import plot
     results = tmp_path / "results"
-
-    def record(run):
-        folder = results / "cifar10" / "runs" / run.name
-        os.makedirs(folder, exist_ok=True)
-        epochs = 200 if run.epochs is None else run.epochs
-        (folder / "result.json").write_text(json.dumps(dict(
-            best_epoch=1, val_acc=0.7, test_acc=0.7, epochs_run=epochs, epochs=epochs,
-            wall_minutes=1.0)))
-        (folder / "config.json").write_text(json.dumps(dict(
-            slot=run.K is not None, options_version=2, **run.config())))
     drawn = []
     monkeypatch.setattr(plot, "k_sweep_figure", lambda path, series, paper, bands, learned,
                         title: drawn.append(([p[0] for p in paper], learned[0], title,
@@ -369,7 +363,7 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
     for preset in ("cifar-conv2-short", "cifar-conv2"):
         runs = [run for spec in sweep.PRESETS[preset] for run in sweep.grid(**spec)]
         for run in runs:
-            record(run)
+            write_record(results, run)
         write_collation(runs, str(results), preset)
     (short_paper, short_learned, short_title, short_series), (paper, learned, title, series) = \
         drawn
@@ -389,13 +383,8 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
     results = tmp_path / "results"
     runs = [run for spec in sweep.PRESETS["cifar-conv2-ablation"] for run in sweep.grid(**spec)]
     for run in runs:
-        folder = results / "cifar10" / "runs" / run.name
-        os.makedirs(folder)
-        (folder / "result.json").write_text(json.dumps(dict(
-            best_epoch=1, val_acc=0.7, test_acc=0.7, epochs_run=25, epochs=25, wall_minutes=1.0)))
-        (folder / "config.json").write_text(json.dumps(dict(
-            slot=run.K is not None, options_version=2, **run.config())))
-        (folder / "metrics.jsonl").write_text(json.dumps(dict(epoch=1, selection_changed=0.05)))
+        (write_record(results, run) / "metrics.jsonl").write_text(
+            json.dumps(dict(epoch=1, selection_changed=0.05)))
     drawn = []
     monkeypatch.setattr(plot, "exploration_figure", lambda path, panels: drawn.append(
         [label for label, *_ in panels[0][1]]))
