@@ -377,7 +377,8 @@ def exploration(runs, results_dir, path):
     if not panels:
         return False
     for panel, lines in panels.items():
-        panels[panel] = [(line_label(run, [r for r, *_ in lines]), epochs, changed)
+        panel_runs = [run for run, *_ in lines]
+        panels[panel] = [(line_label(run, panel_runs), epochs, changed)
                          for run, epochs, changed in lines]
     from .plot import exploration_figure
     titles = {"greedy": "GS", "sample": "PS, its argmax", "draws": "PS, two draws differ"}
