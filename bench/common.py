@@ -23,7 +23,7 @@ def slotnp_case(name, batch, dtype=np.float32, lr=0.01, **build):
     def step():
         with fast.on():
             loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-            net.backward(dlogits)
+            net.backward(dlogits, input_grad=False)     # as train.py: no dx for the images
             sgd.step(net.grads)
 
     def infer():

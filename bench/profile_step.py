@@ -30,9 +30,11 @@ def profiled_step(net, sgd, x, y, train=True):
     if not train:
         return times
     _, grad = losses.softmax_cross_entropy(out, y)
-    for name, layer in reversed(layers):
+    first = next(index for index, (_, layer) in enumerate(layers) if layer.params)
+    for index in range(len(layers) - 1, first - 1, -1):    # as training: no dx for the images
+        name, layer = layers[index]
         start = time.perf_counter()
-        grad = layer.backward(grad)
+        grad = layer.backward(grad, input_grad=False) if index == first else layer.backward(grad)
         times[name + ".backward"] = time.perf_counter() - start
     start = time.perf_counter()
     sgd.step(net.grads)

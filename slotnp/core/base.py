@@ -2,7 +2,8 @@
 
 A layer has `forward(x, train=True) -> y`, which caches what its backward needs (an
 evaluation forward, train=False, may keep nothing), and `backward(dout) -> dx`, which also
-overwrites `grads` (same keys as `params`). Backward never
+overwrites `grads` (same keys as `params`); a layer with a weight (Conv2d, Linear) also takes
+`backward(dout, input_grad=False)`, which fills `grads` and skips dx. Backward never
 updates parameters and never writes into `dout`; the optimizer does the updates. `buffers`
 holds state that is not trained but belongs to the network (batch normalisation's running
 averages): checkpoints save it with the parameters.

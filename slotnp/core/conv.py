@@ -91,16 +91,18 @@ class Conv2d(WeightedLayer):
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """dout: (N, F, OH, OW) -> dx: (N, C, H, W), or None with input_grad=False."""
         twin, x_shape, kept, w = self.cache
         xp = backend.xp_of(dout)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
         if twin is not None:
-            dw, dx = twin.backward(self, dout, kept, w)
+            dw, dx = twin.backward(self, dout, kept, w, input_grad)
         else:
             dw = im2col_weight_grad(dout, kept, w.shape)
-            dx = im2col_input_grad(xp, dout, w, x_shape, self.stride, self.padding)
+            dx = im2col_input_grad(xp, dout, w, x_shape, self.stride, self.padding) \
+                if input_grad else None
         self._store_weight_grad(dw)
         return dx
 

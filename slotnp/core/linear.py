@@ -37,11 +37,12 @@ class Linear(WeightedLayer):
             y += self.params["b"]
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """dout: (N, out_features) -> dx: (N, in_features), or None with input_grad=False."""
         x, w = self.cache
         twin = twins.find("linear")
-        done = twin.backward(self, dout, x, w) if twin is not None else None
-        dw, dx = done if done is not None else (dout.T @ x, dout @ w)
+        done = twin.backward(self, dout, x, w, input_grad) if twin is not None else None
+        dw, dx = done if done is not None else (dout.T @ x, dout @ w if input_grad else None)
         self._store_weight_grad(dw)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=0)

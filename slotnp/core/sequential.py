@@ -1,7 +1,7 @@
 """Sequential: layers applied in order, their parameters exposed under stable names."""
 import numpy as np
 
-from .base import Layer
+from .base import Layer, WeightedLayer
 
 
 class Sequential(Layer):
@@ -57,10 +57,22 @@ class Sequential(Layer):
             x = layer.forward(x, train)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+    def backward(self, dout, input_grad=True):
+        """dout: the gradient at the output -> dx at the input. With input_grad=False (training
+        on data, whose gradient no one uses) backward stops at the first layer with
+        parameters, which skips its own dx where it can (Conv2d, Linear), and returns None."""
+        if input_grad:
+            for layer in reversed(self.layers):
+                dout = layer.backward(dout)
+            return dout
+        trained = [index for index, layer in enumerate(self.layers) if layer.params]
+        if trained:
+            for layer in reversed(self.layers[trained[0] + 1:]):
+                dout = layer.backward(dout)
+            first = self.layers[trained[0]]
+            first.backward(dout, input_grad=False) if isinstance(first, WeightedLayer) \
+                else first.backward(dout)
+        return None
 
     def reseed(self, seed):
         """Restart the run-time randomness (dropout, sampled slots) of every layer from `seed`."""

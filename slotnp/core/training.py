@@ -27,7 +27,7 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=Non
             xb = augment(xb, rng)
         logits = net.forward(xb, train=True)
         loss, dlogits = softmax_cross_entropy(logits, yb)
-        net.backward(dlogits)
+        net.backward(dlogits, input_grad=False)      # no one needs the images' gradient
         optimizer.step(net.grads, lr=schedule.lr(epoch + step / steps))
         loss_sum += loss * len(batch)   # accumulated on the device: no sync per step
         correct += (logits.argmax(axis=1) == yb).sum()

@@ -39,6 +39,12 @@ def padded_batch_inner(xp, x, padding):
     return padded
 
 
+def unpadded(dpadded, padding):
+    """dpadded: (C, Hp, Wp, N) -> dx: (N, C, H, W), a view without the padding's border."""
+    H, W = dpadded.shape[1] - 2 * padding, dpadded.shape[2] - 2 * padding
+    return dpadded[:, padding:padding + H, padding:padding + W].transpose(3, 0, 1, 2)
+
+
 def row_blocks(rows, values_per_row, whole=False):
     """(r0, r1) for consecutive blocks of output rows, each at most STACK_VALUES values (one
     block with `whole`: on a GPU, few large operations beat cache-sized ones)."""
@@ -103,22 +109,22 @@ def forward(xp, x, w, stride, padding):
     return y.transpose(3, 0, 1, 2), padded
 
 
-def backward(xp, dout, padded, w, stride, padding):
+def backward(xp, dout, padded, w, stride, padding, input_grad=True):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
-    of batch-inner memory). Each half of the batch sums its own dW; the halves' sums are
+    of batch-inner memory, or None without input_grad). Each half of the batch sums its own dW; the halves' sums are
     added in order, so dW is the same whether they ran side by side or one after the other."""
     F = w.shape[0]
     C, Hp, Wp, N = padded.shape
     kh, kw = w.shape[2:]
     w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))                  # (F, OH, OW, N)
-    dpadded = xp.zeros_like(padded)
+    dpadded = xp.zeros_like(padded) if input_grad else None
     parts = threads.batch_parts(xp, N)
     dw_of = {}
 
     def backward_part(n0, n1):
         g = Geometry((C, Hp, Wp, n1 - n0), (kh, kw), stride, whole=xp is not np)
-        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        part_in, part_dy = padded[..., n0:n1], dy[..., n0:n1]
         dw2d = dw_of[n0] = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
         dw_block = xp.empty_like(dw2d)
         stack = g.new_stack(xp, dout.dtype)
@@ -130,14 +136,14 @@ def backward(xp, dout, padded, w, stride, padding):
                 part[...] = window                                             # im2col
             xp.matmul(dy_rows, columns.T, out=dw_block)
             dw2d += dw_block
-            xp.matmul(w2d.T, dy_rows, out=columns)                            # dcolumns
-            for dwindow, part in zip(g.windows(part_dx, r0, r1), parts_of_stack):
-                dwindow += part                                                # col2im
+            if input_grad:
+                xp.matmul(w2d.T, dy_rows, out=columns)                        # dcolumns
+                for dwindow, part in zip(g.windows(dpadded[..., n0:n1], r0, r1),
+                                         parts_of_stack):
+                    dwindow += part                                            # col2im
     threads.side_by_side(xp, backward_part, parts)
     dw2d = dw_of[parts[0][0]]
     for n0, _ in parts[1:]:
         dw2d += dw_of[n0]
     dw = xp.ascontiguousarray(dw2d.reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
-    H, W = dpadded.shape[1] - 2 * padding, dpadded.shape[2] - 2 * padding
-    dx = dpadded[:, padding:padding + H, padding:padding + W]
-    return dw, dx.transpose(3, 0, 1, 2)
+    return dw, unpadded(dpadded, padding) if input_grad else None

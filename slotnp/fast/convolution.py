@@ -53,13 +53,13 @@ def forward(layer, x, w, train):
     return y, (batch_inner, padded)
 
 
-def backward(layer, dout, cache, w):
-    """(dW, dx) from forward's cache."""
+def backward(layer, dout, cache, w, input_grad=True):
+    """(dW, dx) from forward's cache; dx is None without input_grad."""
     module, kept = cache
     xp = backend.xp_of(dout)
     if module is winograd:
-        return winograd.backward(xp, dout, kept, w, layer.padding)
-    return batch_inner.backward(xp, dout, kept, w, layer.stride, layer.padding)
+        return winograd.backward(xp, dout, kept, w, layer.padding, input_grad)
+    return batch_inner.backward(xp, dout, kept, w, layer.stride, layer.padding, input_grad)
 
 
 twins.register("conv2d", sys.modules[__name__])

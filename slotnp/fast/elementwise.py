@@ -169,18 +169,19 @@ def linear_forward(layer, x, w):
     return y
 
 
-def linear_backward(layer, dout, x, w):
+def linear_backward(layer, dout, x, w, input_grad=True):
     """(dW, dx): dW summed over each half of the batch, the halves added in order; dx by
-    halves."""
+    halves (None without input_grad)."""
     if backend.xp_of(dout) is not np or w.size < LARGE_PRODUCT:
         return None
     parts = threads.batch_parts(np, len(x))
-    dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w))
+    dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w)) if input_grad else None
     dw_of = {}
 
     def work(a, b):
         dw_of[a] = dout[a:b].T @ x[a:b]
-        np.matmul(dout[a:b], w, out=dx[a:b])
+        if input_grad:
+            np.matmul(dout[a:b], w, out=dx[a:b])
     threads.side_by_side(np, work, parts)
     dw = dw_of[parts[0][0]]
     for a, _ in parts[1:]:

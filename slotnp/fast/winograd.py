@@ -41,7 +41,7 @@ where it applies (see `applies`) and batch_inner.py elsewhere.
 import numpy as np
 
 from . import threads
-from .batch_inner import padded_batch_inner
+from .batch_inner import padded_batch_inner, unpadded
 
 TILE = 4            # output tile side
 PATCH = TILE + 2    # input patch side for a 3x3 kernel
@@ -172,9 +172,9 @@ def forward(xp, x, w, padding, keep=False):
     return y.transpose(3, 0, 1, 2), (padded, kept)
 
 
-def backward(xp, dout, cache, w, padding):
+def backward(xp, dout, cache, w, padding, input_grad=True):
     """dout: (N, F, OH, OW), any memory order, and forward's `cache` -> (dW (F, C, 3, 3),
-    dx (N, C, H, W) as a view of batch-inner memory). Each half of the batch sums its own dU;
+    dx (N, C, H, W) as a view of batch-inner memory, or None without input_grad). Each half of the batch sums its own dU;
     the halves' sums are added in order, so dW is the same whether they ran side by side or
     one after the other."""
     padded, kept = cache
@@ -182,12 +182,12 @@ def backward(xp, dout, cache, w, padding):
     BK, GK, AK, U = _setup(xp, padded, w)
     N = padded.shape[3]
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))            # (F, OH, OW, N)
-    dpadded = xp.zeros_like(padded)
+    dpadded = xp.zeros_like(padded) if input_grad else None
     parts = threads.batch_parts(xp, N)
     dU_of = {}
 
     def backward_part(n0, n1):
-        part_in, part_dy, part_dx = padded[..., n0:n1], dy[..., n0:n1], dpadded[..., n0:n1]
+        part_in, part_dy = padded[..., n0:n1], dy[..., n0:n1]
         dU = dU_of[n0] = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
         for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
             rows, cols = block[1] - block[0], block[3] - block[2]
@@ -199,9 +199,11 @@ def backward(xp, dout, cache, w, padding):
             if V is None:                  # an evaluation forward before, or a second backward
                 V = transformed_patches(xp, part_in, BK, block)
             dU += xp.matmul(dM, V.transpose(0, 2, 1))
+            if not input_grad:
+                continue
             dV = xp.matmul(U.transpose(0, 2, 1), dM)                  # (36, C, tiles*n)
             dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
-            for window, part in zip(tile_views(part_dx, PATCH, block),
+            for window, part in zip(tile_views(dpadded[..., n0:n1], PATCH, block),
                                     dD.reshape(PATCH * PATCH, C, rows, cols, n1 - n0)):
                 window += part
     threads.side_by_side(xp, backward_part, parts)
@@ -210,6 +212,4 @@ def backward(xp, dout, cache, w, padding):
         dU += dU_of[n0]
     dw = xp.matmul(GK.T, dU.reshape(PATCH * PATCH, F * C)).reshape(3, 3, F, C)
     dw = xp.ascontiguousarray(dw.transpose(2, 3, 0, 1))
-    H, W = padded.shape[1] - 2 * padding, padded.shape[2] - 2 * padding
-    dx = dpadded[:, padding:padding + H, padding:padding + W]
-    return dw, dx.transpose(3, 0, 1, 2)
+    return dw, unpadded(dpadded, padding) if input_grad else None

@@ -203,6 +203,44 @@ def test_flatten_and_sequential_gradients(xp, rng):
     check_layer(net, x, device(rng.standard_normal((2, 4))), tolerance=1e-6)
 
 
+@pytest.mark.parametrize("first", ["conv", "flatten then linear"])
+def test_a_net_without_input_gradient_gives_the_same_weight_gradients(xp, rng, monkeypatch,
+                                                                       first):
+    """backward(dout, input_grad=False), as training calls it: the same gradients exactly and
+    None for dx; no layer before the first with a weight runs backward, and that one skips
+    its dx."""
+    if first == "conv":
+        layers = [Conv2d(2, 3, 3, 2, 1, bias=True, rng=rng, dtype=F64), ReLU(), Flatten(),
+                  Linear(18, 4, rng=rng, dtype=F64)]
+        shape, first_weighted = (2, 2, 5, 4), 0
+    else:
+        layers = [Flatten(), Linear(20, 6, bias=True, rng=rng, dtype=F64), ReLU(),
+                  Linear(6, 4, rng=rng, dtype=F64)]
+        shape, first_weighted = (2, 4, 5), 1
+    net = Sequential(layers)
+    x = device(rng.standard_normal(shape))
+    dout = device(rng.standard_normal((2, 4)))
+    net.forward(x)
+    assert net.backward(dout).shape == shape
+    expected = {name: grad.copy() for name, grad in net.grads.items()}
+
+    calls = []
+    for index, layer in enumerate(layers):
+        def recorded(dout, index=index, backward=layer.backward, **input_grad):
+            dx = backward(dout, **input_grad)
+            calls.append((index, input_grad, dx is None))
+            return dx
+        monkeypatch.setattr(layer, "backward", recorded)
+    monkeypatch.setattr("slotnp.core.conv.im2col_input_grad", None)   # calling it would fail
+    net.forward(x)
+    assert net.backward(dout, input_grad=False) is None
+    assert calls == [(index, {}, False) for index in range(3, first_weighted, -1)] + \
+        [(first_weighted, {"input_grad": False}, True)]
+    assert sorted(net.grads) == sorted(expected)
+    for name, grad in net.grads.items():
+        assert xp.array_equal(grad, expected[name]), name
+
+
 @pytest.mark.parametrize("make, shape", [
     (lambda rng: Linear(6, 4, bias=True, rng=rng), (3, 6)),
     (lambda rng: Conv2d(3, 4, 3, 2, 1, bias=True, rng=rng), (2, 3, 7, 5)),

@@ -79,6 +79,11 @@ def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, ker
     assert batch_innermost(dx)
     assert largest_error(dx, plainly(plain.backward, dout)) < 1e-12
     assert largest_error(fast.grads["W"], plain.grads["W"]) < 1e-12
+    # Without dx (the first layer of a net in training): the same dW exactly.
+    dW = fast.grads["W"].copy()
+    fast.forward(x)
+    assert fast.backward(dout, input_grad=False) is None
+    assert xp.array_equal(fast.grads["W"], dW)
 
 
 WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 8, 12), 4, 1),
@@ -118,6 +123,10 @@ def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, paddin
         # The patches kept by the training forward, or computed again: the same numbers.
         dW = fast.grads["W"].copy()
         assert largest_error(fast.backward(dout), dx) == 0 and largest_error(fast.grads["W"], dW) == 0
+        # Without dx (the first layer of a net in training): the same dW exactly.
+        fast.forward(x)
+        assert fast.backward(dout, input_grad=False) is None
+        assert xp.array_equal(fast.grads["W"], dW)
 
 
 def test_winograd_applies_to_the_layers_it_is_fast_on():

@@ -83,6 +83,10 @@ def test_a_large_dense_layer_goes_by_halves_of_the_batch(rng, cores, monkeypatch
     assert np.array_equal(y, plainly(layer.forward, x))
     assert np.array_equal(dx, plainly(layer.backward, dout))
     assert np.abs(dw - layer.grads["W"]).max() < 1e-12 * np.abs(dw).max()
+    # Without dx (the first layer of a net in training): the same dW exactly.
+    layer.forward(x)
+    assert layer.backward(dout, input_grad=False) is None
+    assert np.array_equal(layer.grads["W"], dw)
 
 
 @pytest.fixture(autouse=True)
