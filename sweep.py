@@ -319,7 +319,8 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     and E is its first SGDR restart: over those epochs the rate follows the same cosine to 0,
     the data and the draws the same seeds, so the twin's first E epochs are the run
     (tests/test_sweep.py shows it). The records are those the run would write, with
-    `derived_from` naming the twin; True if recorded. The twin is read from its run folder,
+    `derived_from` naming the twin, less result.json's `selected_options` (read from a
+    best.npz of the run's own); True if recorded. The twin is read from its run folder,
     else from its records (results/, a finished twin on a fresh clone)."""
     if not run.epochs or run.finetune_of is not None:
         return False

@@ -168,13 +168,13 @@ def finish(out, config, state, net):
     """curves.png, selected.png (slot runs) and result.json: the test accuracy at the best
     validation epoch."""
     run_folder.learning_curves(state["history"], os.path.join(out, "curves.png"))
-    if config["slot"]:
-        run_folder.selected_weights(net, config, out)
     best = state["best"]
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=state["epoch"], epochs=config["epochs"],
                   wall_minutes=round(state["seconds"] / 60, 2), backend=backend.name())
     result.update(evaluation.evaluation_result(config, state["history"]))
+    if config["slot"]:       # mean |option| / sigma of each layer's selection, and selected.png
+        result["selected_options"] = run_folder.selected_weights(net, config, out)
     run_folder.write_json(os.path.join(out, "result.json"), result)
     print(f"test accuracy at the best validation epoch ({best['epoch']}): "
           f"{100 * best['test_acc']:.2f}%  (val {100 * best['val_acc']:.2f}%, "

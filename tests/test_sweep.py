@@ -332,6 +332,8 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     assert sweep.record(short, alone, str(tmp_path / "results-alone"))
     trained = records(str(tmp_path / "results-alone"))[short.name]
     assert derived[0] == trained[0]                                    # every epoch's numbers
+    selected = trained[1].pop("selected_options")     # (from a best.npz of the run's own)
+    assert set(selected) == {"fc1", "fc2", "fc3"}
     assert derived[1] == dict(trained[1], derived_from=twin.name)     # the result
     table, _ = write_collation([short], results, "short")
     assert "2 epochs (the first epochs of the full run) |" in open(table).read()

@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import train  # noqa: E402
 from slotnp.core import init  # noqa: E402
-from slotnp.run import checkpoint, config as configs  # noqa: E402
+from slotnp.run import checkpoint, config as configs, run_folder  # noqa: E402
 from slotnp.run.cli import parse_args  # noqa: E402
 from shared import BACKENDS  # noqa: E402
 
@@ -47,7 +47,12 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     best = max(rows, key=lambda r: r["val_acc"])
     assert result["best_epoch"] == best["epoch"] and result["test_acc"] == best["test_acc"]
     assert result["test_acc"] > 0.5                                  # chance is 0.1
+    selected = result["selected_options"]     # the layers' selections in units of sigma
+    assert {name: row["weights"] for name, row in selected.items()} == \
+        {"fc1": 300 * 784, "fc2": 100 * 300, "fc3": 10 * 100}
     config = json.loads((out / "config.json").read_text())
+    assert all(0 < row["mean_abs"] < config["option_bound"] and 0 < row["beyond_half"] < 1
+               for row in selected.values())                     # options in (-b, b) sigma
     assert config["lr"] == 0.2 and config["val_fraction"] == 0.15 and config["K"] == 4
     from PIL import Image
     assert Image.open(out / "curves.png").size == (2400, 640)
@@ -136,6 +141,9 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     reported = capsys.readouterr().out
     best = json.loads((slot / "result.json").read_text())
     assert f"test accuracy: {100 * best['test_acc']:.2f}%" in reported
+    for name, row in best["selected_options"].items():        # the same selection, printed
+        assert f"{name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  " \
+            f"{100 * row['beyond_half']:.1f}%" in reported
 
 
 def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
@@ -322,3 +330,12 @@ def test_a_slot_run_draws_its_selected_weights_and_its_exploration(tmp_path):
     run("--epochs", "1", "--learned", "--out", str(learned))
     assert Image.open(learned / "curves.png").size == (1600, 640)
     assert not (learned / "selected.png").exists()
+    assert "selected_options" not in json.loads((learned / "result.json").read_text())
+
+
+def test_the_selected_options_summary_on_a_tiny_case():
+    """Mean |option| in units of sigma and the share strictly beyond half the bound."""
+    layers = [("a", np.array([[-1.5, 0.2], [1.0, -0.9]]), 2.0), ("b", np.array([0.5]), 0.5)]
+    assert run_folder.selected_summary(layers) == {
+        "a": dict(weights=4, mean_abs=0.9, beyond_half=0.25),       # 1.0 is not beyond 1.0
+        "b": dict(weights=1, mean_abs=0.5, beyond_half=1.0)}

@@ -12,7 +12,7 @@ from . import checkpoint, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
-from .run_folder import RunFolderError
+from .run_folder import RunFolderError, selected_in_sigmas, selected_summary
 
 
 def load_slot_machine(path):
@@ -88,4 +88,12 @@ def evaluate_checkpoint(args):
                                        if mode == "sample" else ""))
     for split, value in accuracies.items():
         print(f"{split} accuracy: {100 * value:.2f}%")
+    summary = selected_summary(selected_in_sigmas(net, config)) if config["slot"] else {}
+    if summary:
+        bound = config["option_bound"]
+        print("options selected (argmax), in units of sigma: mean |option|, share beyond half "
+              f"the bound {bound:g} (all options: {bound / 2:.3g}, 50%)")
+        for name, row in summary.items():
+            print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  "
+                  f"{100 * row['beyond_half']:.1f}%")
     return 0

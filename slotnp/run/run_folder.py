@@ -120,18 +120,37 @@ def learning_curves(history, path):
                              "checkpoints and metrics are intact") from None
 
 
+def selected_in_sigmas(net, config):
+    """(name, selected options / sigma (weight_shape), option bound b) of each slot layer of
+    `net`, at its evaluation choice (the argmax of the scores)."""
+    from ..core import backend, init
+    return [(name, backend.to_host(layer.weight()) / init.glorot_sigma(layer.weight_shape),
+             config["option_bound"]) for name, layer in net.named_layers()
+            if hasattr(layer, "slots")]
+
+
+def selected_summary(layers):
+    """{name: {weights, mean_abs, beyond_half}} of `selected_in_sigmas`' layers: how many
+    weights, their mean |option| in units of sigma, and the share beyond half the bound. All
+    options, uniform on (-b, b), would give b / 2 and one half; the paper finds the selected
+    ones larger."""
+    import numpy
+    return {name: dict(weights=int(values.size),
+                       mean_abs=round(float(numpy.abs(values).mean()), 4),
+                       beyond_half=round(float((numpy.abs(values) > bound / 2).mean()), 4))
+            for name, values, bound in layers}
+
+
 def selected_weights(net, config, out):
     """selected.png of a slot run: each layer's selected options at the best validation epoch
-    (best.npz), against the options' distribution, in units of sigma (run/plot.py)."""
-    from ..core import backend, init
+    (best.npz), against the options' distribution, in units of sigma (run/plot.py). Returns
+    their selected_summary, which result.json keeps."""
     from . import checkpoint
     from .plot import selected_weights as draw
     path = os.path.join(out, "best.npz")
     meta, params, _ = checkpoint.load(path)
     checkpoint.load_params(net, params, path)
-    layers = [(name, backend.to_host(layer.weight()) / init.glorot_sigma(layer.weight_shape),
-               config["option_bound"]) for name, layer in net.named_layers()
-              if hasattr(layer, "slots")]
+    layers = selected_in_sigmas(net, config)
     target = os.path.join(out, "selected.png")
     try:
         best = meta["state"]["best"]["epoch"]
@@ -140,3 +159,4 @@ def selected_weights(net, config, out):
     except OSError as error:
         raise RunFolderError(f"could not write {target} ({error.strerror or error}); the "
                              "checkpoints and metrics are intact") from None
+    return selected_summary(layers)
