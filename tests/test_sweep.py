@@ -379,8 +379,9 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
 
 
 def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monkeypatch):
-    """cifar-conv2-ablation: GS K = 8 three ways at 25 epochs; each line of the exploration
-    figure names its option bound or weight decay where another line shares its K."""
+    """cifar-conv2-ablation: GS K = 8 four ways at 25 epochs; each line of the exploration
+    figure names its option bound, weight decay and initial scores where another line shares
+    its K."""
     from slotnp.run import plot
     results = tmp_path / "results"
     runs = [run for spec in sweep.PRESETS["cifar-conv2-ablation"] for run in sweep.grid(**spec)]
@@ -393,4 +394,5 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
     write_collation(runs, str(results), "cifar-conv2-ablation")
     assert sorted(drawn[0]) == ["K = 8, 25 epochs, bound 1, wd 0.0001, scores 1",
                                 "K = 8, 25 epochs, bound 1.73205, wd 0, scores 1.73205",
-                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205"]
+                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205",
+                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores lambda"]

@@ -396,7 +396,7 @@ def line_label(run, others):
     label = f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs")
     twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
-             ("scores", lambda r: f"{r.score_bound:g}" if r.score_bound is not None else "-"),
+             ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
              ("inputs", lambda r: r.normalise))
     return label + "".join(f", {name} {value(run)}" for name, value in apart
                            if len({value(r) for r in twins}) > 1)
