@@ -131,8 +131,8 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
         record["seconds"] = round(time.time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
-            record["selection_changed"] = exploration.fraction_changed(
-                before, exploration.selection_snapshot(net))
+            after = exploration.selection_snapshot(net)
+            record.update(exploration.selection_changed(before, after))
         if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
             record["draws_differ"] = exploration.draws_differ(net, config["seed"] * 100_003 + epoch)
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)

@@ -41,8 +41,14 @@ def test_end_to_end_run_writes_every_output(tmp_path):
     rows = metrics(out)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert set(rows[0]) == {"epoch", "lr", "train_loss", "train_acc", "val_acc", "test_acc",
-                            "selection_changed"}           # (and the seconds, taken out)
+                            "selection_changed", "selection_changed_by_layer"}   # (and seconds)
     assert 0 < rows[0]["selection_changed"] <= 1
+    sizes = {"fc1": 300 * 784, "fc2": 100 * 300, "fc3": 10 * 100}
+    for row in rows:             # the total is the layers' shares weighted by their sizes
+        by_layer = row["selection_changed_by_layer"]
+        assert set(by_layer) == set(sizes)
+        assert abs(sum(by_layer[n] * sizes[n] for n in sizes) / sum(sizes.values())
+                   - row["selection_changed"]) < 1e-5
     result = json.loads((out / "result.json").read_text())
     best = max(rows, key=lambda r: r["val_acc"])
     assert result["best_epoch"] == best["epoch"] and result["test_acc"] == best["test_acc"]
