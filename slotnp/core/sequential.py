@@ -70,8 +70,10 @@ class Sequential(Layer):
             for layer in reversed(self.layers[trained[0] + 1:]):
                 dout = layer.backward(dout)
             first = self.layers[trained[0]]
-            first.backward(dout, input_grad=False) if isinstance(first, WeightedLayer) \
-                else first.backward(dout)
+            if isinstance(first, WeightedLayer):
+                first.backward(dout, input_grad=False)
+            else:
+                first.backward(dout)
         return None
 
     def reseed(self, seed):

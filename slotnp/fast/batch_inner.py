@@ -111,8 +111,9 @@ def forward(xp, x, w, stride, padding):
 
 def backward(xp, dout, padded, w, stride, padding, input_grad=True):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
-    of batch-inner memory, or None without input_grad). Each half of the batch sums its own dW; the halves' sums are
-    added in order, so dW is the same whether they ran side by side or one after the other."""
+    of batch-inner memory, or None without input_grad). Each half of the batch sums its own
+    dW; the halves' sums are added in order, so dW is the same whether they ran side by side or
+    one after the other."""
     F = w.shape[0]
     C, Hp, Wp, N = padded.shape
     kh, kw = w.shape[2:]

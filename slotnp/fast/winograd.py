@@ -174,9 +174,9 @@ def forward(xp, x, w, padding, keep=False):
 
 def backward(xp, dout, cache, w, padding, input_grad=True):
     """dout: (N, F, OH, OW), any memory order, and forward's `cache` -> (dW (F, C, 3, 3),
-    dx (N, C, H, W) as a view of batch-inner memory, or None without input_grad). Each half of the batch sums its own dU;
-    the halves' sums are added in order, so dW is the same whether they ran side by side or
-    one after the other."""
+    dx (N, C, H, W) as a view of batch-inner memory, or None without input_grad). Each half of
+    the batch sums its own dU; the halves' sums are added in order, so dW is the same whether
+    they ran side by side or one after the other."""
     padded, kept = cache
     F, C = w.shape[:2]
     BK, GK, AK, U = _setup(xp, padded, w)
