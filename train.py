@@ -134,7 +134,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
             after = exploration.selection_snapshot(net)
             record.update(exploration.selection_changed(before, after))
         if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
-            record["draws_differ"] = exploration.draws_differ(net, config["seed"] * 100_003 + epoch)
+            record.update(exploration.draws_differ(net, config["seed"] * 100_003 + epoch))
         end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
         timed_out = args.time_limit and time.time() - started > 60 * args.time_limit
         if (timed_out or state["epoch"] == args.stop_after) and state["epoch"] < config["epochs"]:

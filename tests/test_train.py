@@ -175,6 +175,12 @@ def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
     last = rows[-1]["by_eval_mode"]["expected"]
     assert "evaluation: expected" in reported
     assert f"test accuracy: {100 * last['test_acc']:.2f}%" in reported
+    # PS's exploration per layer, from other draws than the last epoch's record: close to it
+    line = next(l for l in reported.splitlines() if l.startswith("draws that differ"))
+    printed = dict(part.split() for part in line.split("): ")[1].split(", "))
+    recorded = rows[-1]["draws_differ_by_layer"]
+    assert sorted(printed) == sorted(recorded) == ["fc1", "fc2", "fc3"]
+    assert all(abs(float(printed[n]) - recorded[n]) < 0.05 for n in recorded)
 
 
 def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path):

@@ -1,7 +1,7 @@
 """How much a slot net still explores, logged by train.py each epoch: the share of connections
 whose selection changed over the epoch, and (PS) the share whose two draws differ."""
 from ..core import backend
-from .evaluation import sampled_layers
+from .evaluation import is_sampled
 
 
 def selection_snapshot(net):
@@ -12,14 +12,21 @@ def selection_snapshot(net):
 
 
 def draws_differ(net, seed):
-    """Share of the connections of sampled (PS) slot layers whose two independent draws from
-    softmax(scores) differ: an estimate of 1 - sum_k p_k^2, how much PS still explores while
-    training however settled its argmax is. None without such layers."""
-    pairs = [[layer.slots.sample(layer.params, backend.random_generator(s))
-              for s in (seed, seed + 1)] for layer in sampled_layers(net)]
-    if not pairs:
-        return None
-    return sum(backend.read((a != b).sum()) for a, b in pairs) / sum(a.size for a, _ in pairs)
+    """{draws_differ: the share of the connections of sampled (PS) slot layers whose two
+    independent draws from softmax(scores) differ, draws_differ_by_layer: {layer: its own
+    share}}; empty without such layers. An estimate of 1 - sum_k p_k^2 (1 - 1/K where the
+    softmax is flat): how much PS still explores while training, however settled its argmax."""
+    differ, sizes = {}, {}
+    for name, layer in net.named_layers():
+        if is_sampled(layer):
+            a, b = (layer.slots.sample(layer.params, backend.random_generator(s))
+                    for s in (seed, seed + 1))
+            differ[name], sizes[name] = backend.read((a != b).sum()), a.size
+    if not differ:
+        return {}
+    return dict(draws_differ=sum(differ.values()) / sum(sizes.values()),
+                draws_differ_by_layer={name: round(differ[name] / sizes[name], 6)
+                                       for name in differ})
 
 
 def selection_changed(before, after):

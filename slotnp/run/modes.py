@@ -8,7 +8,7 @@ import os
 from ..core import backend
 from ..core.training import accuracy
 from ..slots import nets
-from . import checkpoint, export
+from . import checkpoint, exploration, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
@@ -88,6 +88,11 @@ def evaluate_checkpoint(args):
                                        if mode == "sample" else ""))
     for split, value in accuracies.items():
         print(f"{split} accuracy: {100 * value:.2f}%")
+    differ = exploration.draws_differ(net, seed).get("draws_differ_by_layer", {})
+    if differ:
+        print(f"draws that differ (two draws from softmax(scores); where it is flat, "
+              f"1 - 1/K = {1 - 1 / config['K']:.3f}): " +
+              ", ".join(f"{name} {share:.3f}" for name, share in differ.items()))
     summary = selected_summary(selected_in_sigmas(net, config)) if config["slot"] else {}
     if summary:
         bound = config["option_bound"]
