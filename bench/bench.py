@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slotnp import fast, losses, nets, optim  # noqa: E402
-from common import torch_calls  # noqa: E402
+from common import slotnp_step, torch_calls  # noqa: E402  (versus.py calls bench.slotnp_step)
 
 VARIANTS = {"K2": dict(slot=True, K=2), "K8": dict(slot=True, K=8),
             "K64": dict(slot=True, K=64), "learned": dict(slot=False),
@@ -81,13 +81,6 @@ def sgemm_gflops(threads, n=2048, reps=5):
     with threadpool_limits(limits=threads, user_api="blas"):
         best = min(timed(lambda: a @ b) for _ in range(reps)) / 1e3
     return 2 * n ** 3 / best / 1e9
-
-
-def slotnp_step(net, sgd, x, y):
-    with fast.on():
-        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-        net.backward(dlogits, input_grad=False)     # as train.py: no dx for the images
-        sgd.step(net.grads)
 
 
 def slotnp_infer(net, x):

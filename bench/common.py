@@ -9,6 +9,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from slotnp import backend, fast, losses, nets, optim  # noqa: E402
 
 
+def slotnp_step(net, sgd, x, y):
+    """One training step as train.py takes it, with the fast twins on."""
+    with fast.on():
+        loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
+        net.backward(dlogits, input_grad=False)     # as train.py: no dx for the images
+        sgd.step(net.grads)
+
+
 def slotnp_case(name, batch, dtype=np.float32, lr=0.01, **build):
     """(net, x, y, step, infer) on the active backend: nets.build(name, seed=0, **build), a
     random batch, one SGD step (momentum 0.9, weight decay 1e-4) and one evaluation forward,
@@ -21,10 +29,7 @@ def slotnp_case(name, batch, dtype=np.float32, lr=0.01, **build):
     y = backend.to_device(rng.integers(0, 10, batch))
 
     def step():
-        with fast.on():
-            loss, dlogits = losses.softmax_cross_entropy(net.forward(x, train=True), y)
-            net.backward(dlogits, input_grad=False)     # as train.py: no dx for the images
-            sgd.step(net.grads)
+        slotnp_step(net, sgd, x, y)
 
     def infer():
         with fast.on():

@@ -39,8 +39,8 @@ def main():
                 start = time.perf_counter()
                 accuracy(net, x, y, size)
                 times[size].append(time.perf_counter() - start)
-    threads = os.environ.get("OMP_NUM_THREADS") or os.cpu_count()
-    print(f"{args.net} {args.variant}, {threads} threads, ms an image (median of {args.reps}):")
+    print(f"{args.net} {args.variant}, {fast.threads.CPU_CORES} threads, ms an image "
+          f"(median of {args.reps}):")
     for size, seconds in times.items():
         print(f"  batch {size:5d}: {1000 * statistics.median(seconds) / args.images:.2f}")
 

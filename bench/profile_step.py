@@ -30,11 +30,9 @@ def profiled_step(net, sgd, x, y, train=True):
     if not train:
         return times
     _, grad = losses.softmax_cross_entropy(out, y)
-    first = next(index for index, (_, layer) in enumerate(layers) if layer.params)
-    for index in range(len(layers) - 1, first - 1, -1):    # as training: no dx for the images
-        name, layer = layers[index]
-        start = time.perf_counter()
-        grad = layer.backward(grad, input_grad=False) if index == first else layer.backward(grad)
+    for name, layer, flags in net.backward_steps(input_grad=False):   # as training: no dx
+        start = time.perf_counter()                                     # for the images
+        grad = layer.backward(grad, **flags)
         times[name + ".backward"] = time.perf_counter() - start
     start = time.perf_counter()
     sgd.step(net.grads)

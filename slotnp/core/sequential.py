@@ -57,24 +57,26 @@ class Sequential(Layer):
             x = layer.forward(x, train)
         return x
 
+    def backward_steps(self, input_grad=True):
+        """(name, layer, flags) in the order backward calls `layer.backward(dout, **flags)`:
+        every layer, last first. With input_grad=False (training on data, whose gradient no one
+        uses) it stops at the first layer with parameters, which skips its own dx where it can
+        (Conv2d, Linear: flags {"input_grad": False})."""
+        first = 0
+        if not input_grad:
+            first = next((index for index, layer in enumerate(self.layers) if layer.params),
+                         len(self.layers))
+        for index in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[index]
+            skips_dx = not input_grad and index == first and isinstance(layer, WeightedLayer)
+            yield self.names[index], layer, {"input_grad": False} if skips_dx else {}
+
     def backward(self, dout, input_grad=True):
-        """dout: the gradient at the output -> dx at the input. With input_grad=False (training
-        on data, whose gradient no one uses) backward stops at the first layer with
-        parameters, which skips its own dx where it can (Conv2d, Linear), and returns None."""
-        if input_grad:
-            for layer in reversed(self.layers):
-                dout = layer.backward(dout)
-            return dout
-        trained = [index for index, layer in enumerate(self.layers) if layer.params]
-        if trained:
-            for layer in reversed(self.layers[trained[0] + 1:]):
-                dout = layer.backward(dout)
-            first = self.layers[trained[0]]
-            if isinstance(first, WeightedLayer):
-                first.backward(dout, input_grad=False)
-            else:
-                first.backward(dout)
-        return None
+        """dout: the gradient at the output -> dx at the input, or None with input_grad=False
+        (backward_steps)."""
+        for _, layer, flags in self.backward_steps(input_grad):
+            dout = layer.backward(dout, **flags)
+        return dout if input_grad else None
 
     def reseed(self, seed):
         """Restart the run-time randomness (dropout, sampled slots) of every layer from `seed`."""

@@ -22,20 +22,21 @@ def draws_differ(net, seed):
             a, b = (layer.slots.sample(layer.params, backend.random_generator(s))
                     for s in (seed, seed + 1))
             differ[name], sizes[name] = backend.read((a != b).sum()), a.size
-    if not differ:
-        return {}
-    return dict(draws_differ=sum(differ.values()) / sum(sizes.values()),
-                draws_differ_by_layer={name: round(differ[name] / sizes[name], 6)
-                                       for name in differ})
+    return shares("draws_differ", differ, sizes)
 
 
 def selection_changed(before, after):
     """{selection_changed: the share of all connections whose selected option differs between
     two snapshots, selection_changed_by_layer: {layer: its own share}}; empty without slot
     layers. (The big layers dominate the total: CONV-2's fc1 holds 97% of its connections.)"""
-    if not before:
-        return {}
     changed = {name: backend.read((before[name] != after[name]).sum()) for name in before}
-    return dict(selection_changed=sum(changed.values()) / sum(v.size for v in before.values()),
-                selection_changed_by_layer={name: round(count / before[name].size, 6)
-                                            for name, count in changed.items()})
+    return shares("selection_changed", changed, {name: v.size for name, v in before.items()})
+
+
+def shares(key, counts, sizes):
+    """{key: sum(counts) / sum(sizes), key_by_layer: {layer: its count / its size}} from
+    per-layer counts and sizes; empty without layers."""
+    if not counts:
+        return {}
+    return {key: sum(counts.values()) / sum(sizes.values()),
+            f"{key}_by_layer": {name: round(counts[name] / sizes[name], 6) for name in counts}}
