@@ -377,3 +377,16 @@ def test_running_out_of_memory_anywhere_is_one_line(tmp_path, monkeypatch, capsy
     assert train.main(SYNTHETIC + ["--epochs", "1", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: out of memory (") and "--K" in err[0]
+
+
+def test_a_missing_package_is_one_line_saying_what_to_install(tmp_path, rng, monkeypatch, capsys):
+    """A new machine without Pillow, reading the CIFAR-10 image folder: one line, no traceback."""
+    import train
+    fake_image_folder(tmp_path / "data" / "cifar10-jpg", rng, size=(32, 32))
+    monkeypatch.setitem(sys.modules, "PIL", None)      # `import PIL` fails, as without Pillow
+    args = ["--net", "conv2", "--K", "2", "--epochs", "1", "--no-progress",
+            "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: the Python package 'PIL' is missing: pip install -r requirements.txt"]
+    assert not os.path.exists(tmp_path / "run" / "last.npz")

@@ -248,6 +248,10 @@ def one_line_errors(work, saved=lambda: "nothing was written"):
             OneLineError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:   # a package of requirements.txt (Pillow, tqdm) absent
+        print(f"error: the Python package {error.name!r} is missing: pip install -r "
+              "requirements.txt", file=sys.stderr)
+        return 2
     except MemoryError as error:  # NumPy's and CuPy's out-of-memory errors are MemoryErrors
         text = str(error).strip().splitlines()[0] if str(error).strip() else "an allocation failed"
         if not isinstance(error, memory.EstimateError):
