@@ -12,9 +12,11 @@ defines it (net, K, selection, option bound, weight decay, epochs, seed). When a
 its small records (config.json, metrics.jsonl, result.json; never checkpoints) are copied to
 results/<dataset>/runs/<name>/. The sweep skips every run recorded there, resumes a run whose
 folder holds last.npz, and starts the others; so a killed sweep, started again, continues where
-it stopped, on this machine or (from the committed records) on another. Then slotnp/run/
+it stopped, on this machine or (from the committed records) on another. An unfinished run's
+records so far (its curves too) go to results/<dataset>/in-progress/<name>/. Then slotnp/run/
 collate.py writes results/<dataset>/<preset>.md (mean +- std over seeds beside the paper's
-value) and <preset>.png beside the records (--name for another name than the preset's).
+value) and <preset>.png beside the records (--name for another name than the preset's), and
+<preset>-progress.md while runs are still training.
 """
 import argparse
 import copy
@@ -28,10 +30,12 @@ import time
 
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
-from slotnp.run.collate import current, records_of, recorded, write_collation
+from slotnp.run.collate import current, epochs_recorded, progress_of, records_of, recorded, \
+    write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
+PROGRESS_RECORDS = ("config.json", "metrics.jsonl", "curves.png")   # of a run still training
 SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
 
 # The paper's MNIST figure: GS and PS at every K, and learned weights.
@@ -312,6 +316,24 @@ def record(run, runs_dir, results_dir):
     os.makedirs(target, exist_ok=True)
     for name in RECORDS:
         shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+    shutil.rmtree(progress_of(results_dir, run), ignore_errors=True)   # its records so far
+    return True
+
+
+def record_progress(run, runs_dir, results_dir):
+    """Copy an unfinished run's records so far (config.json, metrics.jsonl, curves.png) into
+    results/<dataset>/in-progress/<name>/, never over a record of more epochs: a run started
+    again from epoch 0 (its folder lost with a machine) is the lost run epoch for epoch, and
+    replaces the record once past it. True if copied."""
+    folder, target = os.path.join(runs_dir, run.name), progress_of(results_dir, run)
+    epochs = epochs_recorded(folder)
+    if status(run, runs_dir, results_dir) == "done" or not current(folder, run) or \
+            len(epochs) <= len(epochs_recorded(target)):
+        return False
+    os.makedirs(target, exist_ok=True)
+    for name in PROGRESS_RECORDS:
+        if os.path.isfile(os.path.join(folder, name)):
+            shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
     return True
 
 
@@ -335,7 +357,6 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     if not folders:
         return False
     folder = folders[0]
-    path = os.path.join(folder, "metrics.jsonl")
     with open(os.path.join(folder, "config.json")) as file:
         config = json.load(file)
     own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +
@@ -344,8 +365,7 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     if any(config[key] != value for key, value in own.items()
            if key in config and key not in ("epochs", "restarts", "out")):
         return False
-    with open(path) as file:
-        rows = [json.loads(line) for line in file][:run.epochs]
+    rows = epochs_recorded(folder)[:run.epochs]
     # E must be the twin's first restart: a run of E epochs alone has no restart below E
     if min(config["restarts"], default=None) != run.epochs or len(rows) < run.epochs:
         return False
@@ -558,6 +578,8 @@ def main(argv=None):
         print(f"sweep: --collate runs nothing; collating the {len(runs)} runs' records",
               file=sys.stderr)
     code = 0 if args.collate else run_all(runs, args)
+    for run in runs:
+        record_progress(run, args.runs, args.results)
     table, figure = write_collation(runs, args.results, args.name)
     print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)
     return code

@@ -166,11 +166,48 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
     """--time-limit pauses every run after its first epoch; the next sweep finishes them."""
     paused = sweep_cli(tmp_path, "--time-limit", "1e-6")
     assert paused.returncode == 0 and paused.stdout.count("  paused  ") == 6
-    assert "runs" not in os.listdir(tmp_path / "results" / "mnist")  # nothing recorded
+    results = tmp_path / "results" / "mnist"
+    assert "runs" not in os.listdir(results)                          # nothing finished
+    so_far = results / "in-progress"                  # but every run's first epoch is recorded
+    assert len(os.listdir(so_far)) == 6
+    for name in os.listdir(so_far):
+        assert sorted(os.listdir(so_far / name)) == ["config.json", "curves.png", "metrics.jsonl"]
+        assert len(open(so_far / name / "metrics.jsonl").readlines()) == 1
+    progress = (results / "sweep-progress.md").read_text().splitlines()
+    assert len(progress) == 2 + 6 and all("| 1 of 3 |" in row for row in progress[2:])
     assert sweep_cli(tmp_path).stdout.count("resume ") == 6
+    assert os.listdir(so_far) == [] and not (results / "sweep-progress.md").exists()
     whole = tmp_path / "whole"
     sweep_cli(whole)
     assert records(whole / "results") == records(tmp_path / "results")
+
+
+def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp_path):
+    """A machine that comes back new loses the runs' folders, not their committed records so
+    far: the run started again from epoch 0 must not shorten them."""
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=200,
+                     option_bound=[1.0], normalise=["channels"], score_bound=["paper"])[0]
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    folder = runs / run.name
+    os.makedirs(folder)
+    (folder / "config.json").write_text(json.dumps(dict(
+        slot=True, options_version=2, restarts=[25, 75], **run.config())))
+
+    def train_to(epochs):          # val accuracy peaks at epoch 2; test accuracy = epoch / 100
+        (folder / "metrics.jsonl").write_text("".join(
+            json.dumps(dict(epoch=e, val_acc=0.5 - abs(e - 2) / 100, test_acc=e / 100)) + "\n"
+            for e in range(1, epochs + 1)))
+
+    train_to(3)
+    assert sweep.record_progress(run, str(runs), str(results))
+    train_to(1)                                             # started again from epoch 0
+    assert not sweep.record_progress(run, str(runs), str(results))
+    assert len(open(sweep.progress_of(str(results), run) + "/metrics.jsonl").readlines()) == 3
+    train_to(26)                                            # past the record
+    assert sweep.record_progress(run, str(runs), str(results))
+    write_collation([run], str(results), "grid")
+    assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
+        "| GS, K = 2, bound 1 | 0.0001 | 26 of 200 | 2.00 (2) | 25.00 (25) | 97.15 |"
 
 
 def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):

@@ -58,6 +58,20 @@ def records_of(results_dir, run):
     return os.path.join(results_dir, run.dataset, "runs", run.name)
 
 
+def progress_of(results_dir, run):
+    """The folder of an unfinished run's records so far: results/<dataset>/in-progress/<name>/."""
+    return os.path.join(results_dir, run.dataset, "in-progress", run.name)
+
+
+def epochs_recorded(folder):
+    """The epochs of the metrics.jsonl in `folder`, as dicts in order ([] if none)."""
+    path = os.path.join(folder, "metrics.jsonl")
+    if not os.path.isfile(path):
+        return []
+    with open(path) as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
 def recorded(results_dir, run):
     """The recorded result.json of a finished run, or None."""
     folder = records_of(results_dir, run)
@@ -223,7 +237,8 @@ def gap_text(slot_rows, learned_rows):
 
 def write_collation(runs, results_dir, name="sweep"):
     """results/<dataset>/<name>.md, and for grids of the paper's form <name>-summary.md (the
-    README's table) and <name>.png, beside the runs' records; the paths of the table and the
+    README's table) and <name>.png, beside the runs' records, and <name>-progress.md while
+    runs of the grid are still training (progress_markdown); the paths of the table and the
     figure (None when there is nothing to draw)."""
     rows = collate(runs, results_dir)
     lines = ["# Sweep results", "",
@@ -261,10 +276,44 @@ def write_collation(runs, results_dir, name="sweep"):
     if summary is not None:
         with open(os.path.join(folder, f"{name}-summary.md"), "w") as file:
             file.write(summary)
+    progress, progress_path = progress_markdown(runs, results_dir), \
+        os.path.join(folder, f"{name}-progress.md")
+    if progress is not None:
+        with open(progress_path, "w") as file:
+            file.write(progress)
+    elif os.path.isfile(progress_path):                # every run has finished since
+        os.remove(progress_path)
     exploration(runs, results_dir, os.path.join(folder, f"{name}.exploration.png"))
     budget(rows, os.path.join(folder, f"{name}.budget.png"))
     figure = os.path.join(folder, f"{name}.png")
     return table, figure if draw_figure(rows, figure) else None
+
+
+def progress_markdown(runs, results_dir):
+    """The table of the grid's runs still training, from their records so far (progress_of):
+    epochs, the test accuracy at the best validation epoch so far, and at the first restart,
+    beside the paper's value; None when no run of the grid is in progress."""
+    lines = []
+    for run in runs:
+        folder = progress_of(results_dir, run)
+        epochs = epochs_recorded(folder)
+        if recorded(results_dir, run) is not None or not epochs or not current(folder, run):
+            continue
+        with open(os.path.join(folder, "config.json")) as file:
+            config = json.load(file)
+        best = max(epochs, key=lambda e: e["val_acc"])    # the first of equals: tested
+        restart = (config.get("restarts") or [None])[0]
+        at_restart = next((e["test_acc"] for e in epochs if e["epoch"] == restart), None)
+        paper = paper_value(run)
+        lines.append(f"| {describe(run)} | {run.weight_decay:g} | {len(epochs)} of "
+                     f"{config['epochs']} | {100 * best['test_acc']:.2f} ({best['epoch']}) | "
+                     f"{'-' if at_restart is None else f'{100 * at_restart:.2f} ({restart})'} | "
+                     f"{'-' if paper is None else f'{paper:.2f}'} |")
+    if not lines:
+        return None
+    return "\n".join(["| run | weight decay | epochs | test acc. at the best validation epoch so "
+                      "far (epoch) | test acc. at the first restart (epoch) | paper |",
+                      "|---|---|---|---|---|---|", *lines]) + "\n"
 
 
 def seeds_text(n):
@@ -364,11 +413,7 @@ def exploration(runs, results_dir, path):
         if run.K is None or run.shared or run.finetune_of is not None or run.seed != 0 or \
                 recorded(results_dir, run) is None:
             continue
-        metrics = os.path.join(records_of(results_dir, run), "metrics.jsonl")
-        if not os.path.exists(metrics):   # a record kept without its per-epoch curve
-            continue
-        with open(metrics) as file:
-            rows = [json.loads(line) for line in file]
+        rows = epochs_recorded(records_of(results_dir, run))  # [] for a record without one
         for panel, key in ((run.selection, "selection_changed"), ("draws", "draws_differ")):
             changed = [(r["epoch"], 100 * r[key]) for r in rows if r.get(key) is not None]
             if changed:
