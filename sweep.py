@@ -9,8 +9,9 @@
 
 Each run is an ordinary train.py run in its own folder, runs/sweep/<name>, named by what
 defines it (net, K, selection, option bound, weight decay, epochs, seed). When a run finishes,
-its small records (config.json, metrics.jsonl, result.json; never checkpoints) are copied to
-results/<dataset>/runs/<name>/. The sweep skips every run recorded there, resumes a run whose
+its small records (config.json, metrics.jsonl, result.json, and its pictures; never
+checkpoints) are copied to results/<dataset>/runs/<name>/ (by --collate too, for a run trained
+outside the sweep). The sweep skips every run recorded there, resumes a run whose
 folder holds last.npz, and starts the others; so a killed sweep, started again, continues where
 it stopped, on this machine or (from the committed records) on another. An unfinished run's
 records so far (its curves too) go to results/<dataset>/in-progress/<name>/. Then slotnp/run/
@@ -35,6 +36,7 @@ from slotnp.run.collate import current, epochs_recorded, progress_of, records_of
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
+PICTURES = ("curves.png", "selected.png")          # recorded too, where the run drew them
 PROGRESS_RECORDS = ("config.json", "metrics.jsonl", "curves.png")   # of a run still training
 SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
 
@@ -302,11 +304,11 @@ def command(run, runs_dir, results_dir, data_dir, extra=()):
 
 
 def record(run, runs_dir, results_dir):
-    """Copy a finished run's small records into results/<dataset>/runs/<name>/; True if it
-    finished."""
+    """Copy a finished run's small records (and its pictures) into
+    results/<dataset>/runs/<name>/; True if it finished."""
     folder = os.path.join(runs_dir, run.name)
     path = os.path.join(folder, "result.json")
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) or not current(folder, run):
         return False
     with open(path) as file:
         result = json.load(file)
@@ -314,7 +316,7 @@ def record(run, runs_dir, results_dir):
         return False
     target = records_of(results_dir, run)
     os.makedirs(target, exist_ok=True)
-    for name in RECORDS:
+    for name in RECORDS + tuple(p for p in PICTURES if os.path.isfile(os.path.join(folder, p))):
         shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
     shutil.rmtree(progress_of(results_dir, run), ignore_errors=True)   # its records so far
     return True
@@ -502,7 +504,9 @@ def parse_args(argv=None):
     p.add_argument("--print-commands", action="store_true",
                    help="print one train.py command per unfinished run (with --resume-or-start, "
                         "so that a scheduler can start it again), and exit")
-    p.add_argument("--collate", action="store_true", help="only write the tables and the figure")
+    p.add_argument("--collate", action="store_true",
+                   help="run nothing: record the runs' records (finished or so far) and write "
+                        "the tables and the figure")
     p.add_argument("--no-derive", action="store_true",
                    help="train a run of E epochs on its own even where its full-protocol run's "
                         "first E epochs would record it")
@@ -578,8 +582,9 @@ def main(argv=None):
         print(f"sweep: --collate runs nothing; collating the {len(runs)} runs' records",
               file=sys.stderr)
     code = 0 if args.collate else run_all(runs, args)
-    for run in runs:
-        record_progress(run, args.runs, args.results)
+    for run in runs:     # runs trained outside this sweep (by hand, another sweep) as well
+        if status(run, args.runs, args.results) != "done":
+            record(run, args.runs, args.results) or record_progress(run, args.runs, args.results)
     table, figure = write_collation(runs, args.results, args.name)
     print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)
     return code

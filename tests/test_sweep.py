@@ -208,6 +208,19 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
     write_collation([run], str(results), "grid")
     assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
         "| GS, K = 2, bound 1 | 0.0001 | 26 of 200 | 2.00 (2) | 25.00 (25) | 97.15 |"
+    # finished outside the sweep (a queue, by hand): --collate records it, pictures too
+    train_to(200)
+    (folder / "result.json").write_text(json.dumps(dict(
+        best_epoch=2, val_acc=0.5, test_acc=0.02, epochs_run=200, epochs=200, wall_minutes=9.0)))
+    (folder / "selected.png").write_bytes(b"a picture")
+    assert sweep.main(["--net", "lenet", "--K", "2", "--selection", "greedy", "--epochs", "200",
+                       "--option-bound", "1", "--normalise", "channels", "--score-bound", "paper",
+                       "--collate", "--runs", str(runs), "--results", str(results)]) == 0
+    recorded = results / "mnist" / "runs" / run.name
+    assert sorted(os.listdir(recorded)) == ["config.json", "metrics.jsonl", "result.json",
+                                            "selected.png"]
+    assert not os.path.exists(sweep.progress_of(str(results), run))
+    assert not (results / "mnist" / "sweep-progress.md").exists()
 
 
 def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
