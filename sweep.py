@@ -21,6 +21,7 @@ value) and <preset>.png beside the records (--name for another name than the pre
 """
 import argparse
 import copy
+import datetime
 import json
 import os
 import shutil
@@ -391,6 +392,31 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     return True
 
 
+def deadline(text, now=None):
+    """--until's value as a time.time(): "HH:MM" (the next such time of day, local) or
+    "+MINUTES" from `now`."""
+    now = time.time() if now is None else now
+    try:
+        if text.startswith("+"):
+            minutes = float(text[1:])
+            if not 0 <= minutes < float("inf"):
+                raise ValueError
+            return now + 60 * minutes
+        hours, minutes = (int(part) for part in text.split(":"))
+        at = datetime.datetime.fromtimestamp(now).replace(hour=hours, minute=minutes, second=0,
+                                                          microsecond=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be HH:MM or +MINUTES, got {text!r}") from None
+    return (at + datetime.timedelta(days=1 if at.timestamp() <= now else 0)).timestamp()
+
+
+def time_limit_flags(args, now):
+    """train.py's --time-limit for a run started at `now`: the sweep's --time-limit, or the
+    minutes left to --until where fewer ([] for neither)."""
+    limits = [m for m in (args.time_limit, args.until and (args.until - now) / 60) if m]
+    return ["--time-limit", f"{min(limits):.6g}"] if limits else []
+
+
 def run_all(runs, args):
     """Run the unfinished runs, `args.jobs` at a time, each with its share of the cores."""
     todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
@@ -418,7 +444,7 @@ def run_all(runs, args):
     try:
         while todo or running:
             busy = [r for r, _, _ in running.values()]
-            while len(running) < args.jobs:
+            while len(running) < args.jobs and not (args.until and time.time() >= args.until):
                 # the next run whose slot machine (if it fine-tunes one) is not still to train
                 ready = [r for r in todo if r.finetune_of not in todo + busy]
                 if not ready:
@@ -432,8 +458,8 @@ def run_all(runs, args):
                           f"{run.finetune_of.name} again (delete it from {args.results})",
                           flush=True)
                     continue
-                flags = ["--time-limit", str(args.time_limit)] if args.time_limit else []
-                argv = command(run, args.runs, args.results, args.data_dir, flags + args.extra)
+                argv = command(run, args.runs, args.results, args.data_dir,
+                               time_limit_flags(args, time.time()) + args.extra)
                 os.makedirs(os.path.join(args.runs, run.name), exist_ok=True)
                 log = open(os.path.join(args.runs, run.name, "train.log"), "a")
                 log.write("$ " + " ".join(argv) + "\n")
@@ -461,8 +487,9 @@ def run_all(runs, args):
               "command again to resume", file=sys.stderr)
         return 130
     minutes = (time.time() - started) / 60
-    print(f"sweep: finished in {minutes:.1f} min; {len(paused)} paused, {len(failed)} failed",
-          flush=True)
+    late = f", {len(todo)} not started (--until had passed)" if todo else ""
+    print(f"sweep: finished in {minutes:.1f} min; {len(paused)} paused, {len(failed)} failed"
+          f"{late}", flush=True)
     return 1 if failed else 0
 
 
@@ -496,6 +523,10 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
     p.add_argument("--time-limit", type=float, metavar="MIN",
                    help="each run stops after the epoch that passes MIN minutes (resume later)")
+    p.add_argument("--until", type=deadline, metavar="HH:MM|+MIN",
+                   help="start no run after this time (of day, or minutes from now); a run "
+                        "still training then stops after the epoch that passes it (resume "
+                        "later): for a machine lent until a given time")
     p.add_argument("--data-dir", default="data")
     p.add_argument("--runs", default="runs/sweep", help="where the runs' folders go")
     p.add_argument("--results", default="results", help="where finished runs are recorded")

@@ -337,6 +337,36 @@ def test_bad_sweep_flags_give_one_clear_line():
     assert "Traceback" not in result.stderr
 
 
+def test_until_takes_a_time_of_day_or_minutes_and_bounds_every_run():
+    import argparse
+    import datetime
+    eight = datetime.datetime(2026, 12, 5, 8, 0).timestamp()
+    assert sweep.deadline("+90", now=eight) == eight + 90 * 60
+    assert sweep.deadline("09:15", now=eight) == eight + 75 * 60
+    assert sweep.deadline("07:30", now=eight) == eight + (23 * 60 + 30) * 60   # tomorrow's
+    for bad in ("7h", "25:00", "8:61", "+-3", "+nan", "+", "8:00:00"):
+        with pytest.raises(argparse.ArgumentTypeError, match="HH:MM or \\+MINUTES"):
+            sweep.deadline(bad, now=eight)
+    args = sweep.parse_args(["--net", "lenet", "--learned", "--until", "+30"])
+    now = args.until - 30 * 60
+    assert sweep.time_limit_flags(args, now) == ["--time-limit", "30"]
+    assert sweep.time_limit_flags(args, now + 20 * 60) == ["--time-limit", "10"]
+    args.time_limit = 5.0                                  # the sweep's own, where it is less
+    assert sweep.time_limit_flags(args, now) == ["--time-limit", "5"]
+    args.time_limit = args.until = None
+    assert sweep.time_limit_flags(args, now) == []
+
+
+def test_no_run_starts_after_until(tmp_path):
+    late = sweep_cli(tmp_path, "--until", "+0")
+    assert late.returncode == 0, late.stderr
+    assert "0 paused, 0 failed, 6 not started (--until had passed)" in late.stdout
+    assert not (tmp_path / "runs").exists()
+    bad = sweep_cli(tmp_path, "--until", "soon")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "argument --until: must be HH:MM or +MINUTES, got 'soon'" in bad.stderr
+
+
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
 def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(tmp_path,
                                                                                selection):
