@@ -289,6 +289,13 @@ def write_collation(runs, results_dir, name="sweep"):
     return table, figure if draw_figure(rows, figure) else None
 
 
+def tested(epoch):
+    """'test accuracy (epoch)' of a metrics entry, or '-' where it has none."""
+    if epoch.get("test_acc") is None:
+        return "-"
+    return f"{100 * epoch['test_acc']:.2f} ({epoch['epoch']})"
+
+
 def progress_markdown(runs, results_dir):
     """The table of the grid's runs still training, from their records so far (progress_of):
     epochs, the test accuracy at the best validation epoch so far, and at the first restart,
@@ -303,11 +310,10 @@ def progress_markdown(runs, results_dir):
             config = json.load(file)
         best = max(epochs, key=lambda e: e["val_acc"])    # the first of equals: tested
         restart = (config.get("restarts") or [None])[0]
-        at_restart = next((e["test_acc"] for e in epochs if e["epoch"] == restart), None)
+        at_restart = next((e for e in epochs if e["epoch"] == restart), {})
         paper = paper_value(run)
         lines.append(f"| {describe(run)} | {run.weight_decay:g} | {len(epochs)} of "
-                     f"{config['epochs']} | {100 * best['test_acc']:.2f} ({best['epoch']}) | "
-                     f"{'-' if at_restart is None else f'{100 * at_restart:.2f} ({restart})'} | "
+                     f"{config['epochs']} | {tested(best)} | {tested(at_restart)} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} |")
     if not lines:
         return None
