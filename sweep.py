@@ -32,8 +32,8 @@ import time
 
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
-from slotnp.run.collate import current, epochs_recorded, progress_of, records_of, recorded, \
-    write_collation
+from slotnp.run.collate import best_epoch, current, epochs_recorded, progress_of, records_of, \
+    recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -329,11 +329,12 @@ def record_progress(run, runs_dir, results_dir):
     again from epoch 0 (its folder lost with a machine) is the lost run epoch for epoch, and
     replaces the record once past it. True if copied."""
     folder, target = os.path.join(runs_dir, run.name), progress_of(results_dir, run)
-    epochs = epochs_recorded(folder)
+    kept = len(epochs_recorded(target)) if current(target, run) else 0   # (not an older run's)
     if status(run, runs_dir, results_dir) == "done" or not current(folder, run) or \
-            len(epochs) <= len(epochs_recorded(target)):
+            len(epochs_recorded(folder)) <= kept:
         return False
-    os.makedirs(target, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
     for name in PROGRESS_RECORDS:
         if os.path.isfile(os.path.join(folder, name)):
             shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
@@ -374,7 +375,7 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
         return False
     config = dict(config, epochs=run.epochs, out=os.path.join(runs_dir, run.name),
                   derived_from=twin.name)
-    best = max(rows, key=lambda row: row["val_acc"])   # the first of equals: tested, a new best
+    best = best_epoch(rows)
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],
                   epochs_run=run.epochs, epochs=run.epochs,
                   wall_minutes=round(sum(row["seconds"] for row in rows) / 60, 2),
@@ -420,8 +421,10 @@ def time_limit_flags(args, now):
 def run_all(runs, args):
     """Run the unfinished runs, `args.jobs` at a time, each with its share of the cores."""
     todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
+    until = "" if not args.until else \
+        f", none started after {time.strftime('%a %H:%M', time.localtime(args.until))}"
     print(f"sweep: {len(runs)} runs, {len(runs) - len(todo)} recorded, {len(todo)} to run "
-          f"({args.jobs} at a time)", flush=True)
+          f"({args.jobs} at a time{until})", flush=True)
     threads = max(1, CPU_CORES // args.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
@@ -434,8 +437,9 @@ def run_all(runs, args):
             print(f"  done    {run.name}", flush=True)
         elif process.returncode == 0:
             paused.append(run)
-            print(f"  paused  {run.name} (--time-limit or --stop-after; run the sweep again to "
-                  "resume)", flush=True)
+            record_progress(run, args.runs, args.results)
+            print(f"  paused  {run.name} (--time-limit, --until or --stop-after; run the sweep "
+                  "again to resume)", flush=True)
         else:
             failed.append(run)
             print(f"  FAILED  {run.name} (exit {process.returncode}; see "
@@ -444,7 +448,10 @@ def run_all(runs, args):
     try:
         while todo or running:
             busy = [r for r, _, _ in running.values()]
-            while len(running) < args.jobs and not (args.until and time.time() >= args.until):
+            while len(running) < args.jobs:
+                now = time.time()
+                if args.until and now >= args.until:
+                    break
                 # the next run whose slot machine (if it fine-tunes one) is not still to train
                 ready = [r for r in todo if r.finetune_of not in todo + busy]
                 if not ready:
@@ -459,7 +466,7 @@ def run_all(runs, args):
                           flush=True)
                     continue
                 argv = command(run, args.runs, args.results, args.data_dir,
-                               time_limit_flags(args, time.time()) + args.extra)
+                               time_limit_flags(args, now) + args.extra)
                 os.makedirs(os.path.join(args.runs, run.name), exist_ok=True)
                 log = open(os.path.join(args.runs, run.name, "train.log"), "a")
                 log.write("$ " + " ".join(argv) + "\n")

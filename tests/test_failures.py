@@ -388,5 +388,8 @@ def test_a_missing_package_is_one_line_saying_what_to_install(tmp_path, rng, mon
             "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")]
     assert train.main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: the Python package 'PIL' is missing: pip install -r requirements.txt"]
+    assert err == ["error: Pillow is not installed (import PIL): pip install -r requirements.txt"]
     assert not os.path.exists(tmp_path / "run" / "last.npz")
+    monkeypatch.setattr(train, "dispatch", lambda args: __import__("no_such_slotnp_module"))
+    with pytest.raises(ModuleNotFoundError):          # not a requirement: a bug, with its trace
+        train.main(args)

@@ -175,7 +175,12 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
         assert len(open(so_far / name / "metrics.jsonl").readlines()) == 1
     progress = (results / "sweep-progress.md").read_text().splitlines()
     assert len(progress) == 2 + 6 and all("| 1 of 3 |" in row for row in progress[2:])
-    assert sweep_cli(tmp_path).stdout.count("resume ") == 6
+    resumed = sweep_cli(tmp_path, "--until", "+600")     # each run told the minutes left
+    assert resumed.stdout.count("resume ") == 6 and "none started after " in resumed.stdout
+    for name in os.listdir(tmp_path / "runs"):
+        command = [line for line in open(tmp_path / "runs" / name / "train.log")
+                   if line.startswith("$ ")][-1].split()
+        assert 590 < float(command[command.index("--time-limit") + 1]) <= 600
     assert os.listdir(so_far) == [] and not (results / "sweep-progress.md").exists()
     whole = tmp_path / "whole"
     sweep_cli(whole)
@@ -193,27 +198,43 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
     (folder / "config.json").write_text(json.dumps(dict(
         slot=True, options_version=2, restarts=[25, 75], **run.config())))
 
-    def train_to(epochs):          # val accuracy peaks at epoch 2; test accuracy = epoch / 100
+    def train_to(epochs):        # val accuracy peaks at epoch 30; test accuracy = epoch / 100
         (folder / "metrics.jsonl").write_text("".join(
-            json.dumps(dict(epoch=e, val_acc=0.5 - abs(e - 2) / 100, test_acc=e / 100)) + "\n"
+            json.dumps(dict(epoch=e, val_acc=0.5 - abs(e - 30) / 100, test_acc=e / 100)) + "\n"
             for e in range(1, epochs + 1)))
 
+    target = sweep.progress_of(str(results), run)
+    os.makedirs(target)                   # an older run's record (options version 1), longer
+    with open(os.path.join(target, "config.json"), "w") as file:
+        json.dump(dict(slot=True, options_version=1, **run.config()), file)
+    with open(os.path.join(target, "metrics.jsonl"), "w") as file:
+        file.write("".join(json.dumps(dict(epoch=e, val_acc=0.1, test_acc=0.1)) + "\n"
+                           for e in range(1, 51)))
+    open(os.path.join(target, "curves.png"), "wb").close()
     train_to(3)
-    assert sweep.record_progress(run, str(runs), str(results))
+    assert sweep.record_progress(run, str(runs), str(results))        # replaces it, whole
+    assert sorted(os.listdir(target)) == ["config.json", "metrics.jsonl"]
     train_to(1)                                             # started again from epoch 0
     assert not sweep.record_progress(run, str(runs), str(results))
-    assert len(open(sweep.progress_of(str(results), run) + "/metrics.jsonl").readlines()) == 3
+    assert len(open(os.path.join(target, "metrics.jsonl")).readlines()) == 3
     train_to(26)                                            # past the record
     assert sweep.record_progress(run, str(runs), str(results))
     write_collation([run], str(results), "grid")
+    # the best validation epoch so far, and the best among the 25 before the first restart
     assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
-        "| GS, K = 2, bound 1 | 0.0001 | 26 of 200 | 2.00 (2) | 25.00 (25) | 97.15 |"
+        "| GS, K = 2, bound 1 | 0.0001 | 26 of 200 | 26.00 (26) | 25.00 (25) | 97.15 |"
+    shutil.rmtree(target)                    # a run not yet past its first restart: no short
+    train_to(24)
+    assert sweep.record_progress(run, str(runs), str(results))
+    write_collation([run], str(results), "grid")
+    assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
+        "| GS, K = 2, bound 1 | 0.0001 | 24 of 200 | 24.00 (24) | - | 97.15 |"
     from slotnp.run.collate import tested                 # an epoch that skipped the test set
     assert tested(dict(epoch=3, test_acc=None)) == "-" == tested({})
     # finished outside the sweep (a queue, by hand): --collate records it, pictures too
     train_to(200)
     (folder / "result.json").write_text(json.dumps(dict(
-        best_epoch=2, val_acc=0.5, test_acc=0.02, epochs_run=200, epochs=200, wall_minutes=9.0)))
+        best_epoch=30, val_acc=0.5, test_acc=0.3, epochs_run=200, epochs=200, wall_minutes=9.0)))
     (folder / "selected.png").write_bytes(b"a picture")
     assert sweep.main(["--net", "lenet", "--K", "2", "--selection", "greedy", "--epochs", "200",
                        "--option-bound", "1", "--normalise", "channels", "--score-bound", "paper",

@@ -236,6 +236,10 @@ def saved_in(out):
     return "no epoch had finished, so nothing was saved; start it again (with --overwrite)"
 
 
+# The packages of requirements.txt that slotnp imports only where it needs them, by import name
+REQUIRED_PACKAGES = {"PIL": "Pillow", "tqdm": "tqdm", "threadpoolctl": "threadpoolctl"}
+
+
 def one_line_errors(work, saved=lambda: "nothing was written"):
     """Run work() and return its exit status; every failure it can meet becomes one line on
     stderr (status 2), an interrupt a line saying what is saved, as saved() tells (130, or 143
@@ -248,8 +252,11 @@ def one_line_errors(work, saved=lambda: "nothing was written"):
             OneLineError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as error:   # a package of requirements.txt (Pillow, tqdm) absent
-        print(f"error: the Python package {error.name!r} is missing: pip install -r "
+    except ModuleNotFoundError as error:
+        package = REQUIRED_PACKAGES.get((error.name or "").split(".")[0])
+        if package is None:                     # not a package of requirements.txt: a bug
+            raise
+        print(f"error: {package} is not installed (import {error.name}): pip install -r "
               "requirements.txt", file=sys.stderr)
         return 2
     except MemoryError as error:  # NumPy's and CuPy's out-of-memory errors are MemoryErrors

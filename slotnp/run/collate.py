@@ -289,6 +289,12 @@ def write_collation(runs, results_dir, name="sweep"):
     return table, figure if draw_figure(rows, figure) else None
 
 
+def best_epoch(epochs):
+    """The metrics entry of the best validation accuracy, the first of equals (the one whose
+    test accuracy was evaluated, as a new best)."""
+    return max(epochs, key=lambda epoch: epoch["val_acc"])
+
+
 def tested(epoch):
     """'test accuracy (epoch)' of a metrics entry, or '-' where it has none."""
     if epoch.get("test_acc") is None:
@@ -298,8 +304,9 @@ def tested(epoch):
 
 def progress_markdown(runs, results_dir):
     """The table of the grid's runs still training, from their records so far (progress_of):
-    epochs, the test accuracy at the best validation epoch so far, and at the first restart,
-    beside the paper's value; None when no run of the grid is in progress."""
+    epochs, the test accuracy at the best validation epoch so far, and among the epochs to the
+    first restart once past it, beside the paper's value; None when no run of the grid is in
+    progress."""
     lines = []
     for run in runs:
         folder = progress_of(results_dir, run)
@@ -308,17 +315,17 @@ def progress_markdown(runs, results_dir):
             continue
         with open(os.path.join(folder, "config.json")) as file:
             config = json.load(file)
-        best = max(epochs, key=lambda e: e["val_acc"])    # the first of equals: tested
-        restart = (config.get("restarts") or [None])[0]
-        at_restart = next((e for e in epochs if e["epoch"] == restart), {})
+        restart = min(config.get("restarts") or [], default=None)
+        short = best_epoch(epochs[:restart]) if restart and len(epochs) >= restart else {}
         paper = paper_value(run)
         lines.append(f"| {describe(run)} | {run.weight_decay:g} | {len(epochs)} of "
-                     f"{config['epochs']} | {tested(best)} | {tested(at_restart)} | "
+                     f"{config['epochs']} | {tested(best_epoch(epochs))} | {tested(short)} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} |")
     if not lines:
         return None
     return "\n".join(["| run | weight decay | epochs | test acc. at the best validation epoch so "
-                      "far (epoch) | test acc. at the first restart (epoch) | paper |",
+                      "far (epoch) | the same to the first restart: the short protocol | "
+                      "paper |",
                       "|---|---|---|---|---|---|", *lines]) + "\n"
 
 
