@@ -38,7 +38,7 @@ from slotnp.run.collate import best_epoch, current, epochs_recorded, progress_of
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
 PICTURES = ("curves.png", "selected.png")          # recorded too, where the run drew them
-PROGRESS_RECORDS = ("config.json", "metrics.jsonl", "curves.png")   # of a run still training
+PROGRESS_RECORDS = ("config.json", "metrics.jsonl")   # of a run still training, and its curves
 SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
 
 # The paper's MNIST figure: GS and PS at every K, and learned weights.
@@ -324,10 +324,10 @@ def record(run, runs_dir, results_dir):
 
 
 def record_progress(run, runs_dir, results_dir):
-    """Copy an unfinished run's records so far (config.json, metrics.jsonl, curves.png) into
-    results/<dataset>/in-progress/<name>/, never over a record of more epochs: a run started
-    again from epoch 0 (its folder lost with a machine) is the lost run epoch for epoch, and
-    replaces the record once past it. True if copied."""
+    """Copy an unfinished run's records so far (config.json, metrics.jsonl; curves.png drawn
+    from them) into results/<dataset>/in-progress/<name>/, never over a record of more
+    epochs: a run started again from epoch 0 (its folder lost with a machine) is the lost run
+    epoch for epoch, and replaces the record once past it. True if copied."""
     folder, target = os.path.join(runs_dir, run.name), progress_of(results_dir, run)
     kept = len(epochs_recorded(target)) if current(target, run) else 0   # (not an older run's)
     if status(run, runs_dir, results_dir) == "done" or not current(folder, run) or \
@@ -336,8 +336,9 @@ def record_progress(run, runs_dir, results_dir):
     shutil.rmtree(target, ignore_errors=True)
     os.makedirs(target)
     for name in PROGRESS_RECORDS:
-        if os.path.isfile(os.path.join(folder, name)):
-            shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+        shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
+    # (train.py draws curves.png when a run stops: drawn here from the epochs so far)
+    run_folder.learning_curves(epochs_recorded(folder), os.path.join(target, "curves.png"))
     return True
 
 

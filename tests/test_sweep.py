@@ -200,7 +200,8 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
 
     def train_to(epochs):        # val accuracy peaks at epoch 30; test accuracy = epoch / 100
         (folder / "metrics.jsonl").write_text("".join(
-            json.dumps(dict(epoch=e, val_acc=0.5 - abs(e - 30) / 100, test_acc=e / 100)) + "\n"
+            json.dumps(dict(epoch=e, lr=0.1, train_loss=1.0, train_acc=0.5,
+                            val_acc=0.5 - abs(e - 30) / 100, test_acc=e / 100)) + "\n"
             for e in range(1, epochs + 1)))
 
     target = sweep.progress_of(str(results), run)
@@ -213,7 +214,8 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
     open(os.path.join(target, "curves.png"), "wb").close()
     train_to(3)
     assert sweep.record_progress(run, str(runs), str(results))        # replaces it, whole
-    assert sorted(os.listdir(target)) == ["config.json", "metrics.jsonl"]
+    assert sorted(os.listdir(target)) == ["config.json", "curves.png", "metrics.jsonl"]
+    assert os.path.getsize(os.path.join(target, "curves.png")) > 1000   # drawn anew
     train_to(1)                                             # started again from epoch 0
     assert not sweep.record_progress(run, str(runs), str(results))
     assert len(open(os.path.join(target, "metrics.jsonl")).readlines()) == 3
