@@ -330,15 +330,16 @@ def record_progress(run, runs_dir, results_dir):
     epoch for epoch, and replaces the record once past it. True if copied."""
     folder, target = os.path.join(runs_dir, run.name), progress_of(results_dir, run)
     kept = len(epochs_recorded(target)) if current(target, run) else 0   # (not an older run's)
+    epochs = epochs_recorded(folder)
     if status(run, runs_dir, results_dir) == "done" or not current(folder, run) or \
-            len(epochs_recorded(folder)) <= kept:
+            len(epochs) <= kept:
         return False
     shutil.rmtree(target, ignore_errors=True)
     os.makedirs(target)
     for name in PROGRESS_RECORDS:
         shutil.copyfile(os.path.join(folder, name), os.path.join(target, name))
     # (train.py draws curves.png when a run stops: drawn here from the epochs so far)
-    run_folder.learning_curves(epochs_recorded(folder), os.path.join(target, "curves.png"))
+    run_folder.learning_curves(epochs, os.path.join(target, "curves.png"))
     return True
 
 
