@@ -6,8 +6,9 @@ only where switched on:
     with fast.on():
         net = nets.build("conv2", K=8)       # factored slot layers, Winograd convolutions ...
 
-- convolution.py: Winograd (winograd.py) or batch-innermost im2col (batch_inner.py), each half
-  of a batch on its own core, for core/conv.py's im2col;
+- convolution.py: Winograd (winograd.py, its transforms compiled by winograd_compiled.py where
+  numba is installed) or batch-innermost im2col (batch_inner.py), each half of a batch on its
+  own core, for core/conv.py's im2col;
 - slots.py: factored scores (slot_factored.py) and, for greedy layers, intervals instead of
   options (slot_intervals.py, envelope.py, draws.py), for slots/slot.py's explicit scores;
 - elementwise.py: ReLU, max pooling, large dense products and the SGD update, on every core;
@@ -16,7 +17,7 @@ only where switched on:
 """
 from ..core import twins
 from . import (convolution, elementwise, evaluation, slots,  # noqa: F401  (each registers
-               threads)                                     # itself)
+               threads, winograd_compiled)                  # itself)
 
 
 def on(switch=True):

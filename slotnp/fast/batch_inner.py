@@ -30,13 +30,21 @@ from . import threads
 STACK_VALUES = 9 * 64 * 4096  # values in one block's stack of columns (9 MB in float32)
 
 
-def padded_batch_inner(xp, x, padding):
-    """x: (N, C, H, W), any memory order -> (C, H + 2p, W + 2p, N), zero-padded."""
+def padded_batch_inner(xp, x, padding, copy=True):
+    """x: (N, C, H, W), any memory order -> (C, H + 2p, W + 2p, N), zero-padded; without
+    `copy` only the zeros, for copy_images to fill part by part."""
     N, C, H, W = x.shape
     p = padding
     padded = xp.zeros((C, H + 2 * p, W + 2 * p, N), dtype=x.dtype)
-    padded[:, p:p + H, p:p + W] = x.transpose(1, 2, 3, 0)
+    if copy:
+        copy_images(padded, x, padding, 0, N)
     return padded
+
+
+def copy_images(padded, x, padding, n0, n1):
+    """Images n0:n1 of x (N, C, H, W) into the inside of padded (C, H + 2p, W + 2p, N)."""
+    p, (H, W) = padding, x.shape[2:]
+    padded[:, p:p + H, p:p + W, n0:n1] = x[n0:n1].transpose(1, 2, 3, 0)
 
 
 def unpadded(dpadded, padding):

@@ -38,10 +38,14 @@ sum by about 1e-5 of the largest output (im2col: below 1e-6; `python bench/conv_
 measures both). In float64 the tests hold it to 1e-13 of the plain path. Conv2d uses this path
 where it applies (see `applies`) and batch_inner.py elsewhere.
 """
+import contextlib
+import sys
+
 import numpy as np
 
+from ..core import backend
 from . import threads
-from .batch_inner import padded_batch_inner, unpadded
+from .batch_inner import copy_images, padded_batch_inner, unpadded
 
 TILE = 4            # output tile side
 PATCH = TILE + 2    # input patch side for a 3x3 kernel
@@ -120,22 +124,97 @@ def tile_views(a, side, block):
             for i in range(side) for j in range(side)]
 
 
-def transformed_patches(xp, padded, BK, block):
-    """V = BK @ D for one block of tiles: (36, C, tiles*N)."""
-    ty0, ty1, tx0, tx1 = block
-    C, N = padded.shape[0], padded.shape[3]      # padded may be a part of the batch: (..., n)
-    D = xp.empty((PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, N), dtype=padded.dtype)
-    for part, window in zip(D, tile_views(padded, PATCH, block)):
+# ---- The four tile transforms, each with the copy beside it --------------------------------
+# Each works on one block of tiles of one part of the batch, (ty0, ty1, tx0, tx1), and writes
+# into an array it is given. winograd_compiled.py has the same four compiled, and registers
+# them (`register_compiled`); these NumPy ones run where numba is missing, and on a GPU.
+
+def input_transform(padded, n0, n1, V, ty0, ty1, tx0, tx1):
+    """V = BK @ D: padded (C, Hp, Wp, N), images n0:n1 -> V (36, C, tiles, n1 - n0), D the
+    block's patches."""
+    xp, block = backend.xp_of(padded), (ty0, ty1, tx0, tx1)
+    C = padded.shape[0]
+    D = xp.empty((PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, n1 - n0), dtype=padded.dtype)
+    for part, window in zip(D, tile_views(padded[..., n0:n1], PATCH, block)):
         part[...] = window
-    return xp.matmul(BK, D.reshape(PATCH * PATCH, -1)).reshape(PATCH * PATCH, C, -1)
+    xp.matmul(transforms(xp, V.dtype)[0], D.reshape(PATCH * PATCH, -1),
+              out=V.reshape(PATCH * PATCH, -1))
+
+
+def output_transform(M, out, n0, n1, ty0, ty1, tx0, tx1):
+    """The block's tiles of out (F, OH, OW, N), images n0:n1, = AK @ M, M: (36, F, tiles, n)."""
+    xp, F, n = backend.xp_of(M), M.shape[1], M.shape[3]
+    Y = xp.matmul(transforms(xp, M.dtype)[2], M.reshape(PATCH * PATCH, -1))
+    Y = Y.reshape(TILE * TILE, F, ty1 - ty0, tx1 - tx0, n)
+    for window, part in zip(tile_views(out[..., n0:n1], TILE, (ty0, ty1, tx0, tx1)), Y):
+        window[...] = part
+
+
+def output_adjoint(dy, n0, n1, dM, ty0, ty1, tx0, tx1):
+    """dM = AK^T @ dY: dy (F, OH, OW, N), images n0:n1 -> dM (36, F, tiles, n1 - n0), dY the
+    block's tiles."""
+    xp, F = backend.xp_of(dy), dy.shape[0]
+    dY = xp.empty((TILE * TILE, F, ty1 - ty0, tx1 - tx0, n1 - n0), dtype=dy.dtype)
+    for part, window in zip(dY, tile_views(dy[..., n0:n1], TILE, (ty0, ty1, tx0, tx1))):
+        part[...] = window
+    xp.matmul(transforms(xp, dy.dtype)[2].T, dY.reshape(TILE * TILE, -1),
+              out=dM.reshape(PATCH * PATCH, -1))
+
+
+def input_adjoint(dV, dpadded, n0, n1, ty0, ty1, tx0, tx1):
+    """The block's patches of dpadded (C, Hp, Wp, N), images n0:n1, += BK^T @ dV, dV:
+    (36, C, tiles, n1 - n0)."""
+    xp, C, n = backend.xp_of(dV), dV.shape[1], dV.shape[3]
+    dD = xp.matmul(transforms(xp, dV.dtype)[0].T, dV.reshape(PATCH * PATCH, -1))
+    for window, part in zip(tile_views(dpadded[..., n0:n1], PATCH, (ty0, ty1, tx0, tx1)),
+                            dD.reshape(PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, n)):
+        window += part
+
+
+_compiled = None      # the compiled transforms (winograd_compiled.py), where numba is installed
+use_compiled = True   # False: the NumPy transforms even where compiled ones are registered
+
+
+def register_compiled(kernels):
+    """Offer compiled twins of the four transforms above (a module with the same names)."""
+    global _compiled
+    _compiled = kernels
+
+
+@contextlib.contextmanager
+def numpy_transforms():
+    """Within it, the NumPy transforms run even where compiled ones are registered (tests and
+    bench/ compare the two)."""
+    global use_compiled
+    before, use_compiled = use_compiled, False
+    try:
+        yield
+    finally:
+        use_compiled = before
+
+
+def kernels(xp):
+    """What does the four transforms on xp: the compiled twins on the CPU where registered,
+    else this module."""
+    if xp is np and use_compiled and _compiled is not None:
+        return _compiled
+    return sys.modules[__name__]
+
+
+def transformed_patches(xp, padded, n0, n1, block):
+    """V (36, C, tiles*n) of one block of tiles of images n0:n1 of `padded` (C, Hp, Wp, N)."""
+    V = xp.empty((PATCH * PATCH, padded.shape[0], (block[1] - block[0]) * (block[3] - block[2]),
+                  n1 - n0), dtype=padded.dtype)
+    kernels(xp).input_transform(padded, n0, n1, V, *block)
+    return V.reshape(PATCH * PATCH, padded.shape[0], -1)
 
 
 def _setup(xp, padded, w):
-    """The transforms BK, GK, AK, and U = GK @ w9 as (36, F, C)."""
+    """The kernel transform GK, and U = GK @ w9 as (36, F, C)."""
     F, C = w.shape[:2]
-    BK, GK, AK = transforms(xp, padded.dtype)
+    GK = transforms(xp, padded.dtype)[1]
     U = xp.matmul(GK, w.transpose(2, 3, 0, 1).reshape(9, F * C)).reshape(PATCH * PATCH, F, C)
-    return BK, GK, AK, U
+    return GK, U
 
 
 def blocks_of(xp, padded, n):
@@ -151,23 +230,22 @@ def forward(xp, x, w, padding, keep=False):
     transformed patches V of every block, which backward would otherwise compute again. The
     halves of the batch (threads.batch_parts) go side by side, each on its own core."""
     F = w.shape[0]
-    padded = padded_batch_inner(xp, x, padding)
-    BK, _, AK, U = _setup(xp, padded, w)
+    padded = padded_batch_inner(xp, x, padding, copy=False)    # each part copies its images
+    _, U = _setup(xp, padded, w)
     _, Hp, Wp, N = padded.shape
     y = xp.empty((F, Hp - 2, Wp - 2, N), dtype=x.dtype)
     kept = {} if keep else None
+    transform = kernels(xp)
 
     def forward_part(n0, n1):
-        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+        copy_images(padded, x, padding, n0, n1)
         for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
-            V = transformed_patches(xp, part_in, BK, block)
+            V = transformed_patches(xp, padded, n0, n1, block)
             if keep:
                 kept[n0, index] = V
             M = xp.matmul(U, V)                                           # (36, F, tiles*n)
-            Y = xp.matmul(AK, M.reshape(PATCH * PATCH, -1))               # (16, F*tiles*n)
-            Y = Y.reshape(TILE * TILE, F, block[1] - block[0], block[3] - block[2], n1 - n0)
-            for window, part in zip(tile_views(part_out, TILE, block), Y):
-                window[...] = part
+            transform.output_transform(M.reshape(PATCH * PATCH, F, -1, n1 - n0), y, n0, n1,
+                                       *block)
     threads.side_by_side(xp, forward_part, threads.batch_parts(xp, N))
     return y.transpose(3, 0, 1, 2), (padded, kept)
 
@@ -179,33 +257,30 @@ def backward(xp, dout, cache, w, padding, input_grad=True):
     they ran side by side or one after the other."""
     padded, kept = cache
     F, C = w.shape[:2]
-    BK, GK, AK, U = _setup(xp, padded, w)
+    GK, U = _setup(xp, padded, w)
     N = padded.shape[3]
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))            # (F, OH, OW, N)
     dpadded = xp.zeros_like(padded) if input_grad else None
     parts = threads.batch_parts(xp, N)
+    transform = kernels(xp)
     dU_of = {}
 
     def backward_part(n0, n1):
-        part_in, part_dy = padded[..., n0:n1], dy[..., n0:n1]
         dU = dU_of[n0] = xp.zeros((PATCH * PATCH, F, C), dtype=dout.dtype)
         for index, block in enumerate(blocks_of(xp, padded, n1 - n0)):
-            rows, cols = block[1] - block[0], block[3] - block[2]
-            dY = xp.empty((TILE * TILE, F, rows, cols, n1 - n0), dtype=dout.dtype)
-            for part, window in zip(dY, tile_views(part_dy, TILE, block)):
-                part[...] = window
-            dM = xp.matmul(AK.T, dY.reshape(TILE * TILE, -1)).reshape(PATCH * PATCH, F, -1)
+            tiles = (block[1] - block[0]) * (block[3] - block[2])
+            dM = xp.empty((PATCH * PATCH, F, tiles, n1 - n0), dtype=dout.dtype)
+            transform.output_adjoint(dy, n0, n1, dM, *block)
+            dM = dM.reshape(PATCH * PATCH, F, -1)
             V = kept.pop((n0, index), None) if kept is not None else None
             if V is None:                  # an evaluation forward before, or a second backward
-                V = transformed_patches(xp, part_in, BK, block)
+                V = transformed_patches(xp, padded, n0, n1, block)
             dU += xp.matmul(dM, V.transpose(0, 2, 1))
             if not input_grad:
                 continue
             dV = xp.matmul(U.transpose(0, 2, 1), dM)                  # (36, C, tiles*n)
-            dD = xp.matmul(BK.T, dV.reshape(PATCH * PATCH, -1))
-            for window, part in zip(tile_views(dpadded[..., n0:n1], PATCH, block),
-                                    dD.reshape(PATCH * PATCH, C, rows, cols, n1 - n0)):
-                window += part
+            transform.input_adjoint(dV.reshape(PATCH * PATCH, C, tiles, n1 - n0),
+                                    dpadded, n0, n1, *block)
     threads.side_by_side(xp, backward_part, parts)
     dU = dU_of[parts[0][0]]
     for n0, _ in parts[1:]:

@@ -90,15 +90,27 @@ WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 8, 12), 4
                   ((2, 2, 6, 2), 3, 2)]      # (N, C, H, W), F, padding; 3x3 kernel, stride 1
 
 
+def compiled_or_skip(xp):
+    """Skip where the compiled transforms do not run: without numba, or on a GPU."""
+    if xp is not np:
+        pytest.skip("the compiled transforms are the CPU's")
+    if winograd._compiled is None:
+        pytest.skip("numba is not installed: the NumPy transforms run")
+
+
 @pytest.mark.parametrize("shape, F, padding", WINOGRAD_CASES)
 @pytest.mark.parametrize("tiles_per_block", ["one", "two", "all"])
+@pytest.mark.parametrize("transforms", ["compiled", "numpy"])
 def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, padding,
-                                          tiles_per_block):
+                                          tiles_per_block, transforms):
     """Winograd gives the plain path's y, dW and dx (float64: to rounding; float32: to the
-    transforms' rounding), also when the tiles come in blocks of one or two (several rows of
-    tiles, or pieces of a row of 3), takes input and dout in any memory order, and hands y and
-    dx on batch-innermost; backward gives the same from the patches the forward kept as from
-    patches transformed again."""
+    transforms' rounding), with the compiled transforms and the NumPy ones, also when the tiles
+    come in blocks of one or two (several rows of tiles, or pieces of a row of 3), takes input
+    and dout in any memory order, and hands y and dx on batch-innermost; backward gives the
+    same from the patches the forward kept as from patches transformed again."""
+    if transforms == "compiled":
+        compiled_or_skip(xp)
+    monkeypatch.setattr(winograd, "use_compiled", transforms == "compiled")
     N, C = shape[:2]
     values_per_tile = winograd.PATCH ** 2 * C * N
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
@@ -127,6 +139,56 @@ def test_winograd_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, paddin
         fast.forward(x)
         assert fast.backward(dout, input_grad=False) is None
         assert xp.array_equal(fast.grads["W"], dW)
+
+
+KERNELS = ["input_transform", "output_transform", "output_adjoint", "input_adjoint"]
+
+
+def kernel_case(rng, dtype, name, n0=1, n1=4):
+    """Random inputs of one transform on a 2 x 3 block of tiles (rows 1-2, columns 0-2) of a
+    batch of 5, images n0:n1, and the array it writes (the adjoint adds into a random one)."""
+    C, N, n, tiles = 3, 5, n1 - n0, 6
+    image = rng.standard_normal((C, 14, 14, N)).astype(dtype)     # (C, Hp, Wp, N) or (F, ...)
+    per_tile = rng.standard_normal((36, C, tiles, n)).astype(dtype)
+    block = (1, 3, 0, 3)
+    return {"input_transform": (image, n0, n1, np.zeros_like(per_tile)),
+            "output_transform": (per_tile, image[:, :12, :12].copy(), n0, n1),
+            "output_adjoint": (image[:, :12, :12].copy(), n0, n1, np.zeros_like(per_tile)),
+            "input_adjoint": (per_tile, image, n0, n1)}[name], block
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_compiled_transforms_equal_the_numpy_ones(rng, name):
+    """Each compiled transform writes what its NumPy twin writes, only there: float64 to 1e-13,
+    float32 to 1e-5 (the sums go in another order). Its Python source, run uncompiled, does too:
+    the code a reader sees is the code that is compiled."""
+    from slotnp.fast import winograd_compiled
+    compiled = getattr(winograd_compiled, name)
+    for dtype, tolerance in [(F64, 1e-13), (np.float32, 1e-5)]:
+        args, block = kernel_case(rng, dtype, name)
+        written = [a for a in args if isinstance(a, np.ndarray)][-1]
+        expected = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        getattr(winograd, name)(*expected, *block)
+        expected = [a for a in expected if isinstance(a, np.ndarray)][-1]
+        assert not np.array_equal(expected, written)
+        runs = [getattr(compiled, "py_func", compiled)]
+        if winograd._compiled is not None:
+            runs.append(compiled)
+        for run in runs:
+            out = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            run(*out, *block)
+            assert largest_error([a for a in out if isinstance(a, np.ndarray)][-1],
+                                 expected) < tolerance
+
+
+def test_the_compiled_transforms_are_used_where_registered():
+    """With numba, the CPU's Winograd takes the compiled transforms, and numpy_transforms()
+    or a GPU the NumPy ones."""
+    compiled_or_skip(np)
+    assert winograd.kernels(np) is winograd._compiled
+    with winograd.numpy_transforms():
+        assert winograd.kernels(np) is winograd
+    assert winograd.kernels(object()) is winograd
 
 
 def test_winograd_applies_to_the_layers_it_is_fast_on():
