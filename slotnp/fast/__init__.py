@@ -17,7 +17,7 @@ only where switched on:
 """
 from ..core import twins
 from . import (convolution, elementwise, evaluation, slots,  # noqa: F401  (each registers
-               threads, winograd_compiled)                  # itself)
+               pooling_compiled, threads, winograd_compiled)   # itself)
 
 
 def on(switch=True):

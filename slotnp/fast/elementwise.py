@@ -100,11 +100,66 @@ def part(axis, start, stop):
     return (slice(None),) * axis + (slice(start, stop),)
 
 
+_compiled_pooling = None   # pooling_compiled.py, where numba is installed
+
+
+def register_compiled_pooling(kernels):
+    """Offer compiled max pooling (pooling_compiled.py) for batch-innermost memory."""
+    global _compiled_pooling
+    _compiled_pooling = kernels
+
+
+def tiles_by_windows(layer, x_shape, out_shape):
+    """Whether the windows tile the input: window = stride, and no row or column left over."""
+    (kh, kw), s = layer.kernel_size, layer.stride
+    return s == kh == kw and tuple(x_shape[2:]) == (s * out_shape[2], s * out_shape[3])
+
+
+def batch_innermost(array):
+    """array (N, C, H, W) as its (C, H, W, N) memory, or None where that is not C order."""
+    view = array.transpose(1, 2, 3, 0)
+    return view if view.flags.c_contiguous else None
+
+
+def compiled_maxpool_forward(layer, x, train):
+    """The compiled forward where x is batch-innermost and the windows tile it, else None."""
+    OH, OW = layer._geometry(x)
+    x4 = batch_innermost(x)
+    if x4 is None or not tiles_by_windows(layer, x.shape, (0, 0, OH, OW)):
+        return None
+    C, N = x4.shape[0], x4.shape[3]
+    y = np.empty((C, OH, OW, N), dtype=x.dtype)
+    index = np.empty((C, OH, OW, N), dtype=np.uint8)
+    threads.in_parts(np, lambda c0, c1: _compiled_pooling.pool_forward(
+        x4, layer.stride, y, index, c0, c1), C, y.size // C)
+    layer.argmax = index.transpose(3, 0, 1, 2) if train else None
+    return y.transpose(3, 0, 1, 2)
+
+
+def compiled_maxpool_backward(layer, dout):
+    """The compiled backward where dout and the taps are batch-innermost, else None."""
+    d4, index4 = batch_innermost(dout), batch_innermost(layer.argmax)
+    if d4 is None or index4 is None or index4.dtype != np.uint8 or \
+            not tiles_by_windows(layer, layer.x_shape, dout.shape):
+        return None
+    C, OH, OW, N = d4.shape
+    s = layer.stride
+    dx = np.empty((C, s * OH, s * OW, N), dtype=dout.dtype)
+    threads.in_parts(np, lambda c0, c1: _compiled_pooling.pool_backward(
+        d4, index4, s, dx, c0, c1), C, dx.size // C)
+    return dx.transpose(3, 0, 1, 2)
+
+
 def maxpool_forward(layer, x, train):
-    """The plain forward on blocks of the batch or channel axis, one per core."""
+    """The plain forward on blocks of the batch or channel axis, one per core (compiled where
+    registered and x is batch-innermost)."""
     axis = pooled_axis(x)
     if backend.xp_of(x) is not np or axis is None:
         return None
+    if _compiled_pooling is not None:
+        y = compiled_maxpool_forward(layer, x, train)
+        if y is not None:
+            return y
     OH, OW = layer._geometry(x)
     taps = list(layer._taps(OH, OW))
     y = np.empty_like(x[taps[0]])                          # x's memory order
@@ -127,12 +182,15 @@ def maxpool_forward(layer, x, train):
 
 def maxpool_backward(layer, dout):
     """The plain backward, where the windows tile x, on blocks, one per core."""
-    (kh, kw), s = layer.kernel_size, layer.stride
     OH, OW = dout.shape[2:]
     axis = pooled_axis(layer.argmax)
     if backend.xp_of(dout) is not np or axis is None or not \
-            (s == kh == kw and layer.x_shape[2:] == (s * OH, s * OW)):
+            tiles_by_windows(layer, layer.x_shape, dout.shape):
         return None
+    if _compiled_pooling is not None:
+        dx = compiled_maxpool_backward(layer, dout)
+        if dx is not None:
+            return dx
     dx = in_memory_order(np.empty, layer.x_shape, layer.x_strides, dout.dtype)
     taps = list(layer._taps(OH, OW))
 
@@ -147,13 +205,17 @@ def maxpool_backward(layer, dout):
 # ---- Flatten ------------------------------------------------------------------------------------
 
 def flatten_backward(layer, dout):
-    """dx: dout reshaped, copied into the memory order of Flatten's input (one copy, on one
-    core); None where that order is C order, which the plain reshape gives for free."""
+    """dx: dout reshaped, copied into the memory order of Flatten's input (one copy, in blocks
+    of that memory, one per core); None where that order is C order, which the plain reshape
+    gives for free."""
     strides = list(layer.x_strides)
     if backend.xp_of(dout) is not np or strides == sorted(strides, reverse=True):
         return None
     dx = in_memory_order(np.empty, layer.x_shape, layer.x_strides, dout.dtype)
-    dx[...] = dout.reshape(layer.x_shape)
+    axes, memory = memory_order(dx)
+    source = dout.reshape(layer.x_shape).transpose(axes)
+    threads.in_parts(np, lambda a, b: np.copyto(memory[a:b], source[a:b]), len(memory),
+                     memory[0].size)
     return dx
 
 

@@ -47,6 +47,39 @@ def test_relu_and_maxpool_give_the_plain_values_exactly(rng, cores, layout):
         assert np.array_equal(layer.forward(x, train=False), plainly(layer.forward, x, False))
 
 
+@pytest.mark.parametrize("window, size", [(2, (8, 6)), (3, (9, 6))])
+@pytest.mark.parametrize("compiled", ["compiled", "python"])
+def test_compiled_max_pooling_gives_the_plain_values_exactly(rng, cores, monkeypatch, window,
+                                                             size, compiled):
+    """On batch-innermost memory, the compiled max pooling (pooling_compiled.py) gives the plain
+    layer's outputs, taps and gradients exactly, ties to the first tap, float32 and float64;
+    and so does its Python source run uncompiled."""
+    from slotnp.fast import pooling_compiled
+    if compiled == "compiled" and elementwise._compiled_pooling is None:
+        pytest.skip("numba is not installed: the NumPy twin pools")
+    if compiled == "python":
+        kernels = [getattr(pooling_compiled, name) for name in ("pool_forward", "pool_backward")]
+        monkeypatch.setattr(elementwise, "_compiled_pooling", type("Python", (), {
+            kernel.__name__: staticmethod(getattr(kernel, "py_func", kernel))
+            for kernel in kernels}))
+    for dtype in (np.float32, np.float64):
+        x = np.round(rng.standard_normal((3, 4) + size) * 2) / 2      # ties in the windows
+        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2).astype(dtype)
+        layer = MaxPool2d(window)
+        y = elementwise.compiled_maxpool_forward(layer, x, True)
+        assert y is not None and batch_innermost(y)
+        plain = MaxPool2d(window)
+        assert np.array_equal(y, plainly(plain.forward, x))
+        assert np.array_equal(layer.argmax, plain.argmax)
+        dout = rng.standard_normal(y.shape).astype(dtype)
+        dout = np.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+        dx = elementwise.compiled_maxpool_backward(layer, dout)
+        assert dx is not None and np.array_equal(dx, plainly(plain.backward, dout))
+        assert np.array_equal(elementwise.compiled_maxpool_forward(layer, x, False), y)
+        # Not batch-innermost: declined, the NumPy twin pools.
+        assert elementwise.compiled_maxpool_forward(layer, np.ascontiguousarray(x), True) is None
+
+
 def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng):
     x = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
     x_batch_inner = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
