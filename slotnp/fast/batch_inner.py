@@ -63,14 +63,17 @@ def row_blocks(rows, values_per_row, whole=False):
 class Geometry:
     """Sizes shared by forward and backward, and the two halves of a block's im2col."""
 
-    def __init__(self, padded_shape, kernel_shape, stride, whole=False):
+    def __init__(self, padded_shape, kernel_shape, stride, whole=False, rows=None):
+        """`rows`: (first, last), the output rows to cut into blocks (default: all)."""
         self.C, Hp, Wp, self.N = padded_shape
         self.kh, self.kw = kernel_shape
         self.stride = stride
         self.OH, self.OW = output_size(Hp, self.kh, stride, 0), output_size(Wp, self.kw, stride, 0)
         self.stack_rows = self.kh * self.kw * self.C
         self.row_values = self.OW * self.N                       # columns per output row
-        self.blocks = row_blocks(self.OH, self.stack_rows * self.row_values, whole)
+        first, last = rows if rows is not None else (0, self.OH)
+        self.blocks = [(first + r0, first + r1) for r0, r1 in
+                       row_blocks(last - first, self.stack_rows * self.row_values, whole)]
 
     def new_stack(self, xp, dtype):
         """(KH*KW*C, rows*OW*N) memory for the largest block."""
@@ -91,29 +94,27 @@ class Geometry:
 
 def forward(xp, x, w, stride, padding):
     """x: (N, C, H, W), w: (F, C, KH, KW) -> y: (N, F, OH, OW), a view of (F, OH, OW, N)
-    memory, and the padded batch-inner input that backward needs. The halves of the batch
-    (threads.batch_parts) go side by side, each on its own core with its own stack."""
+    memory, and the padded batch-inner input that backward needs. The output rows are cut into
+    one part per core (threads.in_parts), each part with its own stack; a block of output rows
+    of the whole batch is one piece of y's memory, which its GEMM writes in place."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
     C, Hp, Wp, N = padded.shape
     w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
     OH, OW = (output_size(side, k, stride, 0) for side, k in zip((Hp, Wp), w.shape[2:]))
     y = xp.empty((F, OH, OW, N), dtype=x.dtype)
+    y_rows = y.reshape(F, OH * OW * N)               # output row r: columns r*OW*N ...
 
-    def forward_part(n0, n1):
-        g = Geometry((C, Hp, Wp, n1 - n0), w.shape[2:], stride, whole=xp is not np)
-        part_in, part_out = padded[..., n0:n1], y[..., n0:n1]
+    def forward_rows(first, last):
+        g = Geometry((C, Hp, Wp, N), w.shape[2:], stride, whole=xp is not np,
+                     rows=(first, last))
         stack = g.new_stack(xp, x.dtype)
         for r0, r1 in g.blocks:
-            for window, part in zip(g.windows(part_in, r0, r1), g.parts(stack, r0, r1)):
+            for window, part in zip(g.windows(padded, r0, r1), g.parts(stack, r0, r1)):
                 part[...] = window                                             # im2col
-            columns = stack[:, :(r1 - r0) * g.row_values]
-            rows_out = part_out[:, r0:r1]
-            if n1 - n0 == N:                     # the whole batch: write y in place
-                xp.matmul(w2d, columns, out=rows_out.reshape(F, -1))
-            else:
-                rows_out[...] = xp.matmul(w2d, columns).reshape(rows_out.shape)
-    threads.side_by_side(xp, forward_part, threads.batch_parts(xp, N))
+            xp.matmul(w2d, stack[:, :(r1 - r0) * g.row_values],
+                      out=y_rows[:, r0 * g.row_values:r1 * g.row_values])
+    threads.in_parts(xp, forward_rows, OH, F * OW * N)
     return y.transpose(3, 0, 1, 2), padded
 
 

@@ -222,8 +222,11 @@ def flatten_backward(layer, dout):
 # ---- The dense layer's products, by halves of the batch -----------------------------------------
 
 def linear_forward(layer, x, w):
-    """y = x w^T, each half of the batch on its own core (large layers only)."""
-    if backend.xp_of(x) is not np or w.size < LARGE_PRODUCT or not x.flags.c_contiguous:
+    """y = x w^T, each half of the batch on its own core (large layers only; x in C order, or
+    in F order as Flatten hands on batch-innermost memory: either half is then one BLAS
+    operand)."""
+    if backend.xp_of(x) is not np or w.size < LARGE_PRODUCT or not \
+            (x.flags.c_contiguous or x.flags.f_contiguous):
         return None
     y = np.empty((x.shape[0], w.shape[0]), dtype=np.result_type(x, w))
     threads.side_by_side(np, lambda a, b: np.matmul(x[a:b], w.T, out=y[a:b]),

@@ -107,10 +107,12 @@ def test_the_sgd_update_is_the_plain_one_exactly(rng, cores, monkeypatch):
     assert all(np.array_equal(params[0][k], params[1][k]) for k in shapes)
 
 
-def test_a_large_dense_layer_goes_by_halves_of_the_batch(rng, cores, monkeypatch):
+@pytest.mark.parametrize("order", ["C", "F"])   # F: as Flatten hands on batch-innermost memory
+def test_a_large_dense_layer_goes_by_halves_of_the_batch(rng, cores, monkeypatch, order):
     monkeypatch.setattr(elementwise, "LARGE_PRODUCT", 10)
     layer = Linear(30, 20, rng=rng, dtype=np.float64)
-    x, dout = rng.standard_normal((9, 30)), rng.standard_normal((9, 20))
+    x, dout = np.asarray(rng.standard_normal((9, 30)), order=order), rng.standard_normal((9, 20))
+    assert elementwise.linear_forward(layer, x, layer.params["W"]) is not None
     y, dx = layer.forward(x), layer.backward(dout)
     dw = layer.grads["W"].copy()
     assert np.array_equal(y, plainly(layer.forward, x))
