@@ -7,11 +7,12 @@ only where switched on:
         net = nets.build("conv2", K=8)       # factored slot layers, Winograd convolutions ...
 
 - convolution.py: Winograd (winograd.py, its transforms compiled by winograd_compiled.py where
-  numba is installed) or batch-innermost im2col (batch_inner.py), each half of a batch on its
-  own core, for core/conv.py's im2col;
+  numba is installed) or batch-innermost im2col (batch_inner.py), on both cores, for
+  core/conv.py's im2col;
 - slots.py: factored scores (slot_factored.py) and, for greedy layers, intervals instead of
   options (slot_intervals.py, envelope.py, draws.py), for slots/slot.py's explicit scores;
-- elementwise.py: ReLU, max pooling, large dense products and the SGD update, on every core;
+- elementwise.py: ReLU, max pooling (compiled by pooling_compiled.py where numba is installed),
+  large dense products and the SGD update, on every core;
 - evaluation.py: slot layers that choose their weights once for a whole evaluation;
 - threads.py: the cores shared out among parts of the work.
 """

@@ -118,42 +118,60 @@ def forward(xp, x, w, stride, padding):
     return y.transpose(3, 0, 1, 2), padded
 
 
+def row_parts(xp, rows, kernel, stride):
+    """The output rows in parts: ([two parts to run side by side], [the part to run after]).
+
+    The two parts' windows read disjoint input rows, so their col2im never adds into the same
+    memory; the rows between them, whose windows reach into both, run after them. The cut is
+    always the same (not the number of cores), so dW, summed part by part in order, is the same
+    on one core as on two. One part on a GPU, or where there are too few rows to cut."""
+    between = max(0, (kernel - 1 - stride) // stride + 1)   # rows whose windows meet both
+    if xp is not np or rows < 2 + between:
+        return [(0, rows)], []
+    middle = (rows - between) // 2
+    return [(0, middle), (middle + between, rows)], \
+        [(middle, middle + between)] if between else []
+
+
 def backward(xp, dout, padded, w, stride, padding, input_grad=True):
     """dout: (N, F, OH, OW), any memory order -> (dW (F, C, KH, KW), dx (N, C, H, W) as a view
-    of batch-inner memory, or None without input_grad). Each half of the batch sums its own
-    dW; the halves' sums are added in order, so dW is the same whether they ran side by side or
-    one after the other."""
+    of batch-inner memory, or None without input_grad). The output rows go in parts
+    (`row_parts`), two side by side; each part sums its own dW, and the parts' sums are added
+    in order."""
     F = w.shape[0]
-    C, Hp, Wp, N = padded.shape
     kh, kw = w.shape[2:]
     w2d = w.transpose(0, 2, 3, 1).reshape(F, -1)
     dy = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0))                  # (F, OH, OW, N)
+    dy_rows = dy.reshape(F, -1)                   # output row r: columns r*OW*N ...
     dpadded = xp.zeros_like(padded) if input_grad else None
-    parts = threads.batch_parts(xp, N)
+    side_by_side, after = row_parts(xp, dy.shape[1], kh, stride)
     dw_of = {}
 
-    def backward_part(n0, n1):
-        g = Geometry((C, Hp, Wp, n1 - n0), (kh, kw), stride, whole=xp is not np)
-        part_in, part_dy = padded[..., n0:n1], dy[..., n0:n1]
-        dw2d = dw_of[n0] = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
+    def backward_rows(first, last):
+        g = Geometry(padded.shape, (kh, kw), stride, whole=xp is not np, rows=(first, last))
+        dw2d = dw_of[first] = xp.zeros((F, g.stack_rows), dtype=dout.dtype)
         dw_block = xp.empty_like(dw2d)
         stack = g.new_stack(xp, dout.dtype)
         for r0, r1 in g.blocks:
-            dy_rows = part_dy[:, r0:r1].reshape(F, -1)      # a copy when n is half the batch
-            columns = stack[:, :dy_rows.shape[1]]
+            dy_block = dy_rows[:, r0 * g.row_values:r1 * g.row_values]
+            columns = stack[:, :dy_block.shape[1]]
             parts_of_stack = g.parts(stack, r0, r1)
-            for window, part in zip(g.windows(part_in, r0, r1), parts_of_stack):
+            for window, part in zip(g.windows(padded, r0, r1), parts_of_stack):
                 part[...] = window                                             # im2col
-            xp.matmul(dy_rows, columns.T, out=dw_block)
+            xp.matmul(dy_block, columns.T, out=dw_block)
             dw2d += dw_block
             if input_grad:
-                xp.matmul(w2d.T, dy_rows, out=columns)                        # dcolumns
-                for dwindow, part in zip(g.windows(dpadded[..., n0:n1], r0, r1),
-                                         parts_of_stack):
+                xp.matmul(w2d.T, dy_block, out=columns)                        # dcolumns
+                for dwindow, part in zip(g.windows(dpadded, r0, r1), parts_of_stack):
                     dwindow += part                                            # col2im
-    threads.side_by_side(xp, backward_part, parts)
+    threads.side_by_side(xp, backward_rows, side_by_side)
+    for first, last in after:
+        backward_rows(first, last)
+    parts = side_by_side + after
     dw2d = dw_of[parts[0][0]]
-    for n0, _ in parts[1:]:
-        dw2d += dw_of[n0]
+    for first, _ in parts[1:]:
+        dw2d += dw_of[first]
+    C = padded.shape[0]
     dw = xp.ascontiguousarray(dw2d.reshape(F, kh, kw, C).transpose(0, 3, 1, 2))
     return dw, unpadded(dpadded, padding) if input_grad else None
+

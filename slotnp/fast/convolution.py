@@ -1,5 +1,6 @@
 """The fast twin of core/conv.py's Conv2d on the CPU: Winograd, or im2col on batch-innermost
-memory, each half of the batch on its own core.
+memory, on both cores (Winograd: a half of the batch each; im2col: a part of the output rows
+each).
 
 Which path a layer takes (`path`, set for a scope with `using`):
 - "winograd": Winograd's F(4x4, 3x3) (winograd.py) for 3x3 stride-1 layers with 64 or more

@@ -86,6 +86,24 @@ def test_batch_inner_conv_equals_im2col_conv(xp, rng, monkeypatch, shape, F, ker
     assert xp.array_equal(fast.grads["W"], dW)
 
 
+def test_row_parts_cut_the_rows_where_col2im_cannot_meet():
+    """The two parts side by side read disjoint input rows, and with the rows run after them
+    they cover every output row once; on a GPU, or with too few rows, one part."""
+    assert batch_inner.row_parts(np, 32, 3, 1) == ([(0, 15), (17, 32)], [(15, 17)])
+    assert batch_inner.row_parts(np, 16, 2, 2) == ([(0, 8), (8, 16)], [])
+    assert batch_inner.row_parts(np, 3, 3, 1) == ([(0, 3)], [])
+    assert batch_inner.row_parts(object(), 32, 3, 1) == ([(0, 32)], [])
+    for rows in range(1, 13):
+        for kernel in range(1, 6):
+            for stride in range(1, 4):
+                side, after = batch_inner.row_parts(np, rows, kernel, stride)
+                covered = sorted(r for a, b in side + after for r in range(a, b))
+                assert covered == list(range(rows))
+                if len(side) == 2:
+                    (a0, a1), (b0, b1) = side
+                    assert (a1 - 1) * stride + kernel - 1 < b0 * stride   # input rows apart
+
+
 WINOGRAD_CASES = [((2, 3, 8, 4), 5, 1), ((1, 4, 6, 10), 3, 0), ((3, 2, 8, 12), 4, 1),
                   ((2, 2, 6, 2), 3, 2)]      # (N, C, H, W), F, padding; 3x3 kernel, stride 1
 
