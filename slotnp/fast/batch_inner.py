@@ -77,7 +77,8 @@ class Geometry:
 
     def new_stack(self, xp, dtype):
         """(KH*KW*C, rows*OW*N) memory for the largest block."""
-        return xp.empty((self.stack_rows, self.blocks[0][1] * self.row_values), dtype=dtype)
+        rows = max(r1 - r0 for r0, r1 in self.blocks)
+        return xp.empty((self.stack_rows, rows * self.row_values), dtype=dtype)
 
     def windows(self, padded, r0, r1):
         """For each tap (i, j), taps in order: its window slice of `padded` for output rows
@@ -94,8 +95,8 @@ class Geometry:
 
 def forward(xp, x, w, stride, padding):
     """x: (N, C, H, W), w: (F, C, KH, KW) -> y: (N, F, OH, OW), a view of (F, OH, OW, N)
-    memory, and the padded batch-inner input that backward needs. The output rows are cut into
-    one part per core (threads.in_parts), each part with its own stack; a block of output rows
+    memory, and the padded batch-inner input that backward needs. The output rows are cut in two
+    parts (threads.batch_parts), side by side, each with its own stack; a block of output rows
     of the whole batch is one piece of y's memory, which its GEMM writes in place."""
     F = w.shape[0]
     padded = padded_batch_inner(xp, x, padding)
@@ -114,7 +115,7 @@ def forward(xp, x, w, stride, padding):
                 part[...] = window                                             # im2col
             xp.matmul(w2d, stack[:, :(r1 - r0) * g.row_values],
                       out=y_rows[:, r0 * g.row_values:r1 * g.row_values])
-    threads.in_parts(xp, forward_rows, OH, F * OW * N)
+    threads.side_by_side(xp, forward_rows, threads.batch_parts(xp, OH))
     return y.transpose(3, 0, 1, 2), padded
 
 

@@ -100,11 +100,12 @@ def part(axis, start, stop):
     return (slice(None),) * axis + (slice(start, stop),)
 
 
-_compiled_pooling = None   # pooling_compiled.py, where numba is installed
+_compiled_pooling = None   # compiled max pooling, where one has registered
 
 
 def register_compiled_pooling(kernels):
-    """Offer compiled max pooling (pooling_compiled.py) for batch-innermost memory."""
+    """Offer compiled max pooling (a module with pool_forward and pool_backward) for
+    batch-innermost memory."""
     global _compiled_pooling
     _compiled_pooling = kernels
 
@@ -125,7 +126,8 @@ def compiled_maxpool_forward(layer, x, train):
     """The compiled forward where x is batch-innermost and the windows tile it, else None."""
     OH, OW = layer._geometry(x)
     x4 = batch_innermost(x)
-    if x4 is None or not tiles_by_windows(layer, x.shape, (0, 0, OH, OW)):
+    if x4 is None or not tiles_by_windows(layer, x.shape, (0, 0, OH, OW)) or \
+            layer.stride ** 2 > 256:                       # the taps' index is one byte
         return None
     C, N = x4.shape[0], x4.shape[3]
     y = np.empty((C, OH, OW, N), dtype=x.dtype)

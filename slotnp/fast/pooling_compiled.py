@@ -9,7 +9,9 @@ per tap backward.
 
 Each kernel takes a range of channels and releases the GIL; both cores take one range each
 (threads.in_parts). The values are exactly the plain layer's (comparisons and copies only):
-tests/fast/test_elementwise.py. Where numba is not installed this module registers nothing.
+tests/fast/test_elementwise.py (a NaN is the maximum of its window, as np.max and np.argmax
+have it). Where numba is not installed, or its JIT is switched off, this module registers
+nothing.
 """
 import sys
 
@@ -35,7 +37,8 @@ def pool_forward(x, s, y, index, c0, c1):
                 for t in range(1, s * s):
                     row = x[c, s * oy + t // s, s * ox + t % s]
                     for m in range(N):
-                        better = row[m] > best[m]          # strictly: the first maximum wins
+                        # strictly: the first maximum wins; a NaN wins, as in np.argmax
+                        better = row[m] > best[m] or (row[m] != row[m] and best[m] == best[m])
                         best[m] = row[m] if better else best[m]
                         tap[m] = t if better else tap[m]
 
@@ -55,6 +58,6 @@ def pool_backward(dout, index, s, dx, c0, c1):
                         row[m] = g[m] if tap[m] == t else zero
 
 
-if numba is not None:
+if numba is not None and not numba.config.DISABLE_JIT:
     from . import elementwise
     elementwise.register_compiled_pooling(sys.modules[__name__])

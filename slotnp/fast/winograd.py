@@ -126,13 +126,15 @@ def tile_views(a, side, block):
 
 # ---- The four tile transforms, each with the copy beside it --------------------------------
 # Each works on one block of tiles of one part of the batch, (ty0, ty1, tx0, tx1), and writes
-# into an array it is given. winograd_compiled.py has the same four compiled, and registers
-# them (`register_compiled`); these NumPy ones run where numba is missing, and on a GPU.
+# into an array it is given (C-contiguous: V and dM are filled through reshaped views). A
+# compiled twin of the four may register itself (`register_compiled`); these NumPy ones run
+# where none has, and on a GPU.
 
 def input_transform(padded, n0, n1, V, ty0, ty1, tx0, tx1):
     """V = BK @ D: padded (C, Hp, Wp, N), images n0:n1 -> V (36, C, tiles, n1 - n0), D the
     block's patches."""
     xp, block = backend.xp_of(padded), (ty0, ty1, tx0, tx1)
+    assert V.flags.c_contiguous, "V is filled through a reshaped view"
     C = padded.shape[0]
     D = xp.empty((PATCH * PATCH, C, ty1 - ty0, tx1 - tx0, n1 - n0), dtype=padded.dtype)
     for part, window in zip(D, tile_views(padded[..., n0:n1], PATCH, block)):
@@ -154,6 +156,7 @@ def output_adjoint(dy, n0, n1, dM, ty0, ty1, tx0, tx1):
     """dM = AK^T @ dY: dy (F, OH, OW, N), images n0:n1 -> dM (36, F, tiles, n1 - n0), dY the
     block's tiles."""
     xp, F = backend.xp_of(dy), dy.shape[0]
+    assert dM.flags.c_contiguous, "dM is filled through a reshaped view"
     dY = xp.empty((TILE * TILE, F, ty1 - ty0, tx1 - tx0, n1 - n0), dtype=dy.dtype)
     for part, window in zip(dY, tile_views(dy[..., n0:n1], TILE, (ty0, ty1, tx0, tx1))):
         part[...] = window
@@ -171,7 +174,7 @@ def input_adjoint(dV, dpadded, n0, n1, ty0, ty1, tx0, tx1):
         window += part
 
 
-_compiled = None      # the compiled transforms (winograd_compiled.py), where numba is installed
+_compiled = None      # compiled twins of the four transforms, where one has registered
 use_compiled = True   # False: the NumPy transforms even where compiled ones are registered
 
 

@@ -11,8 +11,9 @@ beside it: the NumPy twin copies every patch into D and then multiplies by a 36 
 Each kernel walks one block of tiles of one part of the batch (winograd.tile_blocks,
 threads.batch_parts), the batch innermost, and releases the GIL, so the halves of a batch run on
 two cores as before. The sums are the same products in another order: results agree with the
-NumPy twin to float rounding (tests/fast/test_convolution.py). Where numba is not installed this
-module registers nothing and winograd.py uses its NumPy transforms.
+NumPy twin to float rounding (tests/fast/test_convolution.py). Where numba is not installed, or
+its JIT is switched off, this module registers nothing and winograd.py uses its NumPy
+transforms.
 """
 import sys
 
@@ -188,6 +189,6 @@ def input_adjoint(dV, dpadded, n0, n1, ty0, ty1, tx0, tx1):
                         d5[m] += r[5]
 
 
-if numba is not None:
+if numba is not None and not numba.config.DISABLE_JIT:   # else Python loops: NumPy is faster
     from . import winograd
     winograd.register_compiled(sys.modules[__name__])

@@ -78,9 +78,32 @@ def test_compiled_max_pooling_gives_the_plain_values_exactly(rng, cores, monkeyp
         assert np.array_equal(elementwise.compiled_maxpool_forward(layer, x, False), y)
         # Not batch-innermost: declined, the NumPy twin pools.
         assert elementwise.compiled_maxpool_forward(layer, np.ascontiguousarray(x), True) is None
+        # A NaN is its window's maximum, at its own tap (np.max, np.argmax), wherever it lies.
+        x[1, 2, 0, window - 1] = np.nan
+        y = elementwise.compiled_maxpool_forward(layer, x, True)
+        assert np.isnan(y[1, 2, 0, 0]) and np.array_equal(y, plainly(plain.forward, x),
+                                                          equal_nan=True)
+        assert np.array_equal(layer.argmax, plain.argmax)
 
 
-def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng):
+def test_max_pooling_takes_the_compiled_kernels_where_registered(rng, monkeypatch):
+    """MaxPool2d, twins on, batch-innermost input: the compiled forward and backward run."""
+    if elementwise._compiled_pooling is None:
+        pytest.skip("numba is not installed: the NumPy twin pools")
+    calls = []
+    for name in ("compiled_maxpool_forward", "compiled_maxpool_backward"):
+        monkeypatch.setattr(elementwise, name, lambda *args, kernel=getattr(elementwise, name):
+                            calls.append(kernel.__name__) or kernel(*args))
+    x = rng.standard_normal((4, 3, 6, 6)).astype(np.float32)
+    x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    layer = MaxPool2d(2)
+    y = layer.forward(x)
+    dout = np.ascontiguousarray(np.ones_like(y).transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    layer.backward(dout)
+    assert calls == ["compiled_maxpool_forward", "compiled_maxpool_backward"]
+
+
+def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng, cores):
     x = rng.standard_normal((3, 2, 4, 5)).astype(np.float32)
     x_batch_inner = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     layer = Flatten()
