@@ -214,15 +214,20 @@ def bench(name, variant, reps, threads):
 
 
 def machine():
-    """One line about this machine, NumPy's BLAS and PyTorch."""
+    """One line about this machine, NumPy's BLAS, numba (the compiled twins) and PyTorch."""
     import platform
     import torch
+    try:
+        import numba
+        compiler = f"numba {numba.__version__}"
+    except ImportError:
+        compiler = "no numba (the NumPy twins)"
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                 if l.startswith("model name")), platform.processor())
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
             f"{np.__version__} ({blas.get('name', '?')} {blas.get('version', '')}), "
-            f"PyTorch {torch.__version__}")
+            f"{compiler}, PyTorch {torch.__version__}")
 
 
 def markdown(result):
