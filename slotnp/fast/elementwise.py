@@ -110,10 +110,12 @@ def register_compiled_pooling(kernels):
     _compiled_pooling = kernels
 
 
-def tiles_by_windows(layer, x_shape, out_shape):
-    """Whether the windows tile the input: window = stride, and no row or column left over."""
+def tiles_by_windows(layer, x_shape, out_sides):
+    """Whether the windows tile the input x_shape (N, C, H, W) into (OH, OW) = out_sides:
+    window = stride, and no row or column left over."""
     (kh, kw), s = layer.kernel_size, layer.stride
-    return s == kh == kw and tuple(x_shape[2:]) == (s * out_shape[2], s * out_shape[3])
+    OH, OW = out_sides
+    return s == kh == kw and tuple(x_shape[2:]) == (s * OH, s * OW)
 
 
 def batch_innermost(array):
@@ -126,7 +128,7 @@ def compiled_maxpool_forward(layer, x, train):
     """The compiled forward where x is batch-innermost and the windows tile it, else None."""
     OH, OW = layer._geometry(x)
     x4 = batch_innermost(x)
-    if x4 is None or not tiles_by_windows(layer, x.shape, (0, 0, OH, OW)) or \
+    if x4 is None or not tiles_by_windows(layer, x.shape, (OH, OW)) or \
             layer.stride ** 2 > 256:                       # the taps' index is one byte
         return None
     C, N = x4.shape[0], x4.shape[3]
@@ -142,7 +144,7 @@ def compiled_maxpool_backward(layer, dout):
     """The compiled backward where dout and the taps are batch-innermost, else None."""
     d4, index4 = batch_innermost(dout), batch_innermost(layer.argmax)
     if d4 is None or index4 is None or index4.dtype != np.uint8 or \
-            not tiles_by_windows(layer, layer.x_shape, dout.shape):
+            not tiles_by_windows(layer, layer.x_shape, dout.shape[2:]):
         return None
     C, OH, OW, N = d4.shape
     s = layer.stride
@@ -187,7 +189,7 @@ def maxpool_backward(layer, dout):
     OH, OW = dout.shape[2:]
     axis = pooled_axis(layer.argmax)
     if backend.xp_of(dout) is not np or axis is None or not \
-            tiles_by_windows(layer, layer.x_shape, dout.shape):
+            tiles_by_windows(layer, layer.x_shape, (OH, OW)):
         return None
     if _compiled_pooling is not None:
         dx = compiled_maxpool_backward(layer, dout)
