@@ -1,8 +1,5 @@
 """The plain engine: every layer of a conv net with its backward written out, the loss, SGD and
-the training loop, in NumPy (or CuPy, through backend.py). It runs, and reads, on its own;
-core/twins.py is where faster twins (slotnp/fast) may stand in for its pieces.
-
-Each layer: forward(x, train) -> y and backward(dout) -> dx, with params/grads dicts.
+the training loop, in NumPy (or CuPy, through backend.py). It runs, and reads, on its own.
 """
 from . import backend, init, losses, optim, training, twins
 from .activation import Dropout, ReLU

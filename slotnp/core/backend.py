@@ -71,10 +71,9 @@ def xp():
 
 
 def cupy_available():
-    """True when CuPy imports and sees at least one GPU (never raises)."""
+    """True when CuPy imports and runs on a GPU (never raises)."""
     try:
-        _import_cupy()
-        return True
+        return _import_cupy() is not None
     except BackendError:
         return False
 
@@ -83,10 +82,7 @@ def xp_of(array):
     """The array module an array belongs to: cupy for a cupy array, numpy otherwise."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
-    for other in _others.values():
-        if isinstance(array, other.Array):
-            return other.module
-    return numpy
+    return next((o.module for o in _others.values() if isinstance(array, o.Array)), numpy)
 
 
 def to_device(array):
@@ -96,12 +92,8 @@ def to_device(array):
 
 def to_host(array):
     """A NumPy copy of any array (no copy for NumPy arrays)."""
-    if _cupy is not None and isinstance(array, _cupy.ndarray):
-        return _cupy.asnumpy(array)
-    for other in _others.values():
-        if isinstance(array, other.Array):
-            return other.module.asnumpy(array)
-    return numpy.asarray(array)
+    xp = xp_of(array)
+    return numpy.asarray(array) if xp is numpy else xp.asnumpy(array)
 
 
 def read(value):

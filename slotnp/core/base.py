@@ -66,10 +66,11 @@ def raise_backward_after_evaluation(layer):
                        "backward")
 
 
-def check_positive_int(value, what):
-    """Raise a ValueError unless `value` is an int >= 1; return it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+def check_positive_int(value, what, minimum=1):
+    """Raise a ValueError unless `value` is an int >= minimum (1: positive); return it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{what} must be " + ("a positive integer" if minimum == 1 else
+                                               f"an int >= {minimum}") + f", got {value!r}")
     return int(value)
 
 

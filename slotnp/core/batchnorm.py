@@ -1,22 +1,13 @@
 """Batch normalisation without learned scale or shift (PyTorch's BatchNorm2d(affine=False)), the
-layer the authors' VGG-19 puts after every convolution.
+layer the authors' VGG-19 puts after every convolution. Per channel, over the batch and pixels:
 
-Per channel c, over the batch and the pixels (M = N*H*W values):
-
-    training:    mu = mean(x[:, c]),  var = mean((x[:, c] - mu)^2),
-                 y = (x - mu) / sqrt(var + eps)
+    training:    y = (x - mu) / sqrt(var + eps),  mu and var of the batch (biased var)
     evaluation:  y = (x - running_mean) / sqrt(running_var + eps)
+    backward:    dL/dx = (g - mean(g) - y * mean(g * y)) / sqrt(var + eps),  g = dL/dy
 
-and after each training forward the running averages move towards the batch's statistics,
-running <- (1 - momentum) running + momentum batch (the variance unbiased, M / (M - 1), as
-PyTorch does). They are not trained: they live in `buffers`, which checkpoints save beside the
-parameters. Backward (training statistics; y depends on every x of its channel through mu and
-var), with g = dL/dy:
-
-    dL/dx = (g - mean(g) - y * mean(g * y)) / sqrt(var + eps)
-
-tests/core/test_layers.py checks it by float64 gradient checks and against the loop oracle
-`naive.batchnorm`.
+Each training forward moves the running averages towards the batch's statistics, running <-
+(1 - momentum) running + momentum batch (the variance unbiased, as PyTorch does). They are not
+trained: they live in `buffers`, which checkpoints save. Tests: gradient checks, tests/naive.py.
 """
 import numpy as np
 
@@ -55,11 +46,10 @@ class BatchNorm2d(Layer):
         self.cache = (y, inverse_std)
         count = x.size // self.channels
         keep, move = x.dtype.type(1 - self.momentum), x.dtype.type(self.momentum)
-        running = self.buffers
-        running["running_mean"] *= keep
-        running["running_mean"] += move * mean.reshape(-1)
-        running["running_var"] *= keep
-        running["running_var"] += move * var.reshape(-1) * x.dtype.type(count / max(1, count - 1))
+        unbiased = x.dtype.type(count / max(1, count - 1))
+        for name, batch in (("running_mean", mean), ("running_var", var * unbiased)):
+            self.buffers[name] *= keep
+            self.buffers[name] += move * batch.reshape(-1)
         return y
 
     def backward(self, dout):

@@ -1,9 +1,6 @@
 """2-D convolution (cross-correlation, as in every framework): one im2col of the whole batch and
-one GEMM (im2col.py), and its backward, three small functions.
-
-tests/test_layers.py checks it against the loop oracle (tests/naive.py) and by float64 gradient
-checks. A fast twin (slotnp/fast/convolution.py: Winograd and batch-innermost memory on the
-CPU) takes over where the twins are switched on (core/twins.py).
+one GEMM (im2col.py), and its backward, three small functions. Tests: the loop oracle
+(tests/naive.py) and float64 gradient checks. Where the twins are on, a twin "conv2d" may take it.
 """
 import numpy as np
 
@@ -55,9 +52,7 @@ class Conv2d(WeightedLayer):
         self.out_channels = check_positive_int(out_channels, "out_channels")
         self.kernel_size = check_pair(kernel_size, "kernel_size")
         self.stride = check_positive_int(stride, "stride")
-        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
-        self.padding = int(padding)
+        self.padding = check_positive_int(padding, "padding", minimum=0)
 
     @property
     def weight_shape(self):
@@ -77,16 +72,13 @@ class Conv2d(WeightedLayer):
                 output_size(W, kw, self.stride, self.padding) < 1:
             raise ValueError(f"{self!r}: input {H}x{W} is smaller than the {kh}x{kw} kernel "
                              f"with padding {self.padding}; use larger images or more padding")
-        xp = backend.xp_of(x)
         w = self._forward_weight(train)
         twin = twins.find("conv2d")
         done = twin.forward(self, x, w, train) if twin is not None else None
-        if done is not None:                                   # the fast twin took it
-            y, cache = done
-            self.cache = (twin, x.shape, cache, w)
-        else:
-            y, cols = im2col_forward(xp, x, w, self.stride, self.padding)
-            self.cache = (None, x.shape, cols, w)
+        if done is None:                                       # the plain way
+            twin, done = None, im2col_forward(backend.xp_of(x), x, w, self.stride, self.padding)
+        y, kept = done                                         # kept: cols, or the twin's cache
+        self.cache = (twin, x.shape, kept, w)
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
@@ -94,15 +86,14 @@ class Conv2d(WeightedLayer):
     def backward(self, dout, input_grad=True):
         """dout: (N, F, OH, OW) -> dx: (N, C, H, W), or None with input_grad=False."""
         twin, x_shape, kept, w = self.cache
-        xp = backend.xp_of(dout)
         if "b" in self.params:
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
         if twin is not None:
             dw, dx = twin.backward(self, dout, kept, w, input_grad)
         else:
             dw = im2col_weight_grad(dout, kept, w.shape)
-            dx = im2col_input_grad(xp, dout, w, x_shape, self.stride, self.padding) \
-                if input_grad else None
+            dx = im2col_input_grad(backend.xp_of(dout), dout, w, x_shape, self.stride,
+                                   self.padding) if input_grad else None
         self._store_weight_grad(dw)
         return dx
 

@@ -1,17 +1,10 @@
-"""Gradient checks: every backward in slotnp against centred differences, in float64.
-From the command line (run/gradcheck.py):
+"""Gradient checks: a backward against centred differences, in float64 (CLI: run/gradcheck.py,
+e.g. `python -m slotnp.run.gradcheck Conv2d --stride 2 --padding 1`).
 
-  python -m slotnp.run.gradcheck Conv2d --stride 2 --padding 1
-  python -m slotnp.run.gradcheck SlotLinear --K 8
-  python -m slotnp.run.gradcheck MaxPool2d
-
-For L = sum(forward(x) * dout) with a random dout, a layer's backward gives dL/dx and, in
-`grads`, dL/dparam; the numerical gradient perturbs one entry at a time by +-h (h = 1e-5) and
-takes (L+ - L-) / 2h. They agree to about 1e-9 in float64; in float32 the differences lose
-most of their digits, so a check in float32 is refused rather than reported as a failure.
-
-Slot and edge-popup layers, whose scores choose their weight, are checked the straight-through
-way: slots/straight_through.py.
+For L = sum(forward(x) * dout) with a random dout, backward gives dL/dx and, in `grads`,
+dL/dparam; the numerical gradient perturbs one entry at a time by +-h and takes
+(L+ - L-) / 2h. They agree to about 1e-9 in float64; float32 keeps too few digits, so a check in
+float32 is refused. Slot and edge-popup layers: slots/straight_through.py.
 """
 import numpy as np
 

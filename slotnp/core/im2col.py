@@ -6,10 +6,7 @@ Both directions loop over the KH*KW kernel taps only (9 for a 3x3 kernel); each 
 whole strided slice at once, so there is no loop over pixels and no scatter-add (col2im sums
 overlapping windows tap by tap, which is deterministic on the GPU too).
 
-Both work channel-major, on (C, N, H, W) memory, because the columns are ordered (c, ...) x (n, ...).
-This is Conv2d's plain path. Its fast paths work on batch-innermost memory: batch_inner.py does
-the same one block of output rows at a time, and winograd.py computes 3x3 stride-1 layers with
-fewer multiplications.
+Both work channel-major, on (C, N, H, W) memory, since the columns are ordered (c, ...) x (n, ...).
 """
 
 

@@ -37,8 +37,7 @@ def glorot_sigma(weight_shape):
 
 def learned_weight(rng, weight_shape, dtype):
     """An ordinary trainable weight: Glorot normal, N(0, sigma^2) with the same sigma."""
-    sigma = glorot_sigma(weight_shape)
-    return as_generator(rng).normal(0.0, sigma, size=weight_shape).astype(dtype)
+    return as_generator(rng).normal(0.0, glorot_sigma(weight_shape), weight_shape).astype(dtype)
 
 
 OPTIONS_VERSION = 2
@@ -56,30 +55,23 @@ def block_connections(K):
     return max(1, BLOCK_VALUES // K)
 
 
-def _block_stream(key, block):
+def block_stream(key, block):
+    """The Generator of one block: Philox, counter-based, keyed by the layer's key."""
     return np.random.Generator(np.random.Philox(key=np.asarray(key, np.uint64),
                                                 counter=int(block) << 128))
 
 
-def slot_values(key, weight_shape, K, bound, score_bound, start=0, stop=None,
-                dtype=np.float64):
-    """Options U(-bound*sigma, bound*sigma) and initial scores U(0, score_bound*sigma) of
-    connections start:stop of a weight (C order): two (n, K) arrays. Block b, connections
-    b*G:(b+1)*G, draws its options, then its scores, from its own stream."""
-    sigma = glorot_sigma(weight_shape)
-    total = math.prod(weight_shape)
-    stop = total if stop is None else stop
-    G = block_connections(K)
-    options, scores = np.empty((stop - start, K), dtype), np.empty((stop - start, K), dtype)
-    for block in range(start // G, (stop + G - 1) // G if stop > start else start // G):
-        first, last = block * G, min((block + 1) * G, total)
-        stream = _block_stream(key, block)
-        block_options = stream.uniform(-bound * sigma, bound * sigma, size=(last - first, K))
-        block_scores = stream.uniform(0.0, score_bound * sigma, size=(last - first, K))
-        take = slice(max(first, start) - first, min(last, stop) - first)
-        into = slice(max(first, start) - start, min(last, stop) - start)
-        options[into], scores[into] = block_options[take], block_scores[take]
-    return options, scores
+def slot_values(key, weight_shape, K, bound, score_bound):
+    """Options U(-bound*sigma, bound*sigma) and initial scores U(0, score_bound*sigma) of every
+    connection of a weight (C order): two (n, K) arrays. Block b, connections b*G:(b+1)*G, draws
+    its options, then its scores, from its own stream (fast/draws.py reads any range alone)."""
+    sigma, total, G = glorot_sigma(weight_shape), math.prod(weight_shape), block_connections(K)
+    options, scores = [], []
+    for first in range(0, total, G):
+        stream, n = block_stream(key, first // G), min(G, total - first)
+        options.append(stream.uniform(-bound * sigma, bound * sigma, size=(n, K)))
+        scores.append(stream.uniform(0.0, score_bound * sigma, size=(n, K)))
+    return np.concatenate(options), np.concatenate(scores)
 
 
 def draw_slot_values(rng, version, weight_shape, K, bound, score_bound, shared, dtype):
@@ -98,8 +90,9 @@ def draw_version_2(rng, shape, K, bound, score_bound, shared, dtype):
     options, scores = slot_values(key, shape, K, bound, score_bound)
     if isinstance(shared, np.ndarray):             # the net's values, at this layer's scale
         options = shared * glorot_sigma(shape)
-    elif shared:
-        options = shared_slot_options(key, shape, K, bound)
+    elif shared:                                   # the layer's own K values
+        limit = bound * glorot_sigma(shape)
+        options = block_stream(key, SHARED_BLOCK).uniform(-limit, limit, size=K)
     else:
         options = options.reshape(shape + (K,))
     return key, options.astype(dtype), scores.reshape(shape + (K,)).astype(dtype)
@@ -110,15 +103,8 @@ def draw_version_2(rng, shape, K, bound, score_bound, shared, dtype):
 DRAWS = {2: draw_version_2}
 
 
-def shared_slot_options(key, weight_shape, K, bound):
-    """The K options a layer with `shared` options gives every connection (version 2)."""
-    limit = bound * glorot_sigma(weight_shape)
-    return _block_stream(key, SHARED_BLOCK).uniform(-limit, limit, size=K)
-
-
 def network_options(seed, K, bound):
-    """The K values, in units of sigma, U(-bound, bound), that a net sharing them network-wide
-    gives every connection. Each layer multiplies them by its own sigma, so its options have
-    the spread its fans call for; only the pattern of K numbers is the same everywhere."""
+    """The K values U(-bound, bound), in units of sigma, of a net sharing them network-wide;
+    each layer scales them by its own sigma, so only the pattern of K numbers is shared."""
     key = np.random.SeedSequence([seed, K]).generate_state(2, np.uint64)
-    return _block_stream(key, SHARED_BLOCK).uniform(-bound, bound, size=K)
+    return block_stream(key, SHARED_BLOCK).uniform(-bound, bound, size=K)

@@ -11,11 +11,14 @@ class Linear(WeightedLayer):
     def __init__(self, in_features, out_features, bias=False, rng=None, dtype=np.float32,
                  weight=None):
         super().__init__()
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.out_features = check_positive_int(out_features, "out_features")
+        self._set_geometry(in_features, out_features)
         self._set_weight(weight, rng, dtype)
         if bias:
             self.params["b"] = backend.to_device(np.zeros(self.out_features, self.params["W"].dtype))
+
+    def _set_geometry(self, in_features, out_features):
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
 
     @property
     def weight_shape(self):

@@ -12,8 +12,7 @@ class Sequential(Layer):
     the layers.
     """
 
-    def __init__(self, layers):
-        super().__init__()
+    def __init__(self, layers):   # not Layer.__init__: params, grads, buffers are gathered
         self.names, self.layers = [], []
         for index, item in enumerate(layers):
             name, layer = item if isinstance(item, tuple) else (str(index), item)
@@ -25,32 +24,21 @@ class Sequential(Layer):
     def named_layers(self):
         return list(zip(self.names, self.layers))
 
+    def _gathered(self, kind):
+        return {f"{name}.{key}": value for name, layer in self.named_layers()
+                for key, value in getattr(layer, kind, {}).items()}
+
     @property
     def params(self):
-        return {f"{name}.{key}": value for name, layer in self.named_layers()
-                for key, value in layer.params.items()}
+        return self._gathered("params")
 
     @property
     def grads(self):
-        return {f"{name}.{key}": value for name, layer in self.named_layers()
-                for key, value in layer.grads.items()}
+        return self._gathered("grads")
 
     @property
     def buffers(self):
-        return {f"{name}.{key}": value for name, layer in self.named_layers()
-                for key, value in getattr(layer, "buffers", {}).items()}
-
-    @params.setter
-    def params(self, value):  # Layer.__init__ assigns {}; the real dict is derived
-        pass
-
-    @grads.setter
-    def grads(self, value):
-        pass
-
-    @buffers.setter
-    def buffers(self, value):
-        pass
+        return self._gathered("buffers")
 
     def forward(self, x, train=True):
         for layer in self.layers:
@@ -59,13 +47,10 @@ class Sequential(Layer):
 
     def backward_steps(self, input_grad=True):
         """(name, layer, flags) in the order backward calls `layer.backward(dout, **flags)`:
-        every layer, last first. With input_grad=False (training on data, whose gradient no one
-        uses) it stops at the first layer with parameters, which skips its own dx where it can
-        (Conv2d, Linear: flags {"input_grad": False})."""
-        first = 0
-        if not input_grad:
-            first = next((index for index, layer in enumerate(self.layers) if layer.params),
-                         len(self.layers))
+        last first. With input_grad=False (no one needs the data's gradient) it stops at the
+        first layer with parameters, which skips its dx where it can (flags {"input_grad": False})."""
+        first = 0 if input_grad else next(
+            (index for index, layer in enumerate(self.layers) if layer.params), len(self.layers))
         for index in range(len(self.layers) - 1, first - 1, -1):
             layer = self.layers[index]
             skips_dx = not input_grad and index == first and isinstance(layer, WeightedLayer)

@@ -16,9 +16,7 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=Non
     each batch; `progress(steps_done, loss, acc)` is called every 20 steps (it forces a sync).
     Returns (mean loss, accuracy) of the training-mode forwards.
     """
-    xp = backend.xp_of(x)
-    steps = len(batches)
-    seen = 0
+    xp, steps, seen = backend.xp_of(x), len(batches), 0
     loss_sum, correct = xp.zeros((), np.float64), xp.zeros((), np.int64)
     for step, batch in enumerate(batches):
         index = backend.to_device(batch)
@@ -37,9 +35,8 @@ def train_epoch(net, optimizer, schedule, epoch, x, y, batches, rng, augment=Non
     return backend.read(loss_sum) / seen, backend.read(correct) / seen
 
 
-# Images per evaluation forward. Larger batches are slower per image on the CPU, where a batch's
-# activations (1000 x 64 x 32 x 32 floats: 262 MB) no longer stay in the cache: CONV-2 K = 8 took
-# 3.8 ms an image at 1000 against 1.0 at 256 on one core (bench/RESULTS.md, "The evaluation batch").
+# Images per evaluation forward: larger ones leave the cache (CONV-2 K = 8, one core: 3.8 ms an
+# image at 1000 against 1.0 at 256; bench/RESULTS.md, "The evaluation batch").
 EVAL_BATCH = 256
 
 

@@ -1,14 +1,8 @@
-"""The switch between the plain engine and its fast twins.
-
-The plain engine (core, slots) names no fast code. A fast twin (slotnp/fast) registers itself
-here under the name of the plain piece it stands in for, and the piece asks for it:
-
-    twin = twins.find("conv2d")          # None while the twins are off
-    if twin is not None: ...             # the twin's way, else the plain way
-
-The twins are off unless switched on for a scope (`with twins.switched_on():`, after importing
-slotnp.fast; train.py does, unless --plain). Each gives its plain piece's results up to float
-rounding (each has a test saying so): switching changes speed, not what is computed.
+"""The switch between the plain engine and its fast twins. The plain engine names no fast code:
+a twin (slotnp/fast) registers itself under the name of the plain piece it stands in for, and
+the piece asks `twin = twins.find("conv2d")`, None while the twins are off. They are on only
+within `with twins.switched_on():` (train.py, unless --plain). Each twin computes its piece's
+results up to float rounding (a test each): switching changes speed, not what is computed.
 """
 import contextlib
 

@@ -14,6 +14,23 @@ import numpy as np
 from ..core import init
 
 
+def slot_values_range(key, weight_shape, K, bound, score_bound, start, stop, dtype=np.float64):
+    """init.slot_values of connections start:stop only: two (stop - start, K) arrays, drawn
+    from the blocks that hold them."""
+    sigma, total = init.glorot_sigma(weight_shape), math.prod(weight_shape)
+    G = init.block_connections(K)
+    options, scores = np.empty((stop - start, K), dtype), np.empty((stop - start, K), dtype)
+    for block in range(start // G, (stop + G - 1) // G if stop > start else start // G):
+        first, last = block * G, min((block + 1) * G, total)
+        stream = init.block_stream(key, block)
+        block_options = stream.uniform(-bound * sigma, bound * sigma, size=(last - first, K))
+        block_scores = stream.uniform(0.0, score_bound * sigma, size=(last - first, K))
+        take = slice(max(first, start) - first, min(last, stop) - first)
+        into = slice(max(first, start) - start, min(last, stop) - start)
+        options[into], scores[into] = block_options[take], block_scores[take]
+    return options, scores
+
+
 def slot_values_at(key, weight_shape, K, bound, score_bound, connections):
     """slot_values of the connections `connections` (flat indices, any order): (n, K) twice,
     each connection's values read from its block's stream at their own place (Philox is

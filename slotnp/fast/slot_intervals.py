@@ -307,8 +307,8 @@ class IntervalSlots(FactoredSlots):
         return [(at, min(at + self.chunk, count), None) for at in range(0, count, self.chunk)]
 
     def _values(self, start, stop):
-        return init.slot_values(self.key, self.weight_shape, self.K, self.option_bound,
-                                self.score_bound, start, stop, self.dtype)
+        return draws.slot_values_range(self.key, self.weight_shape, self.K, self.option_bound,
+                                       self.score_bound, start, stop, self.dtype)
 
     def _values_at(self, connections):
         W, S0 = draws.slot_values_at(self.key, self.weight_shape, self.K, self.option_bound,

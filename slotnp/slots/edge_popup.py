@@ -1,27 +1,19 @@
-"""Edge-popup layers (Ramanujan et al., CVPR 2020): a fixed random weight per connection, a
-learned score per connection, and only the connections of the largest |score| in use.
+"""Edge-popup layers (Ramanujan et al., CVPR 2020), the other way to train a net without
+changing its weights: one fixed random weight W per connection, a learned score each, and per
+layer only the `keep` fraction with the largest |score| in use (n - int((1 - keep) n) of n, as
+the authors' code keeps), so w = W * mask. Backward is straight-through, as for slot layers:
+dL/dscore = dL/dw * W * sign(score), kept or not.
 
-The other way to train a network without changing its weights: where a slot machine chooses
-one of K values for every connection, edge-popup keeps or drops each connection's one value.
-Per layer, the `keep` fraction of connections with the largest |score| form the mask
-(keeping n - int((1 - keep) n) of n, as the authors' code does); the effective weight is
-w = W * mask. Backward is straight-through, as for slot layers: the mask's gradient is taken to
-be dL/dw * W for every connection, kept or not, and it reaches the score through |score|:
-
-    dL/dscore = dL/dw * W * sign(score).
-
-Values as in the authors' code (allenai/hidden-networks): W is the "signed constant"
-+-sqrt(2 / fan_in) (a random sign per connection), or Kaiming normal N(0, 2 / fan_in); the
-scores start Kaiming uniform, U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Like slot options, W is drawn
-on the host from the net's seed and never stored in checkpoints. The plain top-k, a full sort,
-is in tests/naive.py (`edge_popup_mask`); this file uses a partition, which finds the same set.
+As in allenai/hidden-networks, W is the "signed constant" +-sqrt(2 / fan_in) or Kaiming normal
+N(0, 2 / fan_in), and the scores start U(-1/sqrt(fan_in), 1/sqrt(fan_in)); W is drawn on the
+host from the net's seed, never stored. The plain top-k, a full sort: tests/naive.py.
 """
 import math
 
 import numpy as np
 
 from ..core import backend, init
-from ..core.base import Layer, check_positive_int
+from ..core.base import Layer
 from ..core.conv import Conv2d
 from ..core.linear import Linear
 
@@ -51,21 +43,14 @@ class Supermask:
                              f"got {keep!r}")
         if weight_init not in INITS:
             raise ValueError(f"unknown weight_init {weight_init!r}; choose one of {INITS}")
-        self.weight_shape, self.keep, self.weight_init = tuple(weight_shape), float(keep), \
-            weight_init
-        rng = init.as_generator(rng)
-        fan_in = init.fans(self.weight_shape)[0]
-        std = math.sqrt(2.0 / fan_in)
-        normal = rng.normal(0.0, std, size=self.weight_shape)
-        weight = np.sign(normal) * std if weight_init == "signed_constant" else normal
+        self.keep, self.weight_init = float(keep), weight_init
+        rng, fan_in = init.as_generator(rng), init.fans(weight_shape)[0]
+        normal = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=weight_shape)
+        weight = np.sign(normal) * math.sqrt(2.0 / fan_in) if weight_init == "signed_constant" \
+            else normal
         bound = 1.0 / math.sqrt(fan_in)
-        self._scores = rng.uniform(-bound, bound, size=self.weight_shape).astype(dtype)
+        self.initial_scores = rng.uniform(-bound, bound, size=weight_shape).astype(dtype)
         self.weight = backend.to_device(weight.astype(dtype))
-
-    def initial_scores(self):
-        """The scores' initial values, on the device (handed over once, to the layer)."""
-        scores, self._scores = self._scores, None
-        return backend.to_device(scores)
 
     def mask(self, scores):
         return top_fraction_mask(scores, self.keep)
@@ -78,6 +63,11 @@ class EdgePopupWeightMixin:
     """What EdgePopupLinear and EdgePopupConv2d add to their dense parent: the weight W * mask
     (forward), the straight-through score gradient (backward)."""
 
+    def _make_supermask(self, keep, weight_init, rng, dtype):
+        self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
+        self.params["scores"] = backend.to_device(self.supermask.initial_scores)
+        self.supermask.initial_scores = None                         # handed over
+
     def _forward_weight(self, train):
         scores = self.params["scores"]
         self.last_mask = self.supermask.mask(scores)
@@ -85,8 +75,7 @@ class EdgePopupWeightMixin:
 
     def _store_weight_grad(self, dW):
         scores = self.params["scores"]
-        xp = backend.xp_of(scores)
-        self.grads["scores"] = dW * self.supermask.weight * xp.sign(scores)
+        self.grads["scores"] = dW * self.supermask.weight * backend.xp_of(scores).sign(scores)
 
     def selected(self):
         """The connections in use: a bool mask of the weight's shape."""
@@ -111,10 +100,8 @@ class EdgePopupLinear(EdgePopupWeightMixin, Linear):
     def __init__(self, in_features, out_features, keep=0.5, weight_init="signed_constant",
                  rng=None, dtype=np.float32):
         Layer.__init__(self)  # not Linear.__init__: its weight is drawn below, and fixed
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.out_features = check_positive_int(out_features, "out_features")
-        self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
-        self.params["scores"] = self.supermask.initial_scores()
+        self._set_geometry(in_features, out_features)
+        self._make_supermask(keep, weight_init, rng, dtype)
 
     def __repr__(self):
         return f"EdgePopupLinear({self.in_features}, {self.out_features}, " \
@@ -129,8 +116,7 @@ class EdgePopupConv2d(EdgePopupWeightMixin, Conv2d):
                  weight_init="signed_constant", rng=None, dtype=np.float32):
         Layer.__init__(self)
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
-        self.params["scores"] = self.supermask.initial_scores()
+        self._make_supermask(keep, weight_init, rng, dtype)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._supermask_repr()})"

@@ -1,16 +1,13 @@
-"""The paper's networks, as slot machines or with ordinary learned weights.
-
-3x3 convolutions with padding 1, ReLU, 2x2 max pooling and no biases, as the lottery-ticket nets
-the paper's table comes from; padding="authors" leaves the leading convolutions unpadded, as the
-authors' code does. VGG-19 normalises after every convolution (BatchNorm2d, affine=False), as in
-the authors' code. Dropout 0.5 follows the CONV nets' first two FC layers; Lenet has none (with
-it a K=2 slot Lenet stalled near 94% on MNIST here):
+"""The paper's networks, as slot machines or with ordinary learned weights: 3x3 convolutions
+with padding 1 (padding="authors": the leading ones unpadded, as the authors' code), ReLU, 2x2
+max pooling, no biases; dropout 0.5 after the CONV nets' first two FC layers (Lenet has none:
+with it a K=2 slot Lenet stalled near 94% on MNIST here).
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
   conv6  [64, 64, P, 128, 128, P, 256, 256, P] then FC 256-256-10
-  vgg19  Simonyan & Zisserman's 16 convolutions (5 pools), each followed by batch
-         normalisation, global average pool, FC-10
+  vgg19  16 convolutions (5 pools), each followed by batch normalisation (BatchNorm2d,
+         affine=False, as the authors' code), global average pool, FC-10
 """
 import numpy as np
 
@@ -44,16 +41,12 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
           weight_init="signed_constant", score_bound=None, padding="same"):
-    """Net `name`, every weight drawn from one Generator seeded by `seed`; its `config` holds
-    these arguments, enough to build it again.
-
-    slot: K options per connection, chosen by `selection`, or (slot=False) learned weights, or
-    (`edge_popup`, a kept fraction) edge-popup layers whose weights `weight_init` draws.
-    `shared`: "layer" (or True) gives each layer one set of K values, "network" the whole net.
-    `option_bound` b: options U(-b*sigma, b*sigma) (the paper: 1; the authors' code: sqrt(3)).
-    `score_bound`: scores start U(0, score_bound*sigma) (default the paper's lambda).
-    `score_form`, `options_version`, `keep_options`: slot.make_slots. `dropout`: after the
-    first two FC layers (default DEFAULT_DROPOUT). `image_size`: smaller CIFAR inputs.
+    """Net `name`, every weight drawn from one Generator seeded by `seed`; `net.config` holds
+    these arguments. slot: K options per connection chosen by `selection` (slot=False: learned
+    weights; `edge_popup`, a kept fraction: edge-popup layers, weights by `weight_init`).
+    `shared`: one set of K values per "layer" (or True) or for the "network". Options
+    U(-b*sigma, b*sigma), b = `option_bound` (the paper: 1; the authors' code: sqrt(3)); scores
+    U(0, score_bound*sigma) (default: the paper's lambda). Others: slot.Slots, DEFAULT_DROPOUT.
     """
     steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
@@ -70,25 +63,24 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         bool(shared)
     rng = np.random.default_rng(seed)
 
+    slot_args = dict(K=K, selection=selection, shared=values, rng=rng, dtype=dtype,
+                     option_bound=option_bound, score_form=score_form,
+                     options_version=options_version, keep_options=keep_options)
+    popup_args = dict(keep=edge_popup, weight_init=weight_init, rng=rng, dtype=dtype)
+
     def linear(n_in, n_out):
         if edge_popup is not None:
-            return EdgePopupLinear(n_in, n_out, edge_popup, weight_init, rng=rng, dtype=dtype)
+            return EdgePopupLinear(n_in, n_out, **popup_args)
         if slot:
-            return SlotLinear(n_in, n_out, K, selection, values, rng=rng, dtype=dtype,
-                              option_bound=option_bound, score_form=score_form,
-                              options_version=options_version, keep_options=keep_options,
-                              score_bound=0.1 if score_bound is None else score_bound)
+            return SlotLinear(n_in, n_out, score_bound=0.1 if score_bound is None else score_bound,
+                              **slot_args)
         return Linear(n_in, n_out, rng=rng, dtype=dtype)
 
     def conv(c_in, c_out, pad):
         if edge_popup is not None:
-            return EdgePopupConv2d(c_in, c_out, 3, edge_popup, padding=pad,
-                                   weight_init=weight_init, rng=rng, dtype=dtype)
+            return EdgePopupConv2d(c_in, c_out, 3, padding=pad, **popup_args)
         if slot:
-            return SlotConv2d(c_in, c_out, 3, K, padding=pad, selection=selection, shared=values,
-                              rng=rng, dtype=dtype, option_bound=option_bound,
-                              score_form=score_form, options_version=options_version,
-                              keep_options=keep_options,
+            return SlotConv2d(c_in, c_out, 3, padding=pad, **slot_args,
                               score_bound=1.0 if score_bound is None else score_bound)
         return Conv2d(c_in, c_out, 3, padding=pad, rng=rng, dtype=dtype)
 

@@ -1,15 +1,11 @@
 """Slot layers: every connection holds K fixed random options and learns only a score per option.
 
-The forward pass uses, per connection, the option k* the selection rule picks:
-  greedy:  k* = argmax_k scores[..., k]
-  sample:  k* ~ Multinomial(softmax(scores[..., :]))  (drawn anew each training forward)
-and the effective weight w = options[..., k*] goes through the ordinary dense layer (Linear,
-Conv2d), which becomes a slot layer through its two weight hooks (`SlotWeightMixin`). Backward
-is straight-through: with g = dL/dw, dL/dscores[..., k] = g * options[..., k] for every k.
-
-Here the scores are an ordinary parameter, K per connection (`score_form="explicit"`). The fast
-twin (`"factored"`, slotnp/fast/) runs the same SGD on two numbers per connection; test_slot.py
-proves the two equal. Loop oracles: tests/naive.py.
+Per connection the selection rule picks k*: greedy, k* = argmax_k scores[..., k]; sample,
+k* ~ softmax(scores[..., :]), drawn anew each training forward. The effective weight
+w = options[..., k*] goes through the dense parent (Linear, Conv2d) via its two weight hooks
+(`SlotWeightMixin`). Backward is straight-through: dL/dscores[..., k] = dL/dw * options[..., k].
+Here the scores are K plain numbers per connection ("explicit"); the fast twin ("factored",
+slotnp/fast) runs the same SGD on two per connection. Loop oracles: tests/naive.py.
 """
 import numpy as np
 
@@ -52,10 +48,10 @@ def straight_through(dW, options):
 class Slots:
     """The K options of one layer, its initial scores, and the rule that chooses (plain form).
 
-    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma), b = `option_bound`; `shared`
-    gives every connection the same K values: the layer's own (True) or the net's in units of
-    sigma (an array, init.network_options). Initial scores: U(0, score_bound*sigma) (the
-    paper's lambda). The scores live in the owning layer's `params["scores"]`.
+    options: weight_shape + (K,), fixed, U(-b*sigma, b*sigma), b = `option_bound`; `shared`: every
+    connection has the layer's own K values (True) or the net's, in units of sigma (an array,
+    init.network_options). Scores start U(0, score_bound*sigma) (the paper's lambda) and live in
+    the owning layer's `params["scores"]`.
     """
     score_form = "explicit"
 
@@ -66,13 +62,11 @@ class Slots:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
         if not option_bound > 0:
             raise ValueError(f"option_bound must be positive, got {option_bound}")
-        self.selection = selection
+        self.selection, self.score_bound = selection, score_bound
         self.shared = shared is not None and shared is not False   # K values for the layer
         self.network_values = shared if isinstance(shared, np.ndarray) else None
         self.weight_shape, self.option_bound = tuple(weight_shape), option_bound
-        self.score_bound = score_bound
-        options, scores = self._draw(init.as_generator(rng), options_version, dtype)
-        self._store(options, scores)
+        self._store(*self._draw(init.as_generator(rng), options_version, dtype))
         self.reseed(0)
 
     def _draw(self, rng, version, dtype):
@@ -103,15 +97,14 @@ class Slots:
         return params["scores"]
 
     def greedy(self, params, reuse=False):
-        """(index, chosen option) of the highest score of every connection (`reuse`: a twin
-        may answer from its last selection)."""
+        """(index, option) of each connection's highest score (`reuse`: a twin may answer from
+        its last selection)."""
         index = greedy_index(params["scores"])
         return index, pick(self.options, index)
 
     def choose(self, params, train):
-        """The effective weight for a forward pass: a draw in training (selection "sample"),
-        else the best score's option; remembers the index for inspection. (A sampled net's
-        evaluation by draws: run/evaluation.py.)"""
+        """The effective weight of a forward: a draw in training (selection "sample"), else
+        the best score's option; remembers the index (`last_index`)."""
         if self.selection == "sample" and train:
             if self._generator is None:
                 self._generator = backend.random_generator(self.seed)
@@ -130,10 +123,8 @@ class Slots:
 
     def digest_parts(self):
         """Byte strings that identify this layer's options (the checkpoint's digest)."""
-        parts = [np.ascontiguousarray(backend.to_host(self.options)).tobytes()]
-        if self.initial_scores is not None:
-            parts.append(np.ascontiguousarray(backend.to_host(self.initial_scores)).tobytes())
-        return parts
+        arrays = [self.options] + ([] if self.initial_scores is None else [self.initial_scores])
+        return [np.ascontiguousarray(backend.to_host(a)).tobytes() for a in arrays]
 
     def gradients(self, dW):
         """The trainable arrays' gradients from g = dL/dw (weight_shape), by name."""
@@ -144,9 +135,31 @@ class Slots:
         return grads["scores"]
 
 
+def make_slots(score_form, *args, keep_options=False):
+    """Slots of `score_form` from Slots' arguments: "explicit" (plain), "factored" (the twin
+    registered as "slots", twins on), or None: the twin where it is on."""
+    twin = twins.find("slots")
+    score_form = score_form or ("explicit" if twin is None else "factored")
+    if score_form not in SCORE_FORMS:
+        raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
+    if score_form == "explicit":
+        return Slots(*args)
+    if twin is None:
+        raise ValueError("score_form 'factored' is a fast twin: switch the twins on (import "
+                         "slotnp.fast, then `with slotnp.fast.on():`) or use 'explicit'")
+    return twin(*args, keep_options=keep_options)
+
+
 class SlotWeightMixin:
     """What SlotLinear and SlotConv2d add to their dense parent: the weight comes from `slots`
     (`_forward_weight`), and dW becomes score gradients (`_store_weight_grad`)."""
+
+    def _make_slots(self, K, selection, shared, rng, dtype, option_bound, score_form,
+                    options_version, keep_options, score_bound):
+        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection, shared,
+                                rng, dtype, option_bound, options_version,
+                                keep_options=keep_options)
+        self.params.update(self.slots.initial_params())
 
     def _forward_weight(self, train):
         return self.slots.choose(self.params, train)
@@ -158,9 +171,8 @@ class SlotWeightMixin:
     def options(self):
         """The options, weight_shape + (K,) (shared ones: a read-only view, on CuPy a copy)."""
         options = self.slots.options
-        if self.slots.shared and backend.xp_of(options) is not np:
-            return options.copy()
-        return options
+        return options.copy() if self.slots.shared and backend.xp_of(options) is not np \
+            else options
 
     @property
     def K(self):
@@ -188,8 +200,7 @@ class SlotWeightMixin:
         return self.slots.greedy(self.params, reuse=True)[1]
 
     def freeze(self, index=None):
-        """A dense layer holding a copy of the selected weights (or of options `index`), to
-        fine-tune."""
+        """A dense layer holding a copy of the selected weights (or of options `index`)."""
         return self.dense_with(self.weight().copy() if index is None
                                else self.slots.pick(index))
 
@@ -200,25 +211,6 @@ class SlotWeightMixin:
         return f"K={self.K}, selection={self.slots.selection!r}{shared}{form}"
 
 
-def make_slots(score_form, weight_shape, K, score_bound, selection, shared, rng, dtype,
-               option_bound=1.0, options_version=init.OPTIONS_VERSION, keep_options=False):
-    """Slots of `score_form`: "explicit" (plain) or "factored" (the twin registered as "slots",
-    twins switched on); None: the twin where it is on."""
-    args = (weight_shape, K, score_bound, selection, shared, rng, dtype, option_bound,
-            options_version)
-    if score_form is None:
-        score_form = "factored" if twins.find("slots") is not None else "explicit"
-    if score_form == "explicit":
-        return Slots(*args)
-    if score_form != "factored":
-        raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
-    twin = twins.find("slots")
-    if twin is None:
-        raise ValueError("score_form 'factored' is a fast twin: switch the twins on (import "
-                         "slotnp.fast, then `with slotnp.fast.on():`) or use 'explicit'")
-    return twin(*args, keep_options=keep_options)
-
-
 class SlotLinear(SlotWeightMixin, Linear):
     """A Linear layer whose weight (out, in) is chosen from K options per connection: fixed
     `options` (out, in, K), trainable scores (lambda = `score_bound`, 0.1 for linear layers)."""
@@ -227,11 +219,9 @@ class SlotLinear(SlotWeightMixin, Linear):
                  dtype=np.float32, option_bound=1.0, score_form=None,
                  options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.out_features = check_positive_int(out_features, "out_features")
-        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection, shared,
-                                rng, dtype, option_bound, options_version, keep_options)
-        self.params.update(self.slots.initial_params())
+        self._set_geometry(in_features, out_features)
+        self._make_slots(K, selection, shared, rng, dtype, option_bound, score_form,
+                         options_version, keep_options, score_bound)
 
     def __repr__(self):
         return f"SlotLinear({self.in_features}, {self.out_features}, {self._slot_repr()})"
@@ -247,9 +237,8 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
                  keep_options=False, score_bound=1.0):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection,
-                                shared, rng, dtype, option_bound, options_version, keep_options)
-        self.params.update(self.slots.initial_params())
+        self._make_slots(K, selection, shared, rng, dtype, option_bound, score_form,
+                         options_version, keep_options, score_bound)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._slot_repr()})"

@@ -153,25 +153,6 @@ def test_bad_slot_arguments_give_clear_errors(make, message):
         make()
 
 
-def test_options_version_2_draws_any_range_of_connections_alone():
-    """Version 2: each block of connections has its own stream, so any range (cut anywhere,
-    across blocks) equals the same range of the whole layer; keys make layers independent."""
-    from slotnp import init
-    key = init.slot_key(np.random.default_rng(5))
-    shape, K = (7, 3, 3, 3), 600                 # 189 connections, 13 per block at K = 600
-    assert init.block_connections(K) == 13
-    options, scores = init.slot_values(key, shape, K, 1.0, 1.0)
-    for start, stop in ((0, 189), (5, 6), (12, 14), (13, 26), (100, 189), (40, 40)):
-        part = init.slot_values(key, shape, K, 1.0, 1.0, start, stop)
-        assert np.array_equal(part[0], options[start:stop])
-        assert np.array_equal(part[1], scores[start:stop])
-    sigma = init.glorot_sigma(shape)
-    assert -sigma <= options.min() < -0.99 * sigma and 0.99 * sigma < options.max() <= sigma
-    assert 0 <= scores.min() and 0.99 * sigma < scores.max() <= sigma
-    other = init.slot_values(init.slot_key(np.random.default_rng(6)), shape, K, 1.0, 1.0)
-    assert not np.array_equal(other[0], options)
-
-
 @pytest.mark.parametrize("score_form", ["explicit"])
 def test_slot_linear_against_the_loop_oracle(xp, rng, score_form):
     """choose -> pick -> dense forward; backward dx and g * option for every k (naive.py)."""
