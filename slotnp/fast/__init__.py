@@ -14,17 +14,21 @@ only where switched on:
 - elementwise.py: ReLU, max pooling (compiled by pooling_compiled.py where numba is installed),
   large dense products and the SGD update, on every core;
 - evaluation.py: slot layers that choose their weights once for a whole evaluation;
-- threads.py: the cores shared out among parts of the work.
+- threads.py: the cores shared out among parts of the work;
+- allocator.py: freed memory kept for the next step (no page faults for the same arrays).
 """
 from ..core import twins
 from . import (convolution, elementwise, evaluation, slots,  # noqa: F401  (each registers
                pooling_compiled, threads, winograd_compiled)   # itself)
+from . import allocator
 
 
 def on(switch=True):
     """A scope in which the fast twins run (core/twins.switched_on); work stopped by an
-    interrupt before may run again (threads.go_on)."""
+    interrupt before may run again (threads.go_on). Switching on also keeps freed memory for
+    reuse, for the rest of the process (allocator.py)."""
     threads.go_on()
     if switch:
         threads.share_the_cores()
+        allocator.keep_freed_memory()
     return twins.switched_on(switch)
