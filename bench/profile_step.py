@@ -6,9 +6,13 @@ SGD update, in ms (median over repetitions), largest first. With --eval, the eva
   python bench/profile_step.py conv6 K8
   python bench/profile_step.py conv6 K64 --reps 7 --top 15
   python bench/profile_step.py conv4 K2 --eval
+  python bench/profile_step.py conv2 K8 --glibc-default   # freed memory handed back (page faults)
+
+It also prints the page faults a step makes (minor faults, from getrusage).
 """
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -47,19 +51,34 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--eval", action="store_true", help="profile the evaluation forward only")
+    p.add_argument("--glibc-default", action="store_true",
+                   help="leave glibc's allocator as it is (fast/allocator.py not applied)")
     args = p.parse_args()
+    if args.glibc_default:
+        bench.fast.allocator.keep_freed_memory = lambda: False
+    with bench.fast.on():          # the fast twins, as train.py runs them
+        profile(args)
+
+
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def profile(args):
     net, x, y = bench.make(args.net, args.variant)
     sgd = optim.SGD(net.params, 0.01)
     for _ in range(bench.WARM_UP):
         profiled_step(net, sgd, x, y, not args.eval)
+    before = faults()
     runs = [profiled_step(net, sgd, x, y, not args.eval) for _ in range(args.reps)]
+    per_step = (faults() - before) / args.reps
     medians = {key: 1000 * statistics.median(run[key] for run in runs) for key in runs[0]}
     what = "evaluation forward" if args.eval else "training step"
-    print(f"{args.net} {args.variant} {what}: sum of medians {sum(medians.values()):.0f} ms")
+    print(f"{args.net} {args.variant} {what}: sum of medians {sum(medians.values()):.0f} ms, "
+          f"{per_step:.0f} page faults a step")
     for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
         print(f"  {key:20s} {ms:7.1f}")
 
 
 if __name__ == "__main__":
-    with bench.fast.on():          # the fast twins, as train.py runs them
-        main()
+    main()
