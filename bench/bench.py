@@ -343,10 +343,11 @@ def large_k_markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def bench_in_child(name, variant, reps, threads):
+def bench_in_child(name, variant, reps, threads, glibc_default=False):
     """bench() in a fresh process (see the module docstring): the row, as a dict."""
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", name, variant,
-                          "--reps", str(reps), "--threads", str(threads)],
+                          "--reps", str(reps), "--threads", str(threads)] +
+                         (["--glibc-default"] if glibc_default else []),
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"benchmarking {name} {variant} failed:\n{out.stderr}")
@@ -364,7 +365,12 @@ def main():
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     p.add_argument("--one", nargs=2, metavar=("NET", "VARIANT"),
                    help="time one configuration in this process and print its row as JSON")
+    p.add_argument("--glibc-default", action="store_true",
+                   help="leave glibc's allocator as it is, for both frameworks (fast.on() "
+                        "otherwise keeps freed memory: slotnp/fast/allocator.py)")
     args = p.parse_args()
+    if args.glibc_default:
+        fast.allocator.keep_freed_memory = lambda: False
     if args.one:
         print(json.dumps(bench(*args.one, args.reps, args.threads)))
         return
@@ -378,7 +384,7 @@ def main():
                 continue
             if variant in SLOTNP_ALONE and variant not in LARGE_K.get(name, ()):
                 continue
-            row = bench_in_child(name, variant, args.reps, args.threads)
+            row = bench_in_child(name, variant, args.reps, args.threads, args.glibc_default)
             alone = variant in SLOTNP_ALONE
             if not alone:
                 row["max_rel_error_f64"] = check_exactness(name, variant)
@@ -398,6 +404,7 @@ def main():
                   f"err {row.get('max_rel_error_f64')}   bound {row['bound_ms']:.0f} ms "
                   f"({row['gflop']:.1f} GFLOP)", flush=True)
             result = dict(machine=machine(), threads=args.threads, reps=args.reps,
+                          glibc_default_allocator=args.glibc_default,
                           sgemm_gflops=rate, rows=rows)
             with open(args.out, "w") as file:     # after every row: a long run keeps its rows
                 json.dump(result, file, indent=1)

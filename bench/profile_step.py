@@ -8,7 +8,8 @@ SGD update, in ms (median over repetitions), largest first. With --eval, the eva
   python bench/profile_step.py conv4 K2 --eval
   python bench/profile_step.py conv2 K8 --glibc-default   # freed memory handed back (page faults)
 
-It also prints the page faults a step makes (minor faults, from getrusage).
+It also prints the page faults a step makes (minor faults) and the process's peak resident
+memory (both from getrusage).
 """
 import argparse
 import os
@@ -74,8 +75,9 @@ def profile(args):
     per_step = (faults() - before) / args.reps
     medians = {key: 1000 * statistics.median(run[key] for run in runs) for key in runs[0]}
     what = "evaluation forward" if args.eval else "training step"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024       # KiB on Linux
     print(f"{args.net} {args.variant} {what}: sum of medians {sum(medians.values()):.0f} ms, "
-          f"{per_step:.0f} page faults a step")
+          f"{per_step:.0f} page faults a step, peak resident {peak:.0f} MiB")
     for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
         print(f"  {key:20s} {ms:7.1f}")
 

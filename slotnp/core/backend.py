@@ -73,7 +73,8 @@ def xp():
 def cupy_available():
     """True when CuPy imports and runs on a GPU (never raises)."""
     try:
-        return _import_cupy() is not None
+        _import_cupy()
+        return True
     except BackendError:
         return False
 

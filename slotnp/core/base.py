@@ -66,7 +66,7 @@ def raise_backward_after_evaluation(layer):
                        "backward")
 
 
-def check_positive_int(value, what, minimum=1):
+def check_int(value, what, minimum=1):
     """Raise a ValueError unless `value` is an int >= minimum (1: positive); return it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{what} must be " + ("a positive integer" if minimum == 1 else

@@ -1,18 +1,20 @@
 """Batch normalisation without learned scale or shift (PyTorch's BatchNorm2d(affine=False)), the
-layer the authors' VGG-19 puts after every convolution. Per channel, over the batch and pixels:
+layer the authors' VGG-19 puts after every convolution. Per channel c, over the batch and the
+pixels (M = N*H*W values):
 
-    training:    y = (x - mu) / sqrt(var + eps),  mu and var of the batch (biased var)
+    training:    mu = mean(x[:, c]),  var = mean((x[:, c] - mu)^2),  y = (x - mu) / sqrt(var + eps)
     evaluation:  y = (x - running_mean) / sqrt(running_var + eps)
     backward:    dL/dx = (g - mean(g) - y * mean(g * y)) / sqrt(var + eps),  g = dL/dy
 
 Each training forward moves the running averages towards the batch's statistics, running <-
-(1 - momentum) running + momentum batch (the variance unbiased, as PyTorch does). They are not
-trained: they live in `buffers`, which checkpoints save. Tests: gradient checks, tests/naive.py.
+(1 - momentum) running + momentum batch (the variance unbiased, times M / (M - 1), as PyTorch
+does). They are not trained: they live in `buffers`, which checkpoints save. Tests: gradient
+checks, the loop oracle tests/naive.py.
 """
 import numpy as np
 
 from . import backend
-from .base import Layer, check_input, check_positive_int, raise_backward_after_evaluation
+from .base import Layer, check_input, check_int, raise_backward_after_evaluation
 
 AXES = (0, 2, 3)   # the batch and the pixels: the statistics are per channel
 
@@ -22,7 +24,7 @@ class BatchNorm2d(Layer):
 
     def __init__(self, channels, eps=1e-5, momentum=0.1, dtype=np.float32):
         super().__init__()
-        self.channels = check_positive_int(channels, "channels")
+        self.channels = check_int(channels, "channels")
         if not 0.0 < momentum <= 1.0 or not eps > 0:
             raise ValueError(f"BatchNorm2d needs 0 < momentum <= 1 and eps > 0, got "
                              f"momentum={momentum!r}, eps={eps!r}")

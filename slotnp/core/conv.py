@@ -5,7 +5,7 @@ one GEMM (im2col.py), and its backward, three small functions. Tests: the loop o
 import numpy as np
 
 from . import backend, twins
-from .base import WeightedLayer, check_input, check_pair, check_positive_int
+from .base import WeightedLayer, check_input, check_pair, check_int
 from .im2col import col2im, im2col, output_size
 
 
@@ -48,11 +48,11 @@ class Conv2d(WeightedLayer):
             self.params["b"] = backend.to_device(np.zeros(self.out_channels, self.params["W"].dtype))
 
     def _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding):
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.out_channels = check_int(out_channels, "out_channels")
         self.kernel_size = check_pair(kernel_size, "kernel_size")
-        self.stride = check_positive_int(stride, "stride")
-        self.padding = check_positive_int(padding, "padding", minimum=0)
+        self.stride = check_int(stride, "stride")
+        self.padding = check_int(padding, "padding", minimum=0)
 
     @property
     def weight_shape(self):

@@ -66,12 +66,12 @@ def slot_values(key, weight_shape, K, bound, score_bound):
     connection of a weight (C order): two (n, K) arrays. Block b, connections b*G:(b+1)*G, draws
     its options, then its scores, from its own stream (fast/draws.py reads any range alone)."""
     sigma, total, G = glorot_sigma(weight_shape), math.prod(weight_shape), block_connections(K)
-    options, scores = [], []
+    options, scores = np.empty((total, K)), np.empty((total, K))
     for first in range(0, total, G):
-        stream, n = block_stream(key, first // G), min(G, total - first)
-        options.append(stream.uniform(-bound * sigma, bound * sigma, size=(n, K)))
-        scores.append(stream.uniform(0.0, score_bound * sigma, size=(n, K)))
-    return np.concatenate(options), np.concatenate(scores)
+        stream, block = block_stream(key, first // G), slice(first, min(first + G, total))
+        options[block] = stream.uniform(-bound * sigma, bound * sigma, size=options[block].shape)
+        scores[block] = stream.uniform(0.0, score_bound * sigma, size=scores[block].shape)
+    return options, scores
 
 
 def draw_slot_values(rng, version, weight_shape, K, bound, score_bound, shared, dtype):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import backend, twins
-from .base import WeightedLayer, check_input, check_positive_int
+from .base import WeightedLayer, check_input, check_int
 
 
 class Linear(WeightedLayer):
@@ -17,8 +17,8 @@ class Linear(WeightedLayer):
             self.params["b"] = backend.to_device(np.zeros(self.out_features, self.params["W"].dtype))
 
     def _set_geometry(self, in_features, out_features):
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.out_features = check_positive_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
 
     @property
     def weight_shape(self):

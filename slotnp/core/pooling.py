@@ -4,7 +4,7 @@ Both loop over the window taps only: tap (i, j) of every window is one strided s
 Outputs are floor-sized, so rows or columns that do not fill a window are ignored.
 """
 from . import backend, twins
-from .base import (Layer, check_input, check_pair, check_positive_int,
+from .base import (Layer, check_input, check_pair, check_int,
                    raise_backward_after_evaluation)
 from .im2col import output_size
 
@@ -14,7 +14,7 @@ class _Pool2d(Layer):
         super().__init__()
         self.kernel_size = check_pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size[0] if stride is None else \
-            check_positive_int(stride, "stride")
+            check_int(stride, "stride")
 
     def _geometry(self, x):
         check_input(self, x, 4, "(N, C, H, W)")

@@ -25,8 +25,12 @@ class Sequential(Layer):
         return list(zip(self.names, self.layers))
 
     def _gathered(self, kind):
-        return {f"{name}.{key}": value for name, layer in self.named_layers()
-                for key, value in getattr(layer, kind, {}).items()}
+        """Every layer's `kind` dict ("params", "grads", "buffers": where a layer has them)."""
+        gathered = {}
+        for name, layer in self.named_layers():
+            own = getattr(layer, kind, {}) if kind == "buffers" else getattr(layer, kind)
+            gathered.update({f"{name}.{key}": value for key, value in own.items()})
+        return gathered
 
     @property
     def params(self):
@@ -48,7 +52,8 @@ class Sequential(Layer):
     def backward_steps(self, input_grad=True):
         """(name, layer, flags) in the order backward calls `layer.backward(dout, **flags)`:
         last first. With input_grad=False (no one needs the data's gradient) it stops at the
-        first layer with parameters, which skips its dx where it can (flags {"input_grad": False})."""
+        first layer with parameters, which skips its dx where it can (flags
+        {"input_grad": False})."""
         first = 0 if input_grad else next(
             (index for index, layer in enumerate(self.layers) if layer.params), len(self.layers))
         for index in range(len(self.layers) - 1, first - 1, -1):

@@ -1,11 +1,12 @@
-"""Random access to the slot values of version 2: any connection's K options and initial
-scores, read at their own place in their block's stream, without drawing the rest.
+"""The slot values of version 2 drawn in part: a range of connections (`slot_values_range`,
+from the blocks that hold it), or any connections' K options and initial scores read at their
+own place in their block's stream, without drawing the rest (`slot_values_at`).
 
 core/init.py's `slot_values` draws whole blocks of connections, each from its own
 counter-based stream (Philox). Philox gives 4 values per counter step, so the values of one
 connection start at a known counter inside its block: setting the counter there reads them
-alone. Interval layers (slot_intervals.py) select a few connections anew this way.
-tests/test_slot_intervals.py checks them against `slot_values` value for value.
+alone. Interval layers (slot_intervals.py) build in ranges and select a few connections anew.
+tests/fast/test_slot_intervals.py checks both against `slot_values` value for value.
 """
 import math
 

@@ -45,12 +45,16 @@ class Supermask:
             raise ValueError(f"unknown weight_init {weight_init!r}; choose one of {INITS}")
         self.keep, self.weight_init = float(keep), weight_init
         rng, fan_in = init.as_generator(rng), init.fans(weight_shape)[0]
-        normal = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=weight_shape)
-        weight = np.sign(normal) * math.sqrt(2.0 / fan_in) if weight_init == "signed_constant" \
-            else normal
-        bound = 1.0 / math.sqrt(fan_in)
-        self.initial_scores = rng.uniform(-bound, bound, size=weight_shape).astype(dtype)
+        std, bound = math.sqrt(2.0 / fan_in), 1.0 / math.sqrt(fan_in)
+        normal = rng.normal(0.0, std, size=weight_shape)
+        weight = np.sign(normal) * std if weight_init == "signed_constant" else normal
+        self._scores = rng.uniform(-bound, bound, size=weight_shape).astype(dtype)
         self.weight = backend.to_device(weight.astype(dtype))
+
+    def initial_scores(self):
+        """The scores' initial values, on the device (handed over once, to the layer)."""
+        scores, self._scores = self._scores, None
+        return backend.to_device(scores)
 
     def mask(self, scores):
         return top_fraction_mask(scores, self.keep)
@@ -65,8 +69,7 @@ class EdgePopupWeightMixin:
 
     def _make_supermask(self, keep, weight_init, rng, dtype):
         self.supermask = Supermask(self.weight_shape, keep, weight_init, rng, dtype)
-        self.params["scores"] = backend.to_device(self.supermask.initial_scores)
-        self.supermask.initial_scores = None                         # handed over
+        self.params["scores"] = self.supermask.initial_scores()
 
     def _forward_weight(self, train):
         scores = self.params["scores"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core import AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from ..core import init, twins
-from ..core.base import check_positive_int
+from ..core.base import check_int
 from ..core.batchnorm import BatchNorm2d
 from ..core.init import OPTIONS_VERSION
 from .edge_popup import EdgePopupConv2d, EdgePopupLinear
@@ -46,7 +46,9 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
     weights; `edge_popup`, a kept fraction: edge-popup layers, weights by `weight_init`).
     `shared`: one set of K values per "layer" (or True) or for the "network". Options
     U(-b*sigma, b*sigma), b = `option_bound` (the paper: 1; the authors' code: sqrt(3)); scores
-    U(0, score_bound*sigma) (default: the paper's lambda). Others: slot.Slots, DEFAULT_DROPOUT.
+    U(0, score_bound*sigma) (default: the paper's lambda). `dropout`: after the first two FC
+    layers (default DEFAULT_DROPOUT); `image_size`: smaller CIFAR inputs; `score_form`,
+    `options_version`, `keep_options`: slot.make_slots.
     """
     steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
@@ -140,7 +142,7 @@ def plan(name, image_size=None, padding="same"):
         widths = [28 * 28, 300, 100, OUTPUTS]
         steps.append(("flatten", "flatten", None))
     else:
-        size = 32 if image_size is None else check_positive_int(image_size, "image_size")
+        size = 32 if image_size is None else check_int(image_size, "image_size")
         channels, n_conv, n_pool = 3, 0, 0
         for item in CONV_STACKS[name]:
             if item == "P":

@@ -10,7 +10,7 @@ slotnp/fast) runs the same SGD on two per connection. Loop oracles: tests/naive.
 import numpy as np
 
 from ..core import backend, init, twins
-from ..core.base import Layer, check_positive_int
+from ..core.base import Layer, check_int
 from ..core.conv import Conv2d
 from ..core.linear import Linear
 
@@ -57,7 +57,7 @@ class Slots:
 
     def __init__(self, weight_shape, K, score_bound, selection, shared, rng, dtype,
                  option_bound=1.0, options_version=init.OPTIONS_VERSION):
-        self.K = check_positive_int(K, "K (the number of options per connection)")
+        self.K = check_int(K, "K (the number of options per connection)")
         if selection not in SELECTIONS:
             raise ValueError(f"unknown selection {selection!r}; choose one of {SELECTIONS}")
         if not option_bound > 0:
@@ -135,11 +135,15 @@ class Slots:
         return grads["scores"]
 
 
-def make_slots(score_form, *args, keep_options=False):
-    """Slots of `score_form` from Slots' arguments: "explicit" (plain), "factored" (the twin
-    registered as "slots", twins on), or None: the twin where it is on."""
+def make_slots(score_form, weight_shape, K, score_bound, selection, shared, rng, dtype,
+               option_bound=1.0, options_version=init.OPTIONS_VERSION, keep_options=False):
+    """Slots of `score_form`: "explicit" (plain), "factored" (the twin registered as "slots",
+    twins on), or None: the twin where it is on."""
+    args = (weight_shape, K, score_bound, selection, shared, rng, dtype, option_bound,
+            options_version)
     twin = twins.find("slots")
-    score_form = score_form or ("explicit" if twin is None else "factored")
+    if score_form is None:
+        score_form = "explicit" if twin is None else "factored"
     if score_form not in SCORE_FORMS:
         raise ValueError(f"unknown score_form {score_form!r}; choose one of {SCORE_FORMS}")
     if score_form == "explicit":
@@ -154,11 +158,8 @@ class SlotWeightMixin:
     """What SlotLinear and SlotConv2d add to their dense parent: the weight comes from `slots`
     (`_forward_weight`), and dW becomes score gradients (`_store_weight_grad`)."""
 
-    def _make_slots(self, K, selection, shared, rng, dtype, option_bound, score_form,
-                    options_version, keep_options, score_bound):
-        self.slots = make_slots(score_form, self.weight_shape, K, score_bound, selection, shared,
-                                rng, dtype, option_bound, options_version,
-                                keep_options=keep_options)
+    def _make_slots(self, score_form, K, **slot_args):
+        self.slots = make_slots(score_form, self.weight_shape, K, **slot_args)
         self.params.update(self.slots.initial_params())
 
     def _forward_weight(self, train):
@@ -220,8 +221,9 @@ class SlotLinear(SlotWeightMixin, Linear):
                  options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self._set_geometry(in_features, out_features)
-        self._make_slots(K, selection, shared, rng, dtype, option_bound, score_form,
-                         options_version, keep_options, score_bound)
+        self._make_slots(score_form, K, score_bound=score_bound, selection=selection,
+                         shared=shared, rng=rng, dtype=dtype, option_bound=option_bound,
+                         options_version=options_version, keep_options=keep_options)
 
     def __repr__(self):
         return f"SlotLinear({self.in_features}, {self.out_features}, {self._slot_repr()})"
@@ -237,8 +239,9 @@ class SlotConv2d(SlotWeightMixin, Conv2d):
                  keep_options=False, score_bound=1.0):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
-        self._make_slots(K, selection, shared, rng, dtype, option_bound, score_form,
-                         options_version, keep_options, score_bound)
+        self._make_slots(score_form, K, score_bound=score_bound, selection=selection,
+                         shared=shared, rng=rng, dtype=dtype, option_bound=option_bound,
+                         options_version=options_version, keep_options=keep_options)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._slot_repr()})"
