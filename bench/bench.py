@@ -343,6 +343,11 @@ def large_k_markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def leave_glibc_default():
+    """--glibc-default: fast.on() leaves glibc's allocator as it is (fast/allocator.py)."""
+    fast.allocator.keep_freed_memory = lambda: False
+
+
 def bench_in_child(name, variant, reps, threads, glibc_default=False):
     """bench() in a fresh process (see the module docstring): the row, as a dict."""
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", name, variant,
@@ -370,7 +375,7 @@ def main():
                         "otherwise keeps freed memory: slotnp/fast/allocator.py)")
     args = p.parse_args()
     if args.glibc_default:
-        fast.allocator.keep_freed_memory = lambda: False
+        leave_glibc_default()
     if args.one:
         print(json.dumps(bench(*args.one, args.reps, args.threads)))
         return

@@ -56,7 +56,7 @@ def main():
                    help="leave glibc's allocator as it is (fast/allocator.py not applied)")
     args = p.parse_args()
     if args.glibc_default:
-        bench.fast.allocator.keep_freed_memory = lambda: False
+        bench.leave_glibc_default()
     with bench.fast.on():          # the fast twins, as train.py runs them
         profile(args)
 
