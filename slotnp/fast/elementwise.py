@@ -6,9 +6,8 @@ the convolutions, batch_inner.py), so that elementwise work on the two runs alon
 memory.
 
 Every twin computes exactly what its plain piece computes, value for value (the same float
-operations on the same values), except the dense layer's weight gradient, summed over the
-two halves of the batch and then added (threads.batch_parts: the same on one core as on
-two). Each declines (returns None) where its parts would not be plain blocks of memory, and
+operations on the same values; the dense layer's products up to the order in which BLAS adds
+each sum, which it may choose by the shape of the part). Each declines (returns None) where its parts would not be plain blocks of memory, and
 the plain piece runs. tests/fast/test_elementwise.py compares each with its plain piece.
 """
 from types import SimpleNamespace
@@ -20,6 +19,9 @@ from . import threads
 from .argmax import first_argmax
 
 LARGE_PRODUCT = 1 << 20   # a dense layer's weights from which its products go by halves
+# (CONV-2's fc1, 256 x 16384, batch 128, alone: forward and backward 8.7 + 22.8 ms by halves
+# of the batch, the halves' weight gradients then added; 6.7 + 18.0 ms by halves of the output
+# features. Within a training step, `bench/profile_step.py conv2 K8`: 1.7-3.3 ms less.)
 # The SGD update's four passes go chunk by chunk, each chunk's three arrays (1.5 MB) in a
 # core's cache: VGG-19's 21 M weights on both cores, 25.0 -> 21.1 ms (2^15: 31.7, the helper
 # threads then wait on each other for Python's lock; 2^18: 23.1).
@@ -223,38 +225,38 @@ def flatten_backward(layer, dout):
     return dx
 
 
-# ---- The dense layer's products, by halves of the batch -----------------------------------------
+# ---- The dense layer's products, by halves of the output features -------------------------------
 
 def linear_forward(layer, x, w):
-    """y = x w^T, each half of the batch on its own core (large layers only; x in C order, or
-    in F order as Flatten hands on batch-innermost memory: either half is then one BLAS
-    operand)."""
+    """y = x w^T, each core computing half of the output features (rows of y^T = w x^T) for
+    the whole batch, so each product keeps the batch whole (large layers only; x in C order,
+    or in F order as Flatten hands on batch-innermost memory: either is one BLAS operand).
+    y comes back in F order, a view of y^T; the layers after it take either order."""
     if backend.xp_of(x) is not np or w.size < LARGE_PRODUCT or not \
             (x.flags.c_contiguous or x.flags.f_contiguous):
         return None
-    y = np.empty((x.shape[0], w.shape[0]), dtype=np.result_type(x, w))
-    threads.side_by_side(np, lambda a, b: np.matmul(x[a:b], w.T, out=y[a:b]),
-                         threads.batch_parts(np, len(x)))
-    return y
+    y_t = np.empty((w.shape[0], x.shape[0]), dtype=np.result_type(x, w))
+    threads.side_by_side(np, lambda a, b: np.matmul(w[a:b], x.T, out=y_t[a:b]),
+                         threads.batch_parts(np, len(w)))
+    return y_t.T
 
 
 def linear_backward(layer, dout, x, w, input_grad=True):
-    """(dW, dx): dW summed over each half of the batch, the halves added in order; dx by
-    halves (None without input_grad)."""
+    """(dW, dx): each core takes half of dW's rows (summed over the whole batch: no halves to
+    add) and half of the batch's dx (None without input_grad)."""
     if backend.xp_of(dout) is not np or w.size < LARGE_PRODUCT:
         return None
-    parts = threads.batch_parts(np, len(x))
+    dw = np.empty(w.shape, dtype=np.result_type(dout, x))
     dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w)) if input_grad else None
-    dw_of = {}
+    parts = len(threads.batch_parts(np, min(len(w), len(x))))
 
-    def work(a, b):
-        dw_of[a] = dout[a:b].T @ x[a:b]
+    def work(part, _):
+        a, b = len(w) * part // parts, len(w) * (part + 1) // parts          # rows of dW
+        np.matmul(dout[:, a:b].T, x, out=dw[a:b])
         if input_grad:
-            np.matmul(dout[a:b], w, out=dx[a:b])
-    threads.side_by_side(np, work, parts)
-    dw = dw_of[parts[0][0]]
-    for a, _ in parts[1:]:
-        dw += dw_of[a]
+            c, d = len(x) * part // parts, len(x) * (part + 1) // parts      # images of dx
+            np.matmul(dout[c:d], w, out=dx[c:d])
+    threads.side_by_side(np, work, [(part, part + 1) for part in range(parts)])
     return dw, dx
 
 
