@@ -32,7 +32,7 @@ class Linear(WeightedLayer):
         check_input(self, x, 2, "(N, in_features)", self.in_features)
         w = self._forward_weight(train)
         self.cache = (x, w)
-        twin = twins.find("linear")                # (large layers: halves of the batch)
+        twin = twins.find("linear")                # (large layers: on every core)
         y = twin.forward(self, x, w) if twin is not None else None
         if y is None:
             y = x @ w.T
