@@ -7,8 +7,9 @@ memory.
 
 Every twin computes exactly what its plain piece computes, value for value (the same float
 operations on the same values; the dense layer's products up to the order in which BLAS adds
-each sum, which it may choose by the shape of the part). Each declines (returns None) where its parts would not be plain blocks of memory, and
-the plain piece runs. tests/fast/test_elementwise.py compares each with its plain piece.
+each sum, which it may choose by the shape of the part). Each declines (returns None) where
+its parts would not be plain blocks of memory, and the plain piece runs.
+tests/fast/test_elementwise.py compares each with its plain piece.
 """
 from types import SimpleNamespace
 

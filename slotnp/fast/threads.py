@@ -68,7 +68,8 @@ def batch_parts(xp, n):
 
     On the CPU always BATCH_PARTS of them, however many cores there are, so that the sums
     over the batch (a weight gradient: one per part, then added in order) come out the same
-    on one core as on two. On a GPU, one: the whole batch is one large operation."""
+    on one core as on two. On a GPU, one: the whole batch is one large operation. (A large
+    dense layer's output features are cut the same way: elementwise.py.)"""
     parts = BATCH_PARTS if xp is numpy and n >= BATCH_PARTS else 1
     return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
 
