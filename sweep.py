@@ -32,6 +32,7 @@ import time
 
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
+from slotnp.slots import nets
 from slotnp.run.collate import best_epoch, current, epochs_recorded, progress_of, records_of, \
     recorded, write_collation
 
@@ -74,7 +75,10 @@ CIFAR_CONV2_ABLATION = [dict(net=["conv2"], K=[8], selection=["greedy"], option_
                              seeds=[0], epochs=25),
                         dict(net=["conv2"], K=[8], selection=["greedy"], weight_decay=[0.0],
                              seeds=[0], epochs=25),
-                        dict(net=["conv2"], learned=True, seeds=[0], epochs=25)]
+                        dict(net=["conv2"], learned=True, seeds=[0], epochs=25),
+                        # the authors' unpadded leading convolutions, both ways
+                        dict(net=["conv2"], K=[8], selection=["greedy"], padding=["authors"],
+                             learned=True, seeds=[0], epochs=25)]
 
 # The paper's analyses on Lenet (seed 0 unless said): Fig. 2's random baseline, the net as drawn
 # (--epochs 0) beside K = 2, two seeds; sharing one set of K values per layer against one for
@@ -133,8 +137,9 @@ class Run:
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
                  option_bound=None, shared=False, finetune_of=None, normalise="channels",
-                 keep=None, score_bound=None, budget=None):
+                 keep=None, score_bound=None, budget=None, padding="same"):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
+        self.padding = padding                  # "authors": the leading convolutions unpadded
         self.budget = budget        # a fine-tuning run's: its slot machine's epochs + its own
         self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
         self.score_bound = score_bound                       # None: the paper's lambda
@@ -158,6 +163,8 @@ class Run:
         parts.append(f"wd{self.weight_decay:g}")
         if self.normalise != "channels" and self.finetune_of is None:
             parts.append(f"norm{self.normalise}")
+        if self.padding != "same" and self.finetune_of is None:
+            parts.append(f"pad{self.padding}")
         if self.epochs is not None:
             parts.append(f"e{self.epochs}")
         return "-".join(parts + [f"seed{self.seed}"])
@@ -179,6 +186,8 @@ class Run:
             config["epochs"] = self.epochs
         if self.finetune_of is None:
             config["normalise"] = self.normalise
+        if self.padding != "same" and self.finetune_of is None:
+            config["padding"] = self.padding
         if self.keep is not None:
             config.update(method="edge-popup", edge_popup=self.keep)
         elif self.finetune_of is None and not self.learned:
@@ -208,6 +217,8 @@ class Run:
             flags += ["--epochs", str(self.epochs)]
         if self.finetune_of is None:
             flags += ["--normalise", self.normalise]
+            if self.padding != "same":
+                flags += ["--padding", self.padding]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
         elif self.keep is not None:
@@ -227,14 +238,16 @@ class Run:
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
          weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None,
-         edge_popup=(), score_bound=None, budget=None):
+         edge_popup=(), score_bound=None, budget=None, padding=None):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
     then their shared-option twins, then fine-tuning runs of the greedy ones (as many epochs
     as their slot machine, or the rest of `budget` epochs), then learned, then edge-popup at
     each kept fraction of `edge_popup` (with edge-popup's own protocol).
-    None for `option_bound`, `weight_decay`, `normalise` or `score_bound` takes train.py's
-    default; a score bound is a number, "paper" or "options" (train.py's --score-bound)."""
+    None for `option_bound`, `weight_decay`, `normalise`, `score_bound` or `padding` takes
+    train.py's default; a score bound is a number, "paper" or "options" (train.py's
+    --score-bound); a padding "same" or "authors" (train.py's --padding)."""
     option_bound = option_bound or [configs.DEFAULT_OPTION_BOUND]
+    paddings = padding or ["same"]
 
     def scores(how, bound):
         chosen = [configs.DEFAULT_SCORE_BOUND[how]] if score_bound is None else score_bound
@@ -248,17 +261,18 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                     for decay in weight_decay or [configs.default_weight_decay(how)]:
                         for inputs in normalise or [default_normalise(name)]:
                             for start in scores(how, bound):
-                                for seed in seeds:
-                                    slot_runs.append(Run(name, seed, epochs, decay, K=k,
-                                                         selection=how, option_bound=bound,
-                                                         normalise=inputs, score_bound=start))
+                                for pad in paddings:
+                                    slot_runs += [Run(name, seed, epochs, decay, K=k,
+                                                      selection=how, option_bound=bound,
+                                                      normalise=inputs, score_bound=start,
+                                                      padding=pad) for seed in seeds]
     runs += slot_runs
     # shared: True (each layer its own K values), "network" (one set for the net), or a list
     for sharing in (shared if isinstance(shared, list) else [shared] if shared else []):
         runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
                      option_bound=r.option_bound, normalise=r.normalise,
                      shared="network" if sharing == "network" else True,
-                     score_bound=r.score_bound) for r in slot_runs]
+                     score_bound=r.score_bound, padding=r.padding) for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs if budget is None else budget - r.epochs,
                      configs.default_weight_decay(None), finetune_of=r, budget=budget)
@@ -267,8 +281,8 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
         for name in net:
             for decay in (weight_decay or [configs.default_weight_decay(None)]):
                 for inputs in normalise or [default_normalise(name)]:
-                    runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs)
-                             for seed in seeds]
+                    runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs,
+                                 padding=pad) for pad in paddings for seed in seeds]
     own = configs.EDGE_POPUP
     for name in net:
         for keep in edge_popup:
@@ -526,6 +540,9 @@ def parse_args(argv=None):
                    help="also fine-tune each greedy slot run's best checkpoint")
     p.add_argument("--normalise", nargs="+", choices=("channels", "none"),
                    help="input normalisation(s), as train.py's --normalise (default channels)")
+    p.add_argument("--padding", nargs="+", choices=nets.PADDINGS,
+                   help="the convolutions' padding(s), as train.py's --padding (default same; "
+                        "authors: the leading ones unpadded, as the authors' code)")
     p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
                    help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
     p.add_argument("--epochs", type=int, help="default: train.py's (200; 100 for edge-popup)")
@@ -564,7 +581,7 @@ def parse_args(argv=None):
     for spec in args.specs:
         for key in ("net", "K", "selection", "learned", "seeds", "option_bound",
                     "weight_decay", "shared", "finetune", "epochs", "normalise", "edge_popup",
-                    "score_bound"):
+                    "score_bound", "padding"):
             if getattr(args, key) is not None:
                 spec[key] = getattr(args, key)
         if not spec.get("net"):

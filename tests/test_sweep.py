@@ -13,7 +13,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import sweep  # noqa: E402
-from slotnp.run.collate import collate, derived_text, write_collation  # noqa: E402
+from slotnp.run.collate import collate, derived_text, describe, write_collation  # noqa: E402
 
 GRID = ["--net", "lenet", "--K", "2", "--selection", "greedy", "sample", "--learned",
         "--seeds", "0", "1", "--epochs", "3"]
@@ -101,6 +101,16 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert flags[flags.index("--normalise") + 1] == "channels"        # edge-popup's loader
     assert extras[2].train_flags("R")[-4:-2] == [
         "--finetune", os.path.join("R", extras[0].name, "best.npz")]
+    # the authors' unpadded leading convolutions: in the name, the flags and the config
+    for run in sweep.grid(["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0],
+                          padding=["same", "authors"]):
+        flags, config = run.train_flags("R"), run.config()
+        if run.padding == "authors":
+            assert "-padauthors-" in run.name and config["padding"] == "authors"
+            assert flags[flags.index("--padding") + 1] == "authors"
+            assert "leading convolutions unpadded" in describe(run)
+        else:
+            assert "pad" not in run.name and "padding" not in config and "--padding" not in flags
     # CIFAR-10 runs test only at new-best epochs, in every invocation (a resume too); MNIST
     # runs every epoch
     cifar = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], epochs=25)[0]
@@ -484,9 +494,9 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
 
 
 def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monkeypatch):
-    """cifar-conv2-ablation: GS K = 8 four ways at 25 epochs; each line of the exploration
-    figure names its option bound, weight decay and initial scores where another line shares
-    its K."""
+    """cifar-conv2-ablation: GS K = 8 five ways at 25 epochs; each line of the exploration
+    figure names its option bound, weight decay, initial scores and padding where another line
+    shares its K."""
     from slotnp.run import plot
     results = tmp_path / "results"
     runs = [run for spec in sweep.PRESETS["cifar-conv2-ablation"] for run in sweep.grid(**spec)]
@@ -497,7 +507,9 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
     monkeypatch.setattr(plot, "exploration_figure", lambda path, panels: drawn.append(
         [label for label, *_ in panels[0][1]]))
     write_collation(runs, str(results), "cifar-conv2-ablation")
-    assert sorted(drawn[0]) == ["K = 8, 25 epochs, bound 1, wd 0.0001, scores 1",
-                                "K = 8, 25 epochs, bound 1.73205, wd 0, scores 1.73205",
-                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205",
-                                "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores lambda"]
+    assert sorted(drawn[0]) == [
+        "K = 8, 25 epochs, bound 1, wd 0.0001, scores 1, padding same",
+        "K = 8, 25 epochs, bound 1.73205, wd 0, scores 1.73205, padding same",
+        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205, padding authors",
+        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205, padding same",
+        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores lambda, padding same"]

@@ -145,16 +145,17 @@ def describe(run):
             if run.epochs is not None else f"{describe(run.finetune_of)}, fine-tuned"
     if run.keep is not None:
         return f"edge-popup, {100 * run.keep:g}% of the weights kept"
+    padding = ", leading convolutions unpadded" if run.padding == "authors" else ""
     if run.learned:
         return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "") \
-            + protocol(run)
+            + padding + protocol(run)
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
     shared = ", shared network-wide" if run.shared == "network" else \
         ", shared" if run.shared else ""
     inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
     scores = "" if run.score_bound is None else f", scores U(0, {run.score_bound:g} sigma)"
     return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}" + \
-        protocol(run)
+        padding + protocol(run)
 
 
 def accuracy_cell(row, minutes=False):
@@ -455,7 +456,7 @@ def line_label(run, others):
     twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
-             ("inputs", lambda r: r.normalise))
+             ("inputs", lambda r: r.normalise), ("padding", lambda r: r.padding))
     return label + "".join(f", {name} {value(run)}" for name, value in apart
                            if len({value(r) for r in twins}) > 1)
 
