@@ -295,18 +295,31 @@ def learning_curves(history, path):
 
 def exploration_figure(path, panels):
     """The share of connections whose selection changed in each epoch (%, log scale), a panel
-    per (title, [(label, epochs, shares)]) or (title, lines, the y axis's label)."""
-    image = Image.new("RGB", (900 * len(panels), 700), "white")
+    per (title, [(label, epochs, shares)]) or (title, lines, the y axis's label). Each legend
+    goes in a corner of its panel where it covers no line; where some panel has none, the
+    figure is drawn again, taller, with every legend under its panel."""
     values = [v for _, lines, *_ in panels for _, _, shares in lines for v in shares if v > 0]
     floor = max(min(values), 1e-4)
     epochs = [e for _, lines, *_ in panels for _, es, _ in lines for e in es]
-    for i, (title, lines, *y_label) in enumerate(panels):
-        chart = Chart(image, (150 + 900 * i, 80, 830 + 900 * i, 580), (0, max(epochs)),
-                      (floor, max(values)), title, "epoch",
-                      y_label[0] if y_label else "selections changed (%, log)", log10_y=True)
-        for j, (label, es, shares) in enumerate(lines):
-            chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label)
-        chart.finish("upper right")
+
+    def draw(height):
+        image, charts = Image.new("RGB", (900 * len(panels), height), "white"), []
+        for i, (title, lines, *y_label) in enumerate(panels):
+            chart = Chart(image, (150 + 900 * i, 80, 830 + 900 * i, 580), (0, max(epochs)),
+                          (floor, max(values)), title, "epoch",
+                          y_label[0] if y_label else "selections changed (%, log)",
+                          log10_y=True)
+            for j, (label, es, shares) in enumerate(lines):
+                chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label)
+            charts.append(chart)
+        return image, charts
+    image, charts = draw(700)
+    corners = [chart.clear_corner("upper right") for chart in charts]
+    if any(chart.legend and corner is None for chart, corner in zip(charts, corners)):
+        image, charts = draw(580 + 100 + max(c.legend_size()[1] for c in charts) + 30)
+        corners = ["below"] * len(charts)
+    for chart, corner in zip(charts, corners):
+        chart.finish(corner or "upper right")
     image.save(path)
 
 

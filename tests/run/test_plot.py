@@ -1,7 +1,7 @@
 """run/plot.py: the results figures' axes and legends stay readable."""
 from PIL import Image
 
-from slotnp.run.plot import Chart, accuracy_range, k_sweep_figure
+from slotnp.run.plot import Chart, accuracy_range, exploration_figure, k_sweep_figure
 
 
 def test_the_accuracy_axis_stays_within_0_and_100_percent():
@@ -55,3 +55,18 @@ def test_a_figure_without_a_legend_or_with_one_wider_than_the_panel(tmp_path):
                   (0, 100), log2_x=True, text=26)
     chart.points([2], [50], (0, 0, 0), "a label " * 18)
     assert chart.legend_size()[0] > 1210 and chart.clear_corner() is None
+
+
+def test_an_exploration_figure_puts_a_legend_that_would_cover_a_line_under_its_panel(tmp_path):
+    """Two lines that fall away from the upper right keep the legend there (900 x 700); five
+    lines that fill the panel's top send it under the panel, on a taller image."""
+    epochs = list(range(1, 26))
+    falling = [10.0 * 0.8 ** e for e in epochs]
+    exploration_figure(tmp_path / "clear.png", [("GS", [("a", epochs, falling),
+                                                         ("b", epochs, falling[::-1][:1] * 25)])])
+    assert Image.open(tmp_path / "clear.png").size == (900, 700)
+    flat = [("K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205, padding same",
+             epochs, [6.0 - i / 10] * 24 + [0.02]) for i in range(5)]
+    exploration_figure(tmp_path / "crowded.png", [("GS", flat)])
+    width, height = Image.open(tmp_path / "crowded.png").size
+    assert width == 900 and height > 700
