@@ -248,16 +248,13 @@ def linear_backward(layer, dout, x, w, input_grad=True):
     if backend.xp_of(dout) is not np or w.size < LARGE_PRODUCT:
         return None
     dw = np.empty(w.shape, dtype=np.result_type(dout, x))
-    dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w)) if input_grad else None
-    parts = len(threads.batch_parts(np, min(len(w), len(x))))
-
-    def work(part, _):
-        a, b = len(w) * part // parts, len(w) * (part + 1) // parts          # rows of dW
-        np.matmul(dout[:, a:b].T, x, out=dw[a:b])
-        if input_grad:
-            c, d = len(x) * part // parts, len(x) * (part + 1) // parts      # images of dx
-            np.matmul(dout[c:d], w, out=dx[c:d])
-    threads.side_by_side(np, work, [(part, part + 1) for part in range(parts)])
+    threads.side_by_side(np, lambda a, b: np.matmul(dout[:, a:b].T, x, out=dw[a:b]),
+                         threads.batch_parts(np, len(w)))
+    if not input_grad:
+        return dw, None
+    dx = np.empty((len(x), w.shape[1]), dtype=np.result_type(dout, w))
+    threads.side_by_side(np, lambda a, b: np.matmul(dout[a:b], w, out=dx[a:b]),
+                         threads.batch_parts(np, len(x)))
     return dw, dx
 
 
