@@ -22,6 +22,7 @@ value) and <preset>.png beside the records (--name for another name than the pre
 import argparse
 import copy
 import datetime
+import itertools
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 
+from datasets import prepare
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
 from slotnp.slots import nets
@@ -41,6 +43,8 @@ RECORDS = ("config.json", "metrics.jsonl", "result.json")
 PICTURES = ("curves.png", "selected.png")          # recorded too, where the run drew them
 PROGRESS_RECORDS = ("config.json", "metrics.jsonl")   # of a run still training, and its curves
 SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
+VARIATIONS = configs.VARIATIONS   # what a run may vary besides its method (padding, schedule, ...)
+                  # None: the paper's rate (train.py's)
 
 # The paper's MNIST figure: GS and PS at every K, and learned weights.
 MNIST_SLOTS = dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
@@ -78,7 +82,24 @@ CIFAR_CONV2_ABLATION = [dict(net=["conv2"], K=[8], selection=["greedy"], option_
                         dict(net=["conv2"], learned=True, seeds=[0], epochs=25),
                         # the authors' unpadded leading convolutions, both ways
                         dict(net=["conv2"], K=[8], selection=["greedy"], padding=["authors"],
-                             learned=True, seeds=[0], epochs=25)]
+                             learned=True, seeds=[0], epochs=25),
+                        # their dropout on the FC layers' inputs, both ways
+                        dict(net=["conv2"], K=[8], selection=["greedy"], dropout_at=["before"],
+                             learned=True, seeds=[0], epochs=25),
+                        # their constant rates, GS 0.1 (K <= 8) and learned weights 0.01
+                        dict(net=["conv2"], K=[8], selection=["greedy"], schedule=["constant"],
+                             lr=[0.1], seeds=[0], epochs=25),
+                        dict(net=["conv2"], learned=True, schedule=["constant"], seeds=[0],
+                             epochs=25)]
+# The authors' released code's whole protocol for CONV-2 (README): GS K = 8 140 epochs at a
+# constant 0.1, learned weights 240 at 0.01, no weight decay, flips only, the leading
+# convolutions unpadded, dropout on the FC layers' inputs. Which protocol gives the paper's
+# numbers, measured rather than assumed.
+AUTHORS = dict(weight_decay=[0.0], padding=["authors"], schedule=["constant"],
+               dropout_at=["before"], augment=["flip"], seeds=[0])
+CIFAR_CONV2_AUTHORS = [dict(net=["conv2"], K=[8], selection=["greedy"], lr=[0.1], epochs=140,
+                            **AUTHORS),
+                       dict(net=["conv2"], learned=True, epochs=240, **AUTHORS)]
 
 # The paper's analyses on Lenet (seed 0 unless said): Fig. 2's random baseline, the net as drawn
 # (--epochs 0) beside K = 2, two seeds; sharing one set of K values per layer against one for
@@ -102,6 +123,7 @@ PRESETS = {
     "cifar-conv2": CIFAR_CONV2,
     "cifar-conv2-short": CIFAR_CONV2_SHORT,
     "cifar-conv2-ablation": CIFAR_CONV2_ABLATION,
+    "cifar-conv2-authors": CIFAR_CONV2_AUTHORS,
     # Everything in the README's MNIST table and figure.
     "mnist": [MNIST_SLOTS, MNIST_EXTRAS, MNIST_EDGE_POPUP],
     "mnist-slots": MNIST_SLOTS,
@@ -137,9 +159,13 @@ class Run:
 
     def __init__(self, net, seed, epochs, weight_decay, learned=False, K=None, selection=None,
                  option_bound=None, shared=False, finetune_of=None, normalise="channels",
-                 keep=None, score_bound=None, budget=None, padding="same"):
+                 keep=None, score_bound=None, budget=None, variations=None):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
-        self.padding = padding                  # "authors": the leading convolutions unpadded
+        # what departs from train.py's defaults, of VARIATIONS (a fine-tuning run has its
+        # slot machine's)
+        variations = variations or {}
+        self.variations = {key: variations[key] for key in VARIATIONS if finetune_of is None
+                           and variations.get(key) not in (None, VARIATIONS[key][0])}
         self.budget = budget        # a fine-tuning run's: its slot machine's epochs + its own
         self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
         self.score_bound = score_bound                       # None: the paper's lambda
@@ -163,8 +189,8 @@ class Run:
         parts.append(f"wd{self.weight_decay:g}")
         if self.normalise != "channels" and self.finetune_of is None:
             parts.append(f"norm{self.normalise}")
-        if self.padding != "same" and self.finetune_of is None:
-            parts.append(f"pad{self.padding}")
+        parts += [f"{VARIATIONS[key][1]}{value:g}" if key == "lr" else
+                  f"{VARIATIONS[key][1]}{value}" for key, value in self.variations.items()]
         if self.epochs is not None:
             parts.append(f"e{self.epochs}")
         return "-".join(parts + [f"seed{self.seed}"])
@@ -186,8 +212,7 @@ class Run:
             config["epochs"] = self.epochs
         if self.finetune_of is None:
             config["normalise"] = self.normalise
-        if self.padding != "same" and self.finetune_of is None:
-            config["padding"] = self.padding
+        config.update(self.variations)
         if self.keep is not None:
             config.update(method="edge-popup", edge_popup=self.keep)
         elif self.finetune_of is None and not self.learned:
@@ -217,8 +242,8 @@ class Run:
             flags += ["--epochs", str(self.epochs)]
         if self.finetune_of is None:
             flags += ["--normalise", self.normalise]
-            if self.padding != "same":
-                flags += ["--padding", self.padding]
+            for key, value in self.variations.items():
+                flags += ["--" + key.replace("_", "-"), f"{value:g}" if key == "lr" else value]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
         elif self.keep is not None:
@@ -238,16 +263,21 @@ class Run:
 
 def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
          weight_decay=None, shared=False, finetune=False, epochs=None, normalise=None,
-         edge_popup=(), score_bound=None, budget=None, padding=None):
+         edge_popup=(), score_bound=None, budget=None, **variations):
     """The runs of a grid, in order: slot runs (net x K x selection x bound x decay x seed),
     then their shared-option twins, then fine-tuning runs of the greedy ones (as many epochs
     as their slot machine, or the rest of `budget` epochs), then learned, then edge-popup at
     each kept fraction of `edge_popup` (with edge-popup's own protocol).
-    None for `option_bound`, `weight_decay`, `normalise`, `score_bound` or `padding` takes
-    train.py's default; a score bound is a number, "paper" or "options" (train.py's
-    --score-bound); a padding "same" or "authors" (train.py's --padding)."""
+    None for `option_bound`, `weight_decay`, `normalise` or `score_bound` takes train.py's
+    default; a score bound is a number, "paper" or "options" (train.py's --score-bound).
+    `variations`: lists of values of VARIATIONS' keys (e.g. padding=["same", "authors"], as
+    train.py's --padding); slot and learned runs go through every combination."""
     option_bound = option_bound or [configs.DEFAULT_OPTION_BOUND]
-    paddings = padding or ["same"]
+    unknown = set(variations) - set(VARIATIONS)
+    if unknown:
+        raise ValueError(f"unknown variations {sorted(unknown)}; choose from {list(VARIATIONS)}")
+    combinations = [dict(zip(variations, values)) for values in
+                    itertools.product(*[values or [None] for values in variations.values()])]
 
     def scores(how, bound):
         chosen = [configs.DEFAULT_SCORE_BOUND[how]] if score_bound is None else score_bound
@@ -261,18 +291,18 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
                     for decay in weight_decay or [configs.default_weight_decay(how)]:
                         for inputs in normalise or [default_normalise(name)]:
                             for start in scores(how, bound):
-                                for pad in paddings:
+                                for varied in combinations:
                                     slot_runs += [Run(name, seed, epochs, decay, K=k,
                                                       selection=how, option_bound=bound,
                                                       normalise=inputs, score_bound=start,
-                                                      padding=pad) for seed in seeds]
+                                                      variations=varied) for seed in seeds]
     runs += slot_runs
     # shared: True (each layer its own K values), "network" (one set for the net), or a list
     for sharing in (shared if isinstance(shared, list) else [shared] if shared else []):
         runs += [Run(r.net, r.seed, r.epochs, r.weight_decay, K=r.K, selection=r.selection,
                      option_bound=r.option_bound, normalise=r.normalise,
                      shared="network" if sharing == "network" else True,
-                     score_bound=r.score_bound, padding=r.padding) for r in slot_runs]
+                     score_bound=r.score_bound, variations=r.variations) for r in slot_runs]
     if finetune:
         runs += [Run(r.net, r.seed, r.epochs if budget is None else budget - r.epochs,
                      configs.default_weight_decay(None), finetune_of=r, budget=budget)
@@ -282,7 +312,7 @@ def grid(net, K=(), selection=(), learned=False, seeds=(0,), option_bound=None,
             for decay in (weight_decay or [configs.default_weight_decay(None)]):
                 for inputs in normalise or [default_normalise(name)]:
                     runs += [Run(name, seed, epochs, decay, learned=True, normalise=inputs,
-                                 padding=pad) for pad in paddings for seed in seeds]
+                                 variations=varied) for varied in combinations for seed in seeds]
     own = configs.EDGE_POPUP
     for name in net:
         for keep in edge_popup:
@@ -382,8 +412,10 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +
                                                 run.invocation_flags() + list(extra)))
     # (an entry newer than the twin's config.json is at its default there, as train.py reads it)
-    if any(config[key] != value for key, value in own.items()
-           if key in config and key not in ("epochs", "restarts", "out")):
+    own["augment"] = prepare.augment_name(own["augment"])
+    if any(config[key] != value for key, value in own.items() if key in config and key not in
+           ("epochs", "restarts", "out", "augment")) or \
+            prepare.augment_name(config["augment"]) != own["augment"]:
         return False
     rows = epochs_recorded(folder)[:run.epochs]
     # E must be the twin's first restart: a run of E epochs alone has no restart below E
@@ -543,6 +575,15 @@ def parse_args(argv=None):
     p.add_argument("--padding", nargs="+", choices=nets.PADDINGS,
                    help="the convolutions' padding(s), as train.py's --padding (default same; "
                         "authors: the leading ones unpadded, as the authors' code)")
+    p.add_argument("--schedule", nargs="+", choices=("sgdr", "constant"),
+                   help="learning-rate schedule(s), as train.py's --schedule (default sgdr)")
+    p.add_argument("--dropout-at", nargs="+", choices=nets.DROPOUT_PLACES,
+                   help="where the FC layers' dropout goes, as train.py's --dropout-at "
+                        "(default after)")
+    p.add_argument("--augment", nargs="+", choices=("crop-flip", "flip", "none"),
+                   help="training-image augmentation(s), as train.py's --augment")
+    p.add_argument("--lr", nargs="+", type=float,
+                   help="learning rate(s) (default: train.py's, the paper's for each run)")
     p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
                    help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
     p.add_argument("--epochs", type=int, help="default: train.py's (200; 100 for edge-popup)")
@@ -581,7 +622,7 @@ def parse_args(argv=None):
     for spec in args.specs:
         for key in ("net", "K", "selection", "learned", "seeds", "option_bound",
                     "weight_decay", "shared", "finetune", "epochs", "normalise", "edge_popup",
-                    "score_bound", "padding"):
+                    "score_bound", *VARIATIONS):
             if getattr(args, key) is not None:
                 spec[key] = getattr(args, key)
         if not spec.get("net"):

@@ -86,7 +86,7 @@ def train_in(out, args):
                               config["weight_decay"])
         if saved:
             optimizer.load_state_dict(saved[2])
-        schedule = optim.CosineWithRestarts(config["lr"], config["epochs"], config["restarts"])
+        schedule = configs.schedule_of(config)
         if not args.resume:
             run_folder.write_json(os.path.join(out, "config.json"), config)
         print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()) +
@@ -100,7 +100,7 @@ def train_in(out, args):
 
 
 def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest):
-    augment = prepare.random_crop_flip if config["augment"] else None
+    augment = prepare.augmentation(config["augment"])
     started = time.time()
     if config["epochs"] == 0 and not state["history"]:   # --epochs 0: the net as drawn
         record = dict(epoch=0, lr=0.0, train_loss=None, train_acc=None)

@@ -51,6 +51,30 @@ def random_crop_flip(x, rng, padding=4):
     return padded[n, c, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def random_flip(x, rng):
+    """Flip half of the images left-right, and nothing else (the authors' CIFAR augmentation).
+
+    x: (N, C, H, W) on any backend; rng: a host NumPy Generator (which images flip).
+    """
+    flip = backend.to_device(rng.random(len(x)) < 0.5)
+    return backend.xp_of(x).where(flip[:, None, None, None], x[..., ::-1], x)
+
+
+# A run's augmentation by name (config.json's "augment").
+AUGMENTATIONS = {"crop-flip": random_crop_flip, "flip": random_flip, "none": None}
+
+
+def augment_name(value):
+    """config.json's "augment" as a name: runs saved before flips alone existed wrote True for
+    crop-flip and False for none."""
+    return {True: "crop-flip", False: "none"}.get(value, value)
+
+
+def augmentation(value):
+    """The augmentation function config.json's "augment" names (None: no augmentation)."""
+    return AUGMENTATIONS[augment_name(value)]
+
+
 def batches(n, batch_size, rng):
     """Index arrays of one epoch: one permutation of range(n), cut into batches (last may be short)."""
     order = rng.permutation(n)

@@ -215,6 +215,18 @@ def test_crop_and_flip_keep_shapes_and_take_real_windows(xp, rng):
     assert 0 < flips < 16
 
 
+def test_flips_alone_flip_about_half_of_the_images_and_nothing_else(xp, rng):
+    x_host = rng.standard_normal((32, 3, 4, 5)).astype(np.float32)
+    out = backend.to_host(prepare.random_flip(backend.to_device(x_host), rng))
+    flipped = [np.array_equal(out[n], x_host[n, :, :, ::-1]) for n in range(32)]
+    kept = [np.array_equal(out[n], x_host[n]) for n in range(32)]
+    assert all(f != k for f, k in zip(flipped, kept)) and 4 < sum(flipped) < 28
+    # runs saved before flips alone existed recorded crop-flip as True, none as False
+    assert prepare.augmentation(True) is prepare.augmentation("crop-flip") is \
+        prepare.random_crop_flip
+    assert prepare.augmentation(False) is prepare.augmentation("none") is None
+
+
 def test_batches_cover_one_permutation():
     parts = prepare.batches(10, 4, np.random.default_rng(0))
     assert [len(p) for p in parts] == [4, 4, 2]

@@ -13,7 +13,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import sweep  # noqa: E402
-from slotnp.run.collate import collate, derived_text, describe, write_collation  # noqa: E402
+from slotnp.run import config as configs  # noqa: E402
+from slotnp.run.collate import collate, derived_text, describe, line_label, \
+    write_collation  # noqa: E402
 
 GRID = ["--net", "lenet", "--K", "2", "--selection", "greedy", "sample", "--learned",
         "--seeds", "0", "1", "--epochs", "3"]
@@ -101,16 +103,42 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert flags[flags.index("--normalise") + 1] == "channels"        # edge-popup's loader
     assert extras[2].train_flags("R")[-4:-2] == [
         "--finetune", os.path.join("R", extras[0].name, "best.npz")]
-    # the authors' unpadded leading convolutions: in the name, the flags and the config
-    for run in sweep.grid(["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0],
-                          padding=["same", "authors"]):
+    # the authors' departures from the paper's protocol: in the name, the flags and the config,
+    # each only where it departs from train.py's default
+    runs = sweep.grid(["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0],
+                      padding=["same", "authors"])
+    assert [r.name for r in runs] == [
+        "conv2-K8-greedy-bound1.73205-scores1.73205-wd0.0001-seed0",
+        "conv2-K8-greedy-bound1.73205-scores1.73205-wd0.0001-padauthors-seed0",
+        "conv2-learned-wd0.0001-seed0", "conv2-learned-wd0.0001-padauthors-seed0"]
+    for run in runs:
         flags, config = run.train_flags("R"), run.config()
-        if run.padding == "authors":
-            assert "-padauthors-" in run.name and config["padding"] == "authors"
-            assert flags[flags.index("--padding") + 1] == "authors"
+        if "authors" in run.name:
+            assert config["padding"] == "authors" and flags[flags.index("--padding") + 1] == \
+                "authors"
             assert "leading convolutions unpadded" in describe(run)
         else:
-            assert "pad" not in run.name and "padding" not in config and "--padding" not in flags
+            assert "padding" not in config and "--padding" not in flags
+    authors = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], padding=["authors"],
+                         schedule=["constant"], dropout_at=["before"], augment=["flip"],
+                         lr=[0.1], epochs=140)[0]
+    assert authors.name == "conv2-K8-greedy-bound1.73205-scores1.73205-wd0.0001-padauthors-" \
+        "constant-dropoutbefore-augmentflip-lr0.1-e140-seed0"
+    flags, config = authors.train_flags("R"), authors.config()
+    assert {key: config[key] for key in configs.VARIATIONS} == dict(
+        padding="authors", schedule="constant", dropout_at="before", augment="flip", lr=0.1)
+    assert [flags[flags.index(flag) + 1] for flag in ("--padding", "--schedule", "--dropout-at",
+                                                      "--augment", "--lr")] == \
+        ["authors", "constant", "before", "flip", "0.1"]
+    assert describe(authors) == "GS, K = 8, bound 1.73205, scores U(0, 1.73205 sigma), " \
+        "leading convolutions unpadded, a constant rate, dropout before FC1 and FC2, " \
+        "flips only, lr 0.1, 140 epochs"
+    # train.py's own defaults, named, change nothing
+    default = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], padding=["same"],
+                         schedule=["sgdr"], dropout_at=["after"], augment=["crop-flip"])[0]
+    assert default.name == runs[0].name and default.train_flags("R") == runs[0].train_flags("R")
+    with pytest.raises(ValueError, match="unknown variations"):
+        sweep.grid(["conv2"], K=[8], selection=["greedy"], pading=["authors"])
     # CIFAR-10 runs test only at new-best epochs, in every invocation (a resume too); MNIST
     # runs every epoch
     cifar = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], epochs=25)[0]
@@ -421,11 +449,17 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
     config = os.path.join(runs, twin.name, "config.json")
     with open(config) as file:
         kept = json.load(file)
-    # a restart before 2, or another rate (or any other entry): not the same run
-    for changed in (dict(restarts=[1, 2]), dict(lr=kept["lr"] / 2), {}):
+    # a restart before 2, another rate or augmentation (or any other entry): not the same run;
+    # augment False, as a run saved before flips alone existed spells "none": the same
+    for changed in (dict(restarts=[1, 2]), dict(lr=kept["lr"] / 2), dict(augment="flip"),
+                    dict(augment=False), {}):
         with open(config, "w") as file:
             json.dump(dict(kept, **changed), file)
-        if changed:
+        if changed == dict(augment=False):
+            assert kept["augment"] == "none"
+            assert sweep.record_as_first_epochs(short, runs, results, data)
+            shutil.rmtree(os.path.join(results, "mnist", "runs", short.name))
+        elif changed:
             assert not sweep.record_as_first_epochs(short, runs, results, data)
     assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
     grid = ["--net", "lenet", "--K", "2", "--selection", selection, "--seeds", "0", "--epochs",
@@ -494,9 +528,9 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
 
 
 def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monkeypatch):
-    """cifar-conv2-ablation: GS K = 8 five ways at 25 epochs; each line of the exploration
-    figure names its option bound, weight decay, initial scores and padding where another line
-    shares its K."""
+    """cifar-conv2-ablation: GS K = 8 seven ways at 25 epochs; each line of the exploration
+    figure names what departs from the others (its option bound, weight decay, initial scores,
+    padding, ...) where another line shares its K."""
     from slotnp.run import plot
     results = tmp_path / "results"
     runs = [run for spec in sweep.PRESETS["cifar-conv2-ablation"] for run in sweep.grid(**spec)]
@@ -508,8 +542,11 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
         [label for label, *_ in panels[0][1]]))
     write_collation(runs, str(results), "cifar-conv2-ablation")
     assert sorted(drawn[0]) == [
-        "K = 8, 25 epochs, bound 1, wd 0.0001, scores 1, padding same",
-        "K = 8, 25 epochs, bound 1.73205, wd 0, scores 1.73205, padding same",
-        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205, padding authors",
-        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores 1.73205, padding same",
-        "K = 8, 25 epochs, bound 1.73205, wd 0.0001, scores lambda, padding same"]
+        "K = 8, 25 epochs", "K = 8, 25 epochs, bound 1, scores 1",
+        "K = 8, 25 epochs, dropout at before", "K = 8, 25 epochs, padding authors",
+        "K = 8, 25 epochs, schedule constant, lr 0.1", "K = 8, 25 epochs, scores lambda",
+        "K = 8, 25 epochs, wd 0"]
+    # two lines, each its own value: both say it
+    pair = runs[:2]                                  # the option bound's: sigma, sqrt(3) sigma
+    assert [line_label(run, pair) for run in pair] == [
+        "K = 8, 25 epochs, bound 1, scores 1", "K = 8, 25 epochs, bound 1.73205, scores 1.73205"]

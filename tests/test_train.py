@@ -195,6 +195,39 @@ def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path):
     assert (meta["config"]["weight_decay"], meta["config"]["momentum"]) == (0.003, 0.5)
 
 
+def test_the_authors_protocol_flags_reach_the_run_and_its_resume(tmp_path, monkeypatch):
+    """--schedule constant, --dropout-at before, --augment flip: in config.json and the run's
+    name; every epoch at --lr; the flips used; a resumed run ends as one trained straight
+    through; a fine-tuned one keeps its slot machine's dropout placement."""
+    flags = ["--epochs", "3", "--schedule", "constant", "--lr", "0.05", "--dropout-at",
+             "before", "--augment", "flip"]
+    config = configs.resolve_config(parse_args(flags))
+    assert (config["schedule"], config["restarts"], config["dropout_at"], config["augment"]) \
+        == ("constant", [], "before", "flip")
+    assert config["out"].endswith("-constant-dropoutbefore-augmentflip-seed0")
+    default = configs.resolve_config(parse_args([]))
+    assert (default["schedule"], default["restarts"], default["dropout_at"],
+            default["augment"]) == ("sgdr", [25, 75], "after", "none")      # MNIST: none
+    from datasets import prepare
+    flipped = []
+    monkeypatch.setitem(prepare.AUGMENTATIONS, "flip", lambda x, rng: flipped.append(1) or x)
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    run(*flags, "--out", str(whole))
+    assert [row["lr"] for row in metrics(whole)] == [0.05] * 3 and len(flipped) > 3
+    run(*flags, "--out", str(pieces), "--stop-after", "1")
+    run("--resume", "--out", str(pieces))
+    assert metrics(pieces) == metrics(whole)
+    meta, _, _ = checkpoint.load(str(whole / "last.npz"))
+    from slotnp.core import twins
+    with twins.switched_on():                   # (the factored scores the run trained)
+        assert configs.build_net(meta["config"]).names[:3] == ["flatten", "dropout1", "fc1"]
+    tuned = tmp_path / "tuned"
+    run("--epochs", "1", "--finetune", str(whole / "best.npz"), "--out", str(tuned))
+    config = json.loads((tuned / "config.json").read_text())
+    assert (config["dropout_at"], config["padding"]) == ("before", "same")
+    run("--resume", "--out", str(tuned), "--epochs", "1")
+
+
 def test_explicit_scores_train_alike_and_older_checkpoints_still_load(tmp_path, capsys):
     """--score-form explicit trains like the default factored form (float32: equal up to
     rounding); a checkpoint from before the factored form (no score_form in its config) loads."""

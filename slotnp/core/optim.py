@@ -1,4 +1,5 @@
-"""SGD with momentum and weight decay, and the cosine learning-rate schedule with warm restarts."""
+"""SGD with momentum and weight decay; the learning-rate schedules: the cosine with warm restarts
+(the paper's) and a constant rate (the authors' released code)."""
 import math
 
 from . import backend, twins
@@ -63,3 +64,12 @@ class CosineWithRestarts:
                 return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.base_lr
 
+
+class ConstantRate:
+    """The same rate at every epoch (the authors' released code trains the CONV nets so)."""
+
+    def __init__(self, base_lr):
+        self.base_lr = float(base_lr)
+
+    def lr(self, epoch):
+        return self.base_lr

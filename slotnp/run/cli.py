@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 import datasets
+from datasets import prepare
 from ..core import backend, twins
 from ..slots import nets
 from . import memory
@@ -107,6 +108,9 @@ def parse_args(argv=None):
                    help="same: every convolution padded, as the lottery-ticket nets of the "
                         "paper's table; authors: CONV-2/4 and CONV-6's first four unpadded, as "
                         "the authors' released code")
+    p.add_argument("--dropout-at", choices=nets.DROPOUT_PLACES, default="after",
+                   help="the dropout of the first two FC layers: after: on their outputs, as "
+                        "the paper's text; before: on their inputs, as the authors' code")
     p.add_argument("--shared", nargs="?", const="layer", choices=("layer", "network"),
                    help="one set of K values per layer (--shared, or --shared layer), or one "
                         "for the whole net, in units of each layer's sigma (--shared network)")
@@ -142,6 +146,9 @@ def parse_args(argv=None):
                    help="seed of the evaluation draws, the same every epoch (default 0)")
     p.add_argument("--compare-eval-modes", action="store_true",
                    help="a sampled slot net also records every other evaluation mode per epoch")
+    p.add_argument("--schedule", choices=("sgdr", "constant"), default="sgdr",
+                   help="the learning rate: sgdr: the cosine with warm restarts (--restarts), "
+                        "as the paper; constant: --lr every epoch, as the authors' code")
     p.add_argument("--restarts", type=epoch_list, default=None,
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
                         "edge-popup, whose paper uses one cosine)")
@@ -152,6 +159,10 @@ def parse_args(argv=None):
                         "paper's lambda: 1 "
                         "for convolutions, 0.1 for linear layers (default: options for GS, "
                         "paper for PS, as the README's ablation chose)")
+    p.add_argument("--augment", choices=tuple(prepare.AUGMENTATIONS), default=None,
+                   help="training images: crop-flip: random crops and flips (the paper's, the "
+                        "default on CIFAR-10); flip: flips only (the authors' code); none (the "
+                        "default on MNIST)")
     p.add_argument("--normalise", choices=("channels", "none"), default=None,
                    help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
                         "training split's statistics; none = pixel/255 in [0, 1] (default: "

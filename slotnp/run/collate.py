@@ -6,12 +6,14 @@ A run counts as recorded when its records' configuration is the run's as this sl
 (`current`) and it ran all its epochs (`recorded`). sweep.py runs the grids; this file reads
 what they recorded.
 """
+import collections
 import json
 import os
 
 import numpy as np
 
 from ..core import init
+from .config import VARIATIONS
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -139,23 +141,36 @@ def derived_text(derived, seeds):
         "epochs of the full runs)"
 
 
+# A run's variations (run/config.py's VARIATIONS) in words, beside its description.
+VARIATION_WORDS = {("padding", "authors"): "leading convolutions unpadded",
+                   ("schedule", "constant"): "a constant rate",
+                   ("dropout_at", "before"): "dropout before FC1 and FC2",
+                   ("augment", "flip"): "flips only", ("augment", "none"): "no augmentation"}
+
+
+def variations_text(run):
+    """', leading convolutions unpadded, lr 0.1', ...: what departs from the paper's protocol."""
+    return "".join(f", lr {value:g}" if key == "lr" else f", {VARIATION_WORDS[key, value]}"
+                   for key, value in run.variations.items())
+
+
 def describe(run):
     if run.finetune_of is not None:
         return f"{describe(run.finetune_of)}, fine-tuned {run.epochs} epochs" \
             if run.epochs is not None else f"{describe(run.finetune_of)}, fine-tuned"
     if run.keep is not None:
         return f"edge-popup, {100 * run.keep:g}% of the weights kept"
-    padding = ", leading convolutions unpadded" if run.padding == "authors" else ""
+    varied = variations_text(run)
     if run.learned:
         return "learned weights" + (", inputs in [0, 1]" if run.normalise == "none" else "") \
-            + padding + protocol(run)
+            + varied + protocol(run)
     how = {"greedy": "GS", "sample": "PS"}[run.selection]
     shared = ", shared network-wide" if run.shared == "network" else \
         ", shared" if run.shared else ""
     inputs = ", inputs in [0, 1]" if run.normalise == "none" else ""
     scores = "" if run.score_bound is None else f", scores U(0, {run.score_bound:g} sigma)"
     return f"{how}, K = {run.K}{shared}, bound {run.option_bound:g}{scores}{inputs}" + \
-        padding + protocol(run)
+        varied + protocol(run)
 
 
 def accuracy_cell(row, minutes=False):
@@ -451,14 +466,22 @@ def exploration(runs, results_dir, path):
 
 def line_label(run, others):
     """'K = 8[, 25 epochs]', and where another line has that much in common with it, what sets
-    them apart (an ablation's lines: the option bound, the weight decay, ...)."""
+    them apart (an ablation's lines: the option bound, the weight decay, ...): where most of
+    them share a value, only the lines that depart from it say theirs."""
     label = f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs")
     twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
-             ("inputs", lambda r: r.normalise), ("padding", lambda r: r.padding))
-    return label + "".join(f", {name} {value(run)}" for name, value in apart
-                           if len({value(r) for r in twins}) > 1)
+             ("inputs", lambda r: r.normalise)) + tuple(
+        (key.replace("_", " "), lambda r, key=key, default=default:
+         f"{r.variations.get(key, 'default' if default is None else default)}")
+        for key, (default, _) in VARIATIONS.items())
+    for name, value in apart:
+        counts = collections.Counter(value(r) for r in twins)
+        (common, most), *rest = counts.most_common()
+        if rest and (most == rest[0][1] or value(run) != common):
+            label += f", {name} {value(run)}"
+    return label
 
 
 def epochs_of(run):

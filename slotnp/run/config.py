@@ -11,7 +11,7 @@ import numpy as np
 
 import datasets
 from datasets import prepare
-from ..core import backend, init
+from ..core import backend, init, optim
 from ..slots import nets
 from . import checkpoint, compat  # noqa: F401  (compat: older runs' options, version 1)
 from .checkpoint import CheckpointError
@@ -27,7 +27,18 @@ DEFAULT_SCORE_BOUND = {"greedy": "options", "sample": "paper"}
 # Inputs as the authors' loaders give them: MNIST pixels / 255 in [0, 1]; CIFAR-10 normalised
 # per channel. On MNIST this (with the bound above) is what reproduces the paper (README).
 DEFAULT_NORMALISE = {"mnist": "none", "cifar10": "channels", "synthetic": "channels"}
+# The paper's augmentation: random crops and flips on CIFAR-10 (the authors' code: flips only).
+DEFAULT_AUGMENT = {"mnist": "none", "cifar10": "crop-flip", "synthetic": "none"}
 METHODS = ("slot", "learned", "edge-popup")
+# The train.py choices a sweep's run may vary besides its method: the authors' code's
+# departures from the paper's protocol. Each: (train.py's default, the prefix of its value in
+# the run's name); a default is left out of the name, config and flags, so older runs keep
+# their names.
+VARIATIONS = {"padding": ("same", "pad"),           # authors: the leading convolutions unpadded
+              "schedule": ("sgdr", ""),             # constant: the same rate every epoch
+              "dropout_at": ("after", "dropout"),   # before: on the FC layers' inputs
+              "augment": ("crop-flip", "augment"),  # flip: flips only (CIFAR-10)
+              "lr": (None, "lr")}                   # None: the paper's rate
 # Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
@@ -77,7 +88,7 @@ def resolve_config(args):
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
-                  padding=args.padding,
+                  padding=args.padding, dropout_at=args.dropout_at,
                   epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
                   else args.epochs,
                   batch_size=args.batch_size, lr=args.lr or lr,
@@ -85,10 +96,11 @@ def resolve_config(args):
                   weight_decay=own.get("weight_decay", default_weight_decay(
                       args.selection if slot else None))
                   if args.weight_decay is None else args.weight_decay,
-                  restarts=own.get("restarts", [25, 75]) if args.restarts is None
-                  else args.restarts, seed=args.seed,
+                  schedule=args.schedule,
+                  restarts=[] if args.schedule == "constant" else own.get("restarts", [25, 75])
+                  if args.restarts is None else args.restarts, seed=args.seed,
                   dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
-                  augment=dataset == "cifar10",
+                  augment=args.augment or DEFAULT_AUGMENT[dataset],
                   normalise=args.normalise or own.get("normalise", DEFAULT_NORMALISE[dataset]),
                   finetune=args.finetune,
                   eval_mode=(args.eval_mode or "sample") if sampled else "argmax",
@@ -111,6 +123,12 @@ def resolve_config(args):
         variant += f"-shared{args.shared}"
     if args.padding != "same":
         variant += f"-pad{args.padding}"
+    if args.schedule != "sgdr":
+        variant += f"-{args.schedule}"
+    if args.dropout_at != "after":
+        variant += f"-dropout{args.dropout_at}"
+    if args.augment not in (None, DEFAULT_AUGMENT[dataset]):
+        variant += f"-augment{args.augment}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
@@ -139,7 +157,15 @@ def build_net(config):
                       # and runs saved before version 2 drew their options by version 1
                       options_version=config.get("options_version") or 1,
                       score_bound=config.get("score_bound"),
-                      padding=config.get("padding") or "same")
+                      padding=config.get("padding") or "same",
+                      dropout_at=config.get("dropout_at") or "after")
+
+
+def schedule_of(config):
+    """The learning-rate schedule of a run: SGDR (the paper's) or a constant rate."""
+    if config.get("schedule") == "constant":
+        return optim.ConstantRate(config["lr"])
+    return optim.CosineWithRestarts(config["lr"], config["epochs"], config["restarts"])
 
 
 def data_dir_of(args, config):
@@ -204,7 +230,9 @@ def finetune_source(config):
                               "takes a slot-machine checkpoint")
     config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
                   val_fraction=source["val_fraction"], augment=source["augment"],
-                  normalise=source.get("normalise", "channels"),
+                  normalise=source.get("normalise", "channels"), dropout=source["dropout"],
+                  padding=source.get("padding") or "same",
+                  dropout_at=source.get("dropout_at") or "after",
                   data_dir=source.get("data_dir"))
     return source, params, path
 

@@ -1,7 +1,8 @@
 """The paper's networks, as slot machines or with ordinary learned weights: 3x3 convolutions
 with padding 1 (padding="authors": the leading ones unpadded, as the authors' code), ReLU, 2x2
 max pooling, no biases; dropout 0.5 after the CONV nets' first two FC layers (Lenet has none:
-with it a K=2 slot Lenet stalled near 94% on MNIST here).
+with it a K=2 slot Lenet stalled near 94% on MNIST here; dropout_at="before": on their inputs
+instead, as the authors' code).
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
@@ -31,6 +32,7 @@ INPUT_SHAPES = {"lenet": (1, 28, 28), **{name: (3, 32, 32) for name in CONV_STAC
 
 
 PADDINGS = ("same", "authors")
+DROPOUT_PLACES = ("after", "before")   # the first two FC layers' dropout: on outputs or inputs
 UNPADDED = {"conv2": 2, "conv4": 4, "conv6": 4}   # the authors' code: leading convs unpadded
 NORMALISED = ("vgg19",)                          # batch normalisation after every convolution
 OUTPUTS = 10  # classes every net tells apart (MNIST and CIFAR-10)
@@ -40,15 +42,16 @@ DEFAULT_DROPOUT = {"lenet": 0.0, "conv2": 0.5, "conv4": 0.5, "conv6": 0.5, "vgg1
 def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_size=None,
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
-          weight_init="signed_constant", score_bound=None, padding="same"):
+          weight_init="signed_constant", score_bound=None, padding="same",
+          dropout_at="after"):
     """Net `name`, every weight drawn from one Generator seeded by `seed`; `net.config` holds
     these arguments. slot: K options per connection chosen by `selection` (slot=False: learned
     weights; `edge_popup`, a kept fraction: edge-popup layers, weights by `weight_init`).
     `shared`: one set of K values per "layer" (or True) or for the "network". Options
     U(-b*sigma, b*sigma), b = `option_bound` (the paper: 1; the authors' code: sqrt(3)); scores
     U(0, score_bound*sigma) (default: the paper's lambda). `dropout`: after the first two FC
-    layers (default DEFAULT_DROPOUT); `image_size`: smaller CIFAR inputs; `score_form`,
-    `options_version`, `keep_options`: slot.make_slots.
+    layers (default DEFAULT_DROPOUT), or on their inputs (`dropout_at` "before"); `image_size`:
+    smaller CIFAR inputs; `score_form`, `options_version`, `keep_options`: slot.make_slots.
     """
     steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
@@ -56,6 +59,9 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                          "slot=False with edge_popup")
     # K, selection, score_form and option_bound are checked by the first slot layer (Slots).
     dropout = DEFAULT_DROPOUT[name] if dropout is None else dropout
+    if dropout_at not in DROPOUT_PLACES:
+        raise ValueError(f"unknown dropout_at {dropout_at!r}; choose one of "
+                         f"{', '.join(DROPOUT_PLACES)}")
     if score_form is None:
         score_form = "factored" if twins.find("slots") is not None else "explicit"
     if shared not in (False, None, True, "layer", "network"):
@@ -106,10 +112,13 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
             layers.append((layer_name, AvgPool2d(shape)))
         else:                                                    # "fc", shape (out, in)
             i = int(layer_name[2:])
+            dropped = i <= 2 and i < n_fc and dropout > 0    # the first two hidden FC layers
+            if dropped and dropout_at == "before":
+                layers.append((f"dropout{i}", Dropout(dropout)))
             layers.append((layer_name, linear(shape[1], shape[0])))
             if i < n_fc:
                 layers.append((f"fc_relu{i}", ReLU()))
-                if i <= 2 and dropout > 0:
+                if dropped and dropout_at == "after":
                     layers.append((f"dropout{i}", Dropout(dropout)))
     net = Sequential(layers)
     if any(kind == "pool" for kind, _, _ in steps):
@@ -120,7 +129,8 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                       image_size=image_size, dropout=dropout, option_bound=option_bound,
                       score_form=score_form, dtype=np.dtype(dtype).name,
                       options_version=options_version, edge_popup=edge_popup,
-                      weight_init=weight_init, score_bound=score_bound, padding=padding)
+                      weight_init=weight_init, score_bound=score_bound, padding=padding,
+                      dropout_at=dropout_at)
     return net
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from slotnp import backend
-from slotnp.core.optim import SGD, CosineWithRestarts
+from slotnp.core.optim import SGD, ConstantRate, CosineWithRestarts
 
 
 def test_sgd_momentum_weight_decay_exact_values(xp):
@@ -54,3 +54,8 @@ def test_cosine_schedule_with_restarts_at_25_and_75():
 def test_schedule_ignores_restarts_past_the_end():
     schedule = CosineWithRestarts(1.0, total_epochs=10, restarts=(25, 75))
     assert schedule.lr(5) == pytest.approx(0.5)
+
+
+def test_constant_rate_is_the_same_at_every_epoch():
+    schedule = ConstantRate(0.1)
+    assert [schedule.lr(epoch) for epoch in (0, 24.999, 25, 139.5)] == [0.1] * 4

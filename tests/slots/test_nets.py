@@ -142,3 +142,19 @@ def test_vgg19_is_the_authors_net_and_the_conv_nets_unpad_as_theirs():
                 if isinstance(layer, Conv2d)]
     assert paddings == [0, 0, 0, 0, 1, 1]
     assert nets.build("conv2", slot=False).named_layers()[0][1].padding == 1
+
+
+def test_dropout_after_the_fc_layers_or_on_their_inputs_as_the_authors():
+    """The first two hidden FC layers' dropout: after their ReLU (the paper's text) or on their
+    inputs, the flattened features and fc1's output (the authors' code); nowhere else."""
+    after = nets.build("conv2", slot=False).names[-8:]
+    assert after == ["flatten", "fc1", "fc_relu1", "dropout1", "fc2", "fc_relu2", "dropout2",
+                     "fc3"]
+    before = nets.build("conv2", slot=False, dropout_at="before")
+    assert before.names[-8:] == ["flatten", "dropout1", "fc1", "fc_relu1", "dropout2", "fc2",
+                                 "fc_relu2", "fc3"]
+    assert before.config["dropout_at"] == "before"
+    assert "Dropout" not in repr(nets.build("vgg19", K=2, dropout_at="before", image_size=32))
+    assert "Dropout" not in repr(nets.build("lenet", dropout_at="before"))     # Lenet's is 0
+    with pytest.raises(ValueError, match="unknown dropout_at 'inside'; choose one of after"):
+        nets.build("conv2", dropout_at="inside")
