@@ -44,7 +44,6 @@ PICTURES = ("curves.png", "selected.png")          # recorded too, where the run
 PROGRESS_RECORDS = ("config.json", "metrics.jsonl")   # of a run still training, and its curves
 SQRT3 = 1.73205   # the authors' bound, sqrt 3 to six figures (configs.DEFAULT_OPTION_BOUND)
 VARIATIONS = configs.VARIATIONS   # what a run may vary besides its method (padding, schedule, ...)
-                  # None: the paper's rate (train.py's)
 
 # The paper's MNIST figure: GS and PS at every K, and learned weights.
 MNIST_SLOTS = dict(net=["lenet"], K=[2, 4, 8, 16, 32, 64], selection=["greedy", "sample"],
@@ -161,11 +160,14 @@ class Run:
                  option_bound=None, shared=False, finetune_of=None, normalise="channels",
                  keep=None, score_bound=None, budget=None, variations=None):
         self.net, self.seed, self.epochs, self.weight_decay = net, seed, epochs, weight_decay
-        # what departs from train.py's defaults, of VARIATIONS (a fine-tuning run has its
-        # slot machine's)
+        # what departs from train.py's defaults, of VARIATIONS (none for a fine-tuning run:
+        # train.py takes padding, dropout and augmentation from its slot machine, and trains
+        # with SGDR at the learned weights' rate)
         variations = variations or {}
-        self.variations = {key: variations[key] for key in VARIATIONS if finetune_of is None
-                           and variations.get(key) not in (None, VARIATIONS[key][0])}
+        dataset = configs.DEFAULT_DATASET[net]
+        self.variations = {key: variations[key] for key in VARIATIONS if finetune_of is None and
+                           variations.get(key) not in (None, configs.variation_default(key,
+                                                                                       dataset))}
         self.budget = budget        # a fine-tuning run's: its slot machine's epochs + its own
         self.normalise, self.keep = normalise, keep          # keep: an edge-popup run's
         self.score_bound = score_bound                       # None: the paper's lambda
@@ -189,8 +191,8 @@ class Run:
         parts.append(f"wd{self.weight_decay:g}")
         if self.normalise != "channels" and self.finetune_of is None:
             parts.append(f"norm{self.normalise}")
-        parts += [f"{VARIATIONS[key][1]}{value:g}" if key == "lr" else
-                  f"{VARIATIONS[key][1]}{value}" for key, value in self.variations.items()]
+        parts += [VARIATIONS[key][1] + configs.variation_text(key, value)
+                  for key, value in self.variations.items()]
         if self.epochs is not None:
             parts.append(f"e{self.epochs}")
         return "-".join(parts + [f"seed{self.seed}"])
@@ -243,7 +245,7 @@ class Run:
         if self.finetune_of is None:
             flags += ["--normalise", self.normalise]
             for key, value in self.variations.items():
-                flags += ["--" + key.replace("_", "-"), f"{value:g}" if key == "lr" else value]
+                flags += ["--" + key.replace("_", "-"), configs.variation_text(key, value)]
         if self.finetune_of is not None:
             flags += ["--finetune", self.finetune_source(runs_dir)]
         elif self.keep is not None:
@@ -411,11 +413,11 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
         config = json.load(file)
     own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +
                                                 run.invocation_flags() + list(extra)))
-    # (an entry newer than the twin's config.json is at its default there, as train.py reads it)
-    own["augment"] = prepare.augment_name(own["augment"])
-    if any(config[key] != value for key, value in own.items() if key in config and key not in
-           ("epochs", "restarts", "out", "augment")) or \
-            prepare.augment_name(config["augment"]) != own["augment"]:
+    # (an entry newer than the twin's config.json is at its default there, as train.py reads
+    # it; an older one may spell the augmentation True or False)
+    theirs = dict(config, augment=prepare.augment_name(config["augment"]))
+    if any(theirs[key] != value for key, value in own.items()
+           if key in theirs and key not in ("epochs", "restarts", "out")):
         return False
     rows = epochs_recorded(folder)[:run.epochs]
     # E must be the twin's first restart: a run of E epochs alone has no restart below E
@@ -575,15 +577,18 @@ def parse_args(argv=None):
     p.add_argument("--padding", nargs="+", choices=nets.PADDINGS,
                    help="the convolutions' padding(s), as train.py's --padding (default same; "
                         "authors: the leading ones unpadded, as the authors' code)")
-    p.add_argument("--schedule", nargs="+", choices=("sgdr", "constant"),
+    p.add_argument("--schedule", nargs="+", choices=configs.SCHEDULES,
                    help="learning-rate schedule(s), as train.py's --schedule (default sgdr)")
     p.add_argument("--dropout-at", nargs="+", choices=nets.DROPOUT_PLACES,
                    help="where the FC layers' dropout goes, as train.py's --dropout-at "
                         "(default after)")
-    p.add_argument("--augment", nargs="+", choices=("crop-flip", "flip", "none"),
-                   help="training-image augmentation(s), as train.py's --augment")
+    p.add_argument("--augment", nargs="+", choices=tuple(prepare.AUGMENTATIONS),
+                   help="training-image augmentation(s), as train.py's --augment (default: "
+                        "train.py's, crop-flip on CIFAR-10, none on MNIST)")
     p.add_argument("--lr", nargs="+", type=float,
-                   help="learning rate(s) (default: train.py's, the paper's for each run)")
+                   help="learning rate(s) of every slot and learned run of the grid (default: "
+                        "train.py's, the paper's for each run; a rate named is in the run's "
+                        "name, the paper's too)")
     p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
                    help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
     p.add_argument("--epochs", type=int, help="default: train.py's (200; 100 for edge-popup)")

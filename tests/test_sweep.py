@@ -133,6 +133,13 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert describe(authors) == "GS, K = 8, bound 1.73205, scores U(0, 1.73205 sigma), " \
         "leading convolutions unpadded, a constant rate, dropout before FC1 and FC2, " \
         "flips only, lr 0.1, 140 epochs"
+    # on MNIST the default augmentation is none: crop-flip departs from it
+    mnist = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0],
+                       augment=["none", "crop-flip"])
+    assert [run.name for run in mnist] == [
+        f"lenet-K2-greedy-bound1.73205-scores1.73205-wd0.0001-normnone-{tail}seed0"
+        for tail in ("", "augmentcrop-flip-")]
+    assert "random crops and flips" in describe(mnist[1])
     # train.py's own defaults, named, change nothing
     default = sweep.grid(["conv2"], K=[8], selection=["greedy"], seeds=[0], padding=["same"],
                          schedule=["sgdr"], dropout_at=["after"], augment=["crop-flip"])[0]
@@ -504,22 +511,29 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
                                                                             monkeypatch):
     """cifar-conv2-short: 25-epoch points beside the paper's 200-epoch ones; the figure's title
     names the short protocol, and the paper's labels their 200 epochs (the full grid: neither).
-    PS, at K = 8 alone, is drawn beside the paper's PS curve."""
+    PS, at K = 8 alone, is drawn beside the paper's PS curve. The authors' protocol, longer:
+    its lengths in the title, and what departs from the paper's protocol in the labels."""
     from slotnp.run import plot
     results = tmp_path / "results"
     drawn = []
     monkeypatch.setattr(plot, "k_sweep_figure", lambda path, series, paper, bands, learned,
                         title: drawn.append(([p[0] for p in paper], learned[0], title,
-                                             {label[:8]: K for label, K, *_ in series})))
-    for preset in ("cifar-conv2-short", "cifar-conv2"):
+                                             {label: K for label, K, *_ in series})))
+    for preset in ("cifar-conv2-short", "cifar-conv2", "cifar-conv2-authors"):
         runs = [run for spec in sweep.PRESETS[preset] for run in sweep.grid(**spec)]
         for run in runs:
             write_record(results, run)
         write_collation(runs, str(results), preset)
-    (short_paper, short_learned, short_title, short_series), (paper, learned, title, series) = \
-        drawn
-    assert short_series == {"slotnp G": [2, 4, 8, 16, 32, 64], "slotnp P": [8]}
-    assert series == {"slotnp G": [2, 8, 64], "slotnp P": [8]}
+    (short_paper, short_learned, short_title, short_series), (paper, learned, title, series), \
+        (_, _, authors_title, authors_series) = drawn
+    assert {label[:8]: K for label, K in short_series.items()} == \
+        {"slotnp G": [2, 4, 8, 16, 32, 64], "slotnp P": [8]}
+    assert {label[:8]: K for label, K in series.items()} == \
+        {"slotnp G": [2, 8, 64], "slotnp P": [8]}
+    assert authors_title.endswith("(140 epochs, 240 epochs)")
+    assert list(authors_series) == [
+        "slotnp GS, bound 1.73205, wd 0, scores 1.73205, leading convolutions unpadded, a "
+        "constant rate, dropout before FC1 and FC2, flips only, lr 0.1, 140 epochs (1 seed)"]
     assert short_paper == ["paper GS (200 epochs)", "paper PS (200 epochs)"]   # PS: K = 8
     assert short_learned == "paper, learned weights (200 epochs)"
     assert short_title.endswith("(short protocol: 25 epochs)")
@@ -543,7 +557,7 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
     write_collation(runs, str(results), "cifar-conv2-ablation")
     assert sorted(drawn[0]) == [
         "K = 8, 25 epochs", "K = 8, 25 epochs, bound 1, scores 1",
-        "K = 8, 25 epochs, dropout at before", "K = 8, 25 epochs, padding authors",
+        "K = 8, 25 epochs, dropout before", "K = 8, 25 epochs, padding authors",
         "K = 8, 25 epochs, schedule constant, lr 0.1", "K = 8, 25 epochs, scores lambda",
         "K = 8, 25 epochs, wd 0"]
     # two lines, each its own value: both say it

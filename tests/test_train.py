@@ -261,6 +261,7 @@ def cli(*args, cwd=ROOT):
     (["--lr", "-0.1"], "--lr: must be a positive number"),
     (["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
     (["--resume"], "--resume needs --out"),
+    (["--schedule", "constant", "--restarts", "10"], "--schedule constant has none"),
     (["--momentum", "1.5"], "--momentum: must be a number in [0, 1)"),
     (["--weight-decay", "-1"], "--weight-decay: must be a number >= 0"),
     (["--eval-mode", "mean"], "invalid choice: 'mean'"),

@@ -17,7 +17,7 @@ from ..core import backend, twins
 from ..slots import nets
 from . import memory
 from .checkpoint import CheckpointError
-from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS
+from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS, SCHEDULES
 from .evaluation import DEFAULT_EVAL_DRAWS, EVALUATIONS
 from .run_folder import RunFolderError
 
@@ -146,12 +146,12 @@ def parse_args(argv=None):
                    help="seed of the evaluation draws, the same every epoch (default 0)")
     p.add_argument("--compare-eval-modes", action="store_true",
                    help="a sampled slot net also records every other evaluation mode per epoch")
-    p.add_argument("--schedule", choices=("sgdr", "constant"), default="sgdr",
+    p.add_argument("--schedule", choices=SCHEDULES, default="sgdr",
                    help="the learning rate: sgdr: the cosine with warm restarts (--restarts), "
                         "as the paper; constant: --lr every epoch, as the authors' code")
     p.add_argument("--restarts", type=epoch_list, default=None,
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
-                        "edge-popup, whose paper uses one cosine)")
+                        "edge-popup, whose paper uses one cosine, and with --schedule constant)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--score-bound", type=score_bound, default=None, metavar="BOUND",
                    help="the score bound: initial scores ~ U(0, BOUND*sigma) in every slot "
@@ -180,7 +180,8 @@ def parse_args(argv=None):
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run that --out already holds (otherwise refused)")
     p.add_argument("--finetune", metavar="CHECKPOINT",
-                   help="freeze a trained slot machine into learned weights and fine-tune them")
+                   help="freeze a trained slot machine into learned weights and fine-tune them "
+                        "(its net, dropout, padding, data and augmentation: the slot machine's)")
     p.add_argument("--eval", metavar="FILE",
                    help="only evaluate a checkpoint, or a slot machine exported by --export")
     p.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "FILE"),
@@ -203,6 +204,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.dropout is not None and not 0 <= args.dropout < 1:
         p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
+    if args.schedule == "constant" and args.restarts:
+        p.error("--restarts are the cosine schedule's; --schedule constant has none: drop one")
     if args.resume and args.out is None:
         p.error("--resume needs --out, the folder of the run to continue")
     if args.resume and args.overwrite:

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from ..core import init
-from .config import VARIATIONS
+from .config import VARIATIONS, variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -145,13 +145,14 @@ def derived_text(derived, seeds):
 VARIATION_WORDS = {("padding", "authors"): "leading convolutions unpadded",
                    ("schedule", "constant"): "a constant rate",
                    ("dropout_at", "before"): "dropout before FC1 and FC2",
+                   ("augment", "crop-flip"): "random crops and flips",
                    ("augment", "flip"): "flips only", ("augment", "none"): "no augmentation"}
 
 
 def variations_text(run):
     """', leading convolutions unpadded, lr 0.1', ...: what departs from the paper's protocol."""
-    return "".join(f", lr {value:g}" if key == "lr" else f", {VARIATION_WORDS[key, value]}"
-                   for key, value in run.variations.items())
+    return "".join(f", lr {variation_text(key, value)}" if key == "lr" else
+                   f", {VARIATION_WORDS[key, value]}" for key, value in run.variations.items())
 
 
 def describe(run):
@@ -200,7 +201,7 @@ def summary_markdown(rows):
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
-    short = protocol(plain[0]["run"])
+    short = protocol(plain[0]["run"]) + variations_text(plain[0]["run"])
     lines = [f"| K | GS, slotnp{short} (seeds; minutes) | GS, paper | PS, slotnp{short} (seeds; "
              "minutes) | PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|"]
     missing = dict(mean=None, tests=[], modes={})
@@ -371,7 +372,7 @@ def draw_figure(rows, path):
              and r["run"].epochs != 0]
     popup = sorted((r for r in lenet if r["run"].keep is not None), key=lambda r: r["run"].keep)
     learned = band("slotnp learned weights" + "".join(
-        {protocol(r["run"]) for r in lenet if r["run"].learned}),
+        {variations_text(r["run"]) + protocol(r["run"]) for r in lenet if r["run"].learned}),
         [r for r in lenet if r["run"].learned])
     best = max(popup, key=lambda r: r["mean"], default=None)
     series, paper = {}, []
@@ -382,7 +383,8 @@ def draw_figure(rows, path):
         how = {"greedy": "GS", "sample": "PS"}[run.selection]
         label = f"slotnp {how}, bound {run.option_bound:g}, wd {run.weight_decay:g}" + \
             ("" if run.score_bound is None else f", scores {run.score_bound:g}") + \
-            (", inputs [0, 1]" if run.normalise == "none" else "") + protocol(run) + \
+            (", inputs [0, 1]" if run.normalise == "none" else "") + variations_text(run) + \
+            protocol(run) + \
             {False: "", True: ", shared per layer", "network": ", shared across the net"}[
                 run.shared]
         series.setdefault(label, (run.selection, []))[1].append(
@@ -414,9 +416,11 @@ def draw_figure(rows, path):
         seeds = seeds_text(most) if fewest == most else f"{fewest}-{most} seeds"
         drawn.append((f"{label} ({seeds})", [p[0] for p in points],
                       [p[1] for p in points], [p[2] for p in points]))
-    # a grid wholly of one short protocol says so in its title, and the paper's length beside
-    # the paper's points
+    # a grid wholly of other lengths than the paper's says so in its title (a short protocol
+    # where each is shorter), and the paper's length beside the paper's points
     short = {protocol(r["run"]) for r in lenet} if all(protocol(r["run"]) for r in lenet) else ()
+    shorter = short and all(r["run"].epochs < FULL_EPOCHS[net] for r in lenet)
+    lengths = ", ".join(length[2:] for length in sorted(short))      # (each ", N epochs")
     theirs = f" ({FULL_EPOCHS[net]} epochs)" if short else ""
     selections = [selection for selection, _ in series.values()]
     for selection in dict.fromkeys(selections):        # once each, in its first series' colour
@@ -429,7 +433,7 @@ def draw_figure(rows, path):
     k_sweep_figure(path, drawn, paper, bands,
                    (f"paper, learned weights{theirs}", PAPER[net]["learned"]),
                    f"{TITLES[net]}: test accuracy at the best validation epoch" + (
-                       f" (short protocol:{''.join(sorted(short))[1:]})" if short else ""))
+                       f" ({'short protocol: ' if shorter else ''}{lengths})" if short else ""))
     return True
 
 
@@ -469,13 +473,12 @@ def line_label(run, others):
     them apart (an ablation's lines: the option bound, the weight decay, ...): where most of
     them share a value, only the lines that depart from it say theirs."""
     label = f"K = {run.K}" + ("" if run.epochs is None else f", {run.epochs} epochs")
-    twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)]
+    twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)] or [run]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
              ("inputs", lambda r: r.normalise)) + tuple(
-        (key.replace("_", " "), lambda r, key=key, default=default:
-         f"{r.variations.get(key, 'default' if default is None else default)}")
-        for key, (default, _) in VARIATIONS.items())
+        (key.split("_")[0], lambda r, key=key: variation_text(key, r.variations[key])
+         if key in r.variations else "default") for key in VARIATIONS)
     for name, value in apart:
         counts = collections.Counter(value(r) for r in twins)
         (common, most), *rest = counts.most_common()

@@ -37,8 +37,19 @@ METHODS = ("slot", "learned", "edge-popup")
 VARIATIONS = {"padding": ("same", "pad"),           # authors: the leading convolutions unpadded
               "schedule": ("sgdr", ""),             # constant: the same rate every epoch
               "dropout_at": ("after", "dropout"),   # before: on the FC layers' inputs
-              "augment": ("crop-flip", "augment"),  # flip: flips only (CIFAR-10)
-              "lr": (None, "lr")}                   # None: the paper's rate
+              "augment": (None, "augment"),         # None: the data set's (DEFAULT_AUGMENT)
+              "lr": (None, "lr")}                   # None: the paper's rate (paper_lr)
+SCHEDULES = ("sgdr", "constant")
+
+
+def variation_default(key, dataset):
+    """train.py's default of a VARIATIONS key on `dataset` (None for lr: the paper's rate)."""
+    return DEFAULT_AUGMENT[dataset] if key == "augment" else VARIATIONS[key][0]
+
+
+def variation_text(key, value):
+    """A variation's value as a name and a flag write it: 0.1, constant, authors."""
+    return f"{value:g}" if key == "lr" else str(value)
 # Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
@@ -97,8 +108,9 @@ def resolve_config(args):
                       args.selection if slot else None))
                   if args.weight_decay is None else args.weight_decay,
                   schedule=args.schedule,
-                  restarts=[] if args.schedule == "constant" else own.get("restarts", [25, 75])
-                  if args.restarts is None else args.restarts, seed=args.seed,
+                  restarts=[] if args.schedule == "constant" else (
+                      own.get("restarts", [25, 75]) if args.restarts is None
+                      else args.restarts), seed=args.seed,
                   dataset=dataset, val_fraction=datasets.VALIDATION_FRACTION[dataset],
                   augment=args.augment or DEFAULT_AUGMENT[dataset],
                   normalise=args.normalise or own.get("normalise", DEFAULT_NORMALISE[dataset]),
@@ -121,14 +133,10 @@ def resolve_config(args):
         variant += f"-scores{args.score_bound}"
     if slot and args.shared:
         variant += f"-shared{args.shared}"
-    if args.padding != "same":
-        variant += f"-pad{args.padding}"
-    if args.schedule != "sgdr":
-        variant += f"-{args.schedule}"
-    if args.dropout_at != "after":
-        variant += f"-dropout{args.dropout_at}"
-    if args.augment not in (None, DEFAULT_AUGMENT[dataset]):
-        variant += f"-augment{args.augment}"
+    for key in ("padding", "schedule", "dropout_at", "augment"):
+        value = getattr(args, key)
+        if value not in (None, variation_default(key, dataset)):
+            variant += f"-{VARIATIONS[key][1]}{value}"
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 

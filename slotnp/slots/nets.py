@@ -1,8 +1,8 @@
 """The paper's networks, as slot machines or with ordinary learned weights: 3x3 convolutions
 with padding 1 (padding="authors": the leading ones unpadded, as the authors' code), ReLU, 2x2
-max pooling, no biases; dropout 0.5 after the CONV nets' first two FC layers (Lenet has none:
-with it a K=2 slot Lenet stalled near 94% on MNIST here; dropout_at="before": on their inputs
-instead, as the authors' code).
+max pooling, no biases; dropout 0.5 after the CONV nets' first two FC layers (dropout_at=
+"before": on their inputs instead, as the authors' code; Lenet has none: with it a K=2 slot
+Lenet stalled near 94% on MNIST here).
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
