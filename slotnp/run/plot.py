@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 BLUE, RED, GREEN = (31, 119, 180), (214, 39, 40), (44, 160, 44)
 ORANGE, PURPLE, GREY = (255, 127, 14), (148, 103, 189), (110, 110, 110)
+BROWN, PINK, OLIVE, CYAN = (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207)
 INK, GRID = (0, 0, 0), (225, 225, 225)
 
 
@@ -361,7 +362,7 @@ def _histogram(values, edges):
     return numpy.histogram(values, bins=edges)[0].tolist()
 
 
-SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY)
+SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY, BROWN, PINK, OLIVE, CYAN)
 
 
 def accuracy_range(values, bands=()):

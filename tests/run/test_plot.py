@@ -1,7 +1,8 @@
 """run/plot.py: the results figures' axes and legends stay readable."""
 from PIL import Image
 
-from slotnp.run.plot import Chart, accuracy_range, exploration_figure, k_sweep_figure
+from slotnp.run.plot import SERIES_COLOURS, Chart, accuracy_range, exploration_figure, \
+    k_sweep_figure
 
 
 def test_the_accuracy_axis_stays_within_0_and_100_percent():
@@ -55,6 +56,16 @@ def test_a_figure_without_a_legend_or_with_one_wider_than_the_panel(tmp_path):
                   (0, 100), log2_x=True, text=26)
     chart.points([2], [50], (0, 0, 0), "a label " * 18)
     assert chart.legend_size()[0] > 1210 and chart.clear_corner() is None
+
+
+def test_an_exploration_figure_draws_each_of_ten_lines_in_its_own_colour(tmp_path):
+    """The ablation's figure has seven lines: no two may share a colour (up to ten)."""
+    epochs = list(range(1, 26))
+    lines = [(f"line {i}", epochs, [10.0 * 0.9 ** e + i for e in epochs]) for i in range(10)]
+    exploration_figure(tmp_path / "ten.png", [("GS", lines)])
+    image = Image.open(tmp_path / "ten.png").convert("RGB")
+    drawn = {colour for count, colour in image.getcolors(1 << 20) if count > 200}
+    assert len(drawn & set(SERIES_COLOURS)) == 10
 
 
 def test_an_exploration_figure_puts_a_legend_that_would_cover_a_line_under_its_panel(tmp_path):
