@@ -50,6 +50,8 @@ def variation_default(key, dataset):
 def variation_text(key, value):
     """A variation's value as a name and a flag write it: 0.1, constant, authors."""
     return f"{value:g}" if key == "lr" else str(value)
+
+
 # Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
