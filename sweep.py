@@ -192,8 +192,7 @@ class Run:
         parts.append(f"wd{self.weight_decay:g}")
         if self.normalise != "channels" and self.finetune_of is None:
             parts.append(f"norm{self.normalise}")
-        parts += [VARIATIONS[key][1] + configs.variation_text(key, value)
-                  for key, value in self.variations.items()]
+        parts += [configs.variation_name(key, value) for key, value in self.variations.items()]
         if self.epochs is not None:
             parts.append(f"e{self.epochs}")
         return "-".join(parts + [f"seed{self.seed}"])

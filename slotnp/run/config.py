@@ -52,6 +52,11 @@ def variation_text(key, value):
     return f"{value:g}" if key == "lr" else str(value)
 
 
+def variation_name(key, value):
+    """A variation's part of a run's name: padauthors, constant, lr0.1."""
+    return VARIATIONS[key][1] + variation_text(key, value)
+
+
 # Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
@@ -138,7 +143,7 @@ def resolve_config(args):
     for key in ("padding", "schedule", "dropout_at", "augment"):
         value = getattr(args, key)
         if value not in (None, variation_default(key, dataset)):
-            variant += f"-{VARIATIONS[key][1]}{value}"
+            variant += "-" + variation_name(key, value)
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
     return config
 
