@@ -553,13 +553,20 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
             json.dumps(dict(epoch=1, selection_changed=0.05)))
     drawn = []
     monkeypatch.setattr(plot, "exploration_figure", lambda path, panels: drawn.append(
-        [label for label, *_ in panels[0][1]]))
+        (panels[0][0], [label for label, *_ in panels[0][1]])))
     write_collation(runs, str(results), "cifar-conv2-ablation")
-    assert sorted(drawn[0]) == [
-        "K = 8, 25 epochs", "K = 8, 25 epochs, bound 1, scores 1",
-        "K = 8, 25 epochs, dropout before", "K = 8, 25 epochs, padding authors",
-        "K = 8, 25 epochs, schedule constant, lr 0.1", "K = 8, 25 epochs, scores lambda",
-        "K = 8, 25 epochs, wd 0"]
+    # what all seven share is said once, in the title
+    assert drawn[0][0] == "CONV-2 on CIFAR-10, GS, K = 8, 25 epochs"
+    assert sorted(drawn[0][1]) == [
+        "baseline", "bound 1, scores 1", "dropout before", "padding authors",
+        "schedule constant, lr 0.1", "scores lambda", "wd 0"]
+    # a K sweep's lines differ in K: each line says its own, and the title says none
+    ksweep = sweep.grid(["conv2"], K=[2, 8], selection=["greedy"], epochs=25)
+    for run in ksweep:
+        (write_record(results, run) / "metrics.jsonl").write_text(
+            json.dumps(dict(epoch=1, selection_changed=0.05)))
+    write_collation(ksweep, str(results), "k-sweep")
+    assert drawn[-1] == ("CONV-2 on CIFAR-10, GS", ["K = 2, 25 epochs", "K = 8, 25 epochs"])
     # two lines, each its own value: both say it
     pair = runs[:2]                                  # the option bound's: sigma, sqrt(3) sigma
     assert [line_label(run, pair) for run in pair] == [

@@ -454,12 +454,17 @@ def exploration(runs, results_dir, path):
                     (run, [e for e, _ in changed], [c for _, c in changed]))
     if not panels:
         return False
+    # What every line shares ("K = 8, 25 epochs", an ablation's) goes in the titles, once.
+    heads = {line_label(run, []) for lines in panels.values() for run, *_ in lines}
+    head = heads.pop() if len(heads) == 1 and sum(map(len, panels.values())) > 1 else None
     for panel, lines in panels.items():
         panel_runs = [run for run, *_ in lines]
-        panels[panel] = [(line_label(run, panel_runs), epochs, changed)
+        panels[panel] = [(line_label(run, panel_runs)[len(head) + 2:] or "baseline" if head
+                          else line_label(run, panel_runs), epochs, changed)
                          for run, epochs, changed in lines]
     from .plot import exploration_figure
     titles = {"greedy": "GS", "sample": "PS, its argmax", "draws": "PS, two draws differ"}
+    titles = {how: f"{title}, {head}" if head else title for how, title in titles.items()}
     exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}", lines,
                                "draws differ (%, log)" if how == "draws" else
                                "selections changed (%, log)")
