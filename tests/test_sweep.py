@@ -330,9 +330,10 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     from PIL import Image
     assert Image.open(figure).size == (1400, 900)
     summary = open(results / "mnist" / "grid-summary.md").read().splitlines()  # the README's
-    assert summary[2:4] == [
-        "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 | not run yet | 97.07 | - |",
-        "| 4 | **98.10** (1; 4.0 min) | 98.00 | not run yet | 97.83 | - |"]
+    assert summary[:4] == [                        # a grid without PS runs: GS's columns
+        "| K | GS, slotnp (seeds; minutes) | GS, paper |", "|---|---|---|",
+        "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 |",
+        "| 4 | **98.10** (1; 4.0 min) | 98.00 |"]
     assert "| learned weights | **97.92** +- 0.03 (2) | 4.0 | 97.95 |" in summary
     assert summary[-1] == ("Slot machine minus learned weights, in points: GS K = 2 -0.42 "
                            "(the paper: -0.80); GS K = 4 +0.18 (the paper: +0.05).")
@@ -358,6 +359,11 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         epoch=e, selection_changed=0.1 / e, draws_differ=0.4 / e)) + "\n" for e in (1, 2, 3)))
     write_collation(runs + [sampled], str(results), "grid")
     assert Image.open(exploration).size == (2700, 700)   # GS, PS's argmax, PS's draws
+    summary = open(results / "mnist" / "grid-summary.md").read().splitlines()
+    assert summary[:3] == [                        # with a PS run, PS's columns too
+        "| K | GS, slotnp (seeds; minutes) | GS, paper | PS, slotnp (seeds; minutes) | "
+        "PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|",
+        "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 | **90.00** (1; 1.0 min) | 97.07 | - |"]
 
 
 def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, monkeypatch):

@@ -202,18 +202,24 @@ def summary_markdown(rows):
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
     short = protocol(plain[0]["run"]) + variations_text(plain[0]["run"])
-    lines = [f"| K | GS, slotnp{short} (seeds; minutes) | GS, paper | PS, slotnp{short} (seeds; "
-             "minutes) | PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|"]
+    # PS's columns where the grid has PS runs, or GS's alone
+    selections = [("greedy", "GS")] + [("sample", "PS")] * any(
+        how == "sample" for how, _ in by_point)
+    header = ["K"] + [f"{label}, {source}" for _, label in selections
+                      for source in (f"slotnp{short} (seeds; minutes)", "paper")]
+    header += ["PS: expected weight, argmax"] * (len(selections) > 1)
+    lines = [f"| {' | '.join(header)} |", "|---" * len(header) + "|"]
     missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
-        greedy, sampled = (by_point.get((how, K), missing) for how in ("greedy", "sample"))
-        modes = ", ".join(f"{np.mean(sampled['modes'][m]):.2f}" for m in ("expected", "argmax")
-                          if m in sampled["modes"]) or "-"
-        paper = [f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-"
-                 for how in ("greedy", "sample")]
-        lines.append(f"| {K} | {accuracy_cell(greedy, True)} | {paper[0]} | "
-                     f"{accuracy_cell(sampled, True)} "
-                     f"| {paper[1]} | {modes} |")
+        cells = [f"{accuracy_cell(by_point.get((how, K), missing), True)} | " +
+                 (f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-")
+                 for how, _ in selections]
+        if len(selections) > 1:
+            sampled = by_point.get(("sample", K), missing)
+            cells.append(", ".join(f"{np.mean(sampled['modes'][m]):.2f}"
+                                   for m in ("expected", "argmax") if m in sampled["modes"])
+                         or "-")
+        lines.append(f"| {K} | {' | '.join(cells)} |")
     others = [r for r in lenet if r not in plain]
     if others:
         lines += ["", "| configuration | test acc. (seeds) | minutes | paper |",
