@@ -276,6 +276,9 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
     write_collation([run], str(results), "grid")
     assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
         "| GS, K = 2, bound 1 | 0.0001 | 24 of 200 | 24.00 (24) | - | 97.15 |"
+    # the summary's cell says it is training, and how far
+    assert (results / "mnist" / "grid-summary.md").read_text().splitlines()[2] == \
+        "| 2 | training (24 of 200 epochs) | 97.15 |"
     from slotnp.run.collate import tested                 # an epoch that skipped the test set
     assert tested(dict(epoch=3, test_acc=None)) == "-" == tested({})
     # finished outside the sweep (a queue, by hand): --collate records it, pictures too

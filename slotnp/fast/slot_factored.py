@@ -7,10 +7,10 @@ gradients. So scores that start at S0 stay on the plane
     scores = a * options + b * S0,      a per connection (starts at 0), b per layer (starts at 1),
 
 and SGD on the K scores is exactly SGD on the coordinates (a, b), with (g, 0) as their
-gradients: the step updates two numbers per connection instead of K, and no K-sized gradient
-or velocity exists. (g and 0 are coordinates of the score gradient, not derivatives of the loss
-by a or b.) test_slot.py's `test_factored_scores_follow_the_explicit_trajectory_under_sgd`
-runs 30 SGD steps in both forms and finds the same scores, selections and outputs (float64).
+gradients: the step updates one number per connection (and one per layer) instead of K, and no
+K-sized gradient or velocity exists. (g and 0 are coordinates of the score gradient, not
+derivatives of the loss by a or b.) test_slot.py's
+`test_factored_scores_follow_the_explicit_trajectory_under_sgd` runs 30 SGD steps in both forms and finds the same scores, selections and outputs (float64).
 
 Greedy selection then needs no scores at all: for b > 0 it is the argmax of
 r * options + S0 with r = a / b, one multiply and one add per option, streamed one option at a

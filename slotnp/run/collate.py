@@ -110,9 +110,13 @@ def collate(runs, results_dir):
     for run in runs:
         if run.group not in index:
             index[run.group] = len(rows)
-            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}, derived=0))
+            rows.append(dict(run=run, tests=[], minutes=[], seeds=[], modes={}, derived=0,
+                             training=[]))
         result = recorded(results_dir, run)
         if result is None:
+            so_far = progress_of(results_dir, run)        # still training: its epochs so far
+            if current(so_far, run) and epochs_recorded(so_far):
+                rows[index[run.group]]["training"].append(len(epochs_recorded(so_far)))
             continue
         row = rows[index[run.group]]
         row["tests"].append(100 * result["test_acc"])
@@ -176,8 +180,10 @@ def describe(run):
 
 def accuracy_cell(row, minutes=False):
     """'**mean** +- std (seeds)' of a collated row ('(seeds; minutes min)' with `minutes`: the
-    mean wall time of a run), or 'not run yet'."""
+    mean wall time of a run), else 'training (E of N epochs)' or 'not run yet'."""
     if row["mean"] is None:
+        if row.get("training"):
+            return f"training ({max(row['training'])} of {epochs_of(row['run'])} epochs)"
         return "not run yet"
     seeds = len(row["tests"])
     spread = f" +- {row['std']:.2f}" if seeds > 1 else ""

@@ -5,7 +5,7 @@ k* ~ softmax(scores[..., :]), drawn anew each training forward. The effective we
 w = options[..., k*] goes through the dense parent (Linear, Conv2d) via its two weight hooks
 (`SlotWeightMixin`). Backward is straight-through: dL/dscores[..., k] = dL/dw * options[..., k].
 Here the scores are K plain numbers per connection ("explicit"); the fast twin ("factored",
-slotnp/fast) runs the same SGD on two per connection. Loop oracles: tests/naive.py.
+slotnp/fast) runs the same SGD on one per connection, one per layer. Loop oracles: tests/naive.py.
 """
 import numpy as np
 
