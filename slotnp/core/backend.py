@@ -61,7 +61,7 @@ def register(name, other):
 
 
 def name():
-    """The name of the active backend: "numpy" or "cupy"."""
+    """The name of the active backend: "numpy", "cupy" or a registered one."""
     return _name
 
 
@@ -80,7 +80,7 @@ def cupy_available():
 
 
 def xp_of(array):
-    """The array module an array belongs to: cupy for a cupy array, numpy otherwise."""
+    """The array module an array belongs to: cupy's or a registered one's, else numpy."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
     return next((o.module for o in _others.values() if isinstance(array, o.Array)), numpy)

@@ -1,4 +1,4 @@
-"""2-D max and average pooling over KH x KW windows with a stride (default: the window).
+"""2-D max and average pooling over KH x KW windows with a stride (default: KH, the window's side).
 
 Both loop over the window taps only: tap (i, j) of every window is one strided slice of x.
 Outputs are floor-sized, so rows or columns that do not fill a window are ignored.

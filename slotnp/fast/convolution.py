@@ -10,8 +10,8 @@ Which path a layer takes (`path`, set for a scope with `using`):
   rows at a time (batch_inner.py), for every layer;
 - "auto" (the default): "winograd" on the CPU; on a GPU the plain path, whose one im2col and
   one GEMM per layer are few, large operations (bench/op_count.py counts them).
-tests/test_layers.py checks each against the plain path and the loop oracle, and by float64
-gradient checks.
+tests/fast/test_convolution.py checks each against the plain path and the loop oracle, and by
+float64 gradient checks.
 """
 import contextlib
 import sys

@@ -9,8 +9,9 @@ gradients. So scores that start at S0 stay on the plane
 and SGD on the K scores is exactly SGD on the coordinates (a, b), with (g, 0) as their
 gradients: the step updates one number per connection (and one per layer) instead of K, and no
 K-sized gradient or velocity exists. (g and 0 are coordinates of the score gradient, not
-derivatives of the loss by a or b.) test_slot.py's
-`test_factored_scores_follow_the_explicit_trajectory_under_sgd` runs 30 SGD steps in both forms and finds the same scores, selections and outputs (float64).
+derivatives of the loss by a or b.) tests/fast/test_slot_factored.py's
+`test_factored_scores_follow_the_explicit_trajectory_under_sgd` runs 30 SGD steps in both
+forms and finds the same scores, selections and outputs (float64).
 
 Greedy selection then needs no scores at all: for b > 0 it is the argmax of
 r * options + S0 with r = a / b, one multiply and one add per option, streamed one option at a
@@ -153,7 +154,8 @@ def factored_sampled_index(coef_options, coef_initial, options, initial_scores, 
     chunk by chunk of connections on the CPU, so that each chunk's K scores stay in cache
     through the max, exp, running sum and count (one pass over memory instead of seven). Each
     value goes through the same operations as in factored_scores and sampled_index_k_first,
-    so the draws are the same (tests/test_slot.py). uniform: (...), the layer's weight shape.
+    so the draws are the same (tests/fast/test_slot_factored.py). uniform: (...), the layer's
+    weight shape.
     """
     xp = backend.xp_of(options)
     W, S0 = k_first(options), k_first(initial_scores)

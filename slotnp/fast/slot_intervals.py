@@ -23,7 +23,7 @@ simply selected anew, from all K options. interval_of states the bound line by l
 layers compute it with interval_of_uniform, one margin per row and no masked steps, about five
 times faster and narrower by about 1e-6 of r. When b <= 0 or a / b overflows (the cases where
 the streamed selection compares the scores themselves) the layer does the same, in chunks.
-tests/test_slot_intervals.py checks selections and coordinates against the explicit form over
+tests/fast/test_slot_intervals.py checks selections and coordinates against the explicit form over
 30 SGD steps in float64 at K = 2, 8, 64 and 1024, ties included.
 """
 import math

@@ -1,5 +1,5 @@
 """The slot options a run draws before it trains, estimated up front: refused when they cannot be
-drawn within a day, announced and shown with a progress bar when they take over a minute.
+drawn within a day, announced when they take over a minute, shown with a progress bar past 5 s.
 
 A slot layer of K options and P connections draws K * P options and as many initial scores:
 at its construction where it keeps them (slot_factored.py), or in its first training step,

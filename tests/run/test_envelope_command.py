@@ -1,0 +1,35 @@
+"""The envelope from the command line (python -m slotnp.run.envelope): the lines it walks are
+the ones on top somewhere, the same as the fast twin's candidates, and the reader sees no
+warning."""
+import subprocess
+import sys
+
+import numpy as np
+
+from slotnp.fast.envelope import envelope_candidates, envelope_walk
+from slotnp.fast.slot_factored import k_last_on_device
+
+
+def test_the_walk_is_the_argmax_at_every_r_and_the_candidates_of_the_fast_twin():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        W, S0 = rng.uniform(-1, 1, 16), rng.uniform(0, 1, 16)
+        walk = envelope_walk(W, S0)
+        starts = [start for _, start in walk[1:]]
+        assert starts == sorted(starts)
+        # between two crossings the walk's line is the argmax; far out, the extreme slopes
+        edges = [starts[0] - 10.0] + starts + [starts[-1] + 10.0] if starts else [-10.0, 10.0]
+        middles = [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]
+        assert [int(np.argmax(r * W + S0)) for r in middles] == [k for k, _ in walk]
+        index = envelope_candidates(k_last_on_device(W[None]), k_last_on_device(S0[None]))
+        expected = set(range(16)) if index is None else set(np.asarray(index[0])[0].tolist())
+        assert {k for k, _ in walk} == expected
+
+
+def test_the_command_lists_the_options_a_connection_can_select():
+    result = subprocess.run([sys.executable, "-m", "slotnp.run.envelope", "--K", "16"],
+                            capture_output=True, text=True, check=True)
+    assert result.stderr == ""                      # no warning from running it as a module
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("5 of the 16 options can ever be selected")
+    assert len(lines) == 2 + 5 + 1                 # two lines of heading, the five, the count
