@@ -90,7 +90,12 @@ CIFAR_CONV2_ABLATION = [dict(net=["conv2"], K=[8], selection=["greedy"], option_
                         dict(net=["conv2"], K=[8], selection=["greedy"], schedule=["constant"],
                              lr=[0.1], seeds=[0], epochs=25),
                         dict(net=["conv2"], learned=True, schedule=["constant"], seeds=[0],
-                             epochs=25)]
+                             epochs=25),
+                        # PS K = 8: the paper's SGDR from 25 (the full run's first 25 epochs)
+                        # against the authors' constant 50
+                        dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0], epochs=25),
+                        dict(net=["conv2"], K=[8], selection=["sample"], schedule=["constant"],
+                             lr=[50.0], seeds=[0], epochs=25)]
 # The authors' released code's whole protocol for CONV-2 (README): GS K = 8 140 epochs at a
 # constant 0.1, learned weights 240 at 0.01, no weight decay, flips only, the leading
 # convolutions unpadded, dropout on the FC layers' inputs. Which protocol gives the paper's
