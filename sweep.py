@@ -100,11 +100,12 @@ CIFAR_CONV2_ABLATION = [dict(net=["conv2"], K=[8], selection=["greedy"], option_
 # constant 0.1, learned weights 240 at 0.01, no weight decay, flips only, the leading
 # convolutions unpadded, dropout on the FC layers' inputs. Which protocol gives the paper's
 # numbers, measured rather than assumed.
-AUTHORS = dict(weight_decay=[0.0], padding=["authors"], schedule=["constant"],
-               dropout_at=["before"], augment=["flip"], seeds=[0])
-CIFAR_CONV2_AUTHORS = [dict(net=["conv2"], K=[8], selection=["greedy"], lr=[0.1], epochs=140,
-                            **AUTHORS),
-                       dict(net=["conv2"], learned=True, epochs=240, **AUTHORS)]
+AUTHORS = dict({key: [value] for key, value in configs.AUTHORS_PROTOCOL.items()}, seeds=[0])
+CIFAR_CONV2_AUTHORS = [dict(net=["conv2"], K=[8], selection=["greedy"],
+                            lr=[configs.authors_lr("greedy", 8)],
+                            epochs=configs.AUTHORS_EPOCHS["greedy"], **AUTHORS),
+                       dict(net=["conv2"], learned=True, epochs=configs.AUTHORS_EPOCHS["learned"],
+                            **AUTHORS)]
 
 # The paper's analyses on Lenet (seed 0 unless said): Fig. 2's random baseline, the net as drawn
 # (--epochs 0) beside K = 2, two seeds; sharing one set of K values per layer against one for

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from ..core import init
-from .config import VARIATIONS, variation_text
+from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -87,13 +87,27 @@ def recorded(results_dir, run):
 
 def paper_value(run):
     """The paper's figure for a run's configuration (%), or None (none for other protocols:
-    shared options, fine-tuning, edge-popup, fewer epochs)."""
+    shared options, fine-tuning, edge-popup, fewer epochs, a departure from the paper's text
+    other than the authors' code's whole protocol)."""
     if run.net not in PAPER or run.shared or run.finetune_of is not None or \
-            run.keep is not None or run.epochs not in (None, FULL_EPOCHS.get(run.net)):
+            run.keep is not None:
+        return None
+    papers = run.epochs in (None, FULL_EPOCHS.get(run.net)) and not run.variations
+    if not papers and not authors_protocol(run):
         return None
     if run.learned:
         return PAPER[run.net]["learned"]
     return PAPER[run.net][run.selection].get(run.K)
+
+
+def authors_protocol(run):
+    """Whether a CONV-2 run is trained as the authors' released code trains it (config.py's
+    AUTHORS_PROTOCOL, epochs and rates)."""
+    method = "learned" if run.learned else run.selection
+    lr = authors_lr(None if run.learned else run.selection, run.K)
+    wanted = dict(AUTHORS_PROTOCOL, **({} if lr is None else {"lr": lr}))
+    return run.net == "conv2" and run.epochs == AUTHORS_EPOCHS.get(method) and \
+        dict(run.variations, weight_decay=run.weight_decay) == wanted
 
 
 def protocol(run):

@@ -57,6 +57,21 @@ def variation_name(key, value):
     return VARIATIONS[key][1] + variation_text(key, value)
 
 
+# The authors' released code's protocol for CONV-2 on CIFAR-10 (README): no weight decay, its
+# departures from the paper's text, and its epochs and constant rates by method.
+AUTHORS_PROTOCOL = dict(weight_decay=0.0, padding="authors", schedule="constant",
+                        dropout_at="before", augment="flip")
+AUTHORS_EPOCHS = {"greedy": 140, "sample": 180, "learned": 240}
+
+
+def authors_lr(selection, K=None):
+    """The authors' rate: GS 0.1 (K <= 8) or 0.01, PS 50; None for learned weights (selection
+    None), whose 0.01 is train.py's default too."""
+    if selection is None:
+        return None
+    return 50.0 if selection == "sample" else 0.1 if K <= 8 else 0.01
+
+
 # Edge-popup's own protocol (its paper and code): SGD lr 0.1 with one cosine, weight decay 1e-4
 # on the scores, 100 epochs, no dropout; its MNIST loader normalises the inputs.
 EDGE_POPUP = dict(lr=0.1, restarts=[], weight_decay=1e-4, epochs=100, dropout=0.0,
