@@ -81,3 +81,21 @@ def test_an_exploration_figure_puts_a_legend_that_would_cover_a_line_under_its_p
     exploration_figure(tmp_path / "crowded.png", [("GS", flat)])
     width, height = Image.open(tmp_path / "crowded.png").size
     assert width == 900 and height > 700
+
+
+def test_a_flat_share_at_a_round_value_keeps_off_the_exploration_panels_frame(tmp_path,
+                                                                              monkeypatch):
+    """A run whose selection changes by 4.99% every epoch (the authors' constant rate): the
+    exploration axis ends above it, so the line is not drawn on the panel's top edge."""
+    from slotnp.run import plot
+    tops = {}
+
+    class Recorded(plot.Chart):
+        def __init__(self, image, box, x_range, y_range, title="", *args, **kwargs):
+            super().__init__(image, box, x_range, y_range, title, *args, **kwargs)
+            tops[title] = self.y_ticks[-1]
+    monkeypatch.setattr(plot, "Chart", Recorded)
+    plot.learning_curves([dict(epoch=e, train_loss=1.0, train_acc=0.5, val_acc=0.5,
+                               test_acc=0.5, selection_changed=0.0499) for e in (1, 2, 3)],
+                         tmp_path / "curves.png")
+    assert tops["exploration"] > 4.99 * 1.02
