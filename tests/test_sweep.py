@@ -276,9 +276,21 @@ def test_a_run_started_again_replaces_its_records_so_far_only_once_past_them(tmp
     write_collation([run], str(results), "grid")
     assert (results / "mnist" / "grid-progress.md").read_text().splitlines()[2] == \
         "| GS, K = 2, bound 1 | 0.0001 | 24 of 200 | 24.00 (24) | - | 97.15 |"
-    # the summary's cell says it is training, and how far
+    # the summary's cell and the full table say it is in progress, and how far
     assert (results / "mnist" / "grid-summary.md").read_text().splitlines()[2] == \
-        "| 2 | training (24 of 200 epochs) | 97.15 |"
+        "| 2 | in progress (24 of 200 epochs) | 97.15 |"
+    assert "| 200 | in progress (24 of 200 epochs) | 0 |" in \
+        (results / "mnist" / "grid.md").read_text()
+    # of the epochs its own configuration trains (learned CONV-4: 330), not the paper's 200
+    learned = sweep.grid(["conv4"], learned=True)[0]
+    so_far = sweep.progress_of(str(results), learned)
+    os.makedirs(so_far)
+    with open(os.path.join(so_far, "config.json"), "w") as file:
+        json.dump(dict(slot=False, epochs=330, **learned.config()), file)
+    with open(os.path.join(so_far, "metrics.jsonl"), "w") as file:
+        file.write("".join(json.dumps(dict(epoch=e, val_acc=0.5)) + "\n" for e in (1, 2)))
+    from slotnp.run.collate import accuracy_cell, collate
+    assert accuracy_cell(collate([learned], str(results))[0]) == "in progress (2 of 330 epochs)"
     from slotnp.run.collate import tested                 # an epoch that skipped the test set
     assert tested(dict(epoch=3, test_acc=None)) == "-" == tested({})
     # finished outside the sweep (a queue, by hand): --collate records it, pictures too
@@ -367,6 +379,10 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         "| K | GS, slotnp (seeds; minutes) | GS, paper | PS, slotnp (seeds; minutes) | "
         "PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|",
         "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 | **90.00** (1; 1.0 min) | 97.07 | - |"]
+    from slotnp.run.collate import summary_markdown          # PS alone: PS's columns alone
+    assert summary_markdown(collate([sampled], str(results))).splitlines()[:3] == [
+        "| K | PS, slotnp (seeds; minutes) | PS, paper | PS: expected weight, argmax |",
+        "|---|---|---|---|", "| 2 | **90.00** (1; 1.0 min) | 97.07 | - |"]
 
 
 def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, monkeypatch):
@@ -562,20 +578,32 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
             json.dumps(dict(epoch=1, selection_changed=0.05)))
     drawn = []
     monkeypatch.setattr(plot, "exploration_figure", lambda path, panels: drawn.append(
-        (panels[0][0], [label for label, *_ in panels[0][1]])))
+        [(title, [label for label, *_ in lines]) for title, lines, *_ in panels][0]))
     write_collation(runs, str(results), "cifar-conv2-ablation")
     # what all seven share is said once, in the title
     assert drawn[0][0] == "CONV-2 on CIFAR-10, GS, K = 8, 25 epochs"
     assert sorted(drawn[0][1]) == [
         "baseline", "bound 1, scores 1", "dropout before", "padding authors",
         "schedule constant, lr 0.1", "scores lambda", "wd 0"]
+    # PS's pair, in its own panels: a tie, so both say their schedule and rate
+    panels = []
+    monkeypatch.setattr(plot, "exploration_figure", lambda path, drawn_panels: panels.extend(
+        (title, [label for label, *_ in lines]) for title, lines, *_ in drawn_panels))
+    write_collation(runs, str(results), "cifar-conv2-ablation")
+    assert panels[1] == ("CONV-2 on CIFAR-10, PS, its argmax, K = 8, 25 epochs",
+                         ["schedule sgdr, lr 25", "schedule constant, lr 50"])
+    # one PS run alone in its panel: no heading taken out, and no baseline of nothing
+    panels.clear()
+    write_collation([run for run in runs if run.selection == "sample"][:1], str(results), "ps")
+    assert panels == [("CONV-2 on CIFAR-10, PS, its argmax", ["K = 8, 25 epochs"])]
     # a K sweep's lines differ in K: each line says its own, and the title says none
     ksweep = sweep.grid(["conv2"], K=[2, 8], selection=["greedy"], epochs=25)
     for run in ksweep:
         (write_record(results, run) / "metrics.jsonl").write_text(
             json.dumps(dict(epoch=1, selection_changed=0.05)))
+    panels.clear()
     write_collation(ksweep, str(results), "k-sweep")
-    assert drawn[-1] == ("CONV-2 on CIFAR-10, GS", ["K = 2, 25 epochs", "K = 8, 25 epochs"])
+    assert panels == [("CONV-2 on CIFAR-10, GS", ["K = 2, 25 epochs", "K = 8, 25 epochs"])]
     # two lines, each its own value: both say it
     pair = runs[:2]                                  # the option bound's: sigma, sqrt(3) sigma
     assert [line_label(run, pair) for run in pair] == [

@@ -13,7 +13,8 @@ import os
 import numpy as np
 
 from ..core import init
-from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, variation_text
+from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, paper_lr, \
+    variation_default, variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -128,9 +129,11 @@ def collate(runs, results_dir):
                              training=[]))
         result = recorded(results_dir, run)
         if result is None:
-            so_far = progress_of(results_dir, run)        # still training: its epochs so far
+            so_far = progress_of(results_dir, run)    # unfinished: its epochs so far, of N
             if current(so_far, run) and epochs_recorded(so_far):
-                rows[index[run.group]]["training"].append(len(epochs_recorded(so_far)))
+                with open(os.path.join(so_far, "config.json")) as file:
+                    rows[index[run.group]]["training"].append(
+                        (len(epochs_recorded(so_far)), json.load(file)["epochs"]))
             continue
         row = rows[index[run.group]]
         row["tests"].append(100 * result["test_acc"])
@@ -194,15 +197,21 @@ def describe(run):
 
 def accuracy_cell(row, minutes=False):
     """'**mean** +- std (seeds)' of a collated row ('(seeds; minutes min)' with `minutes`: the
-    mean wall time of a run), else 'training (E of N epochs)' or 'not run yet'."""
+    mean wall time of a run), else 'in progress (E of N epochs)' or 'not run yet'."""
     if row["mean"] is None:
-        if row.get("training"):
-            return f"training ({max(row['training'])} of {epochs_of(row['run'])} epochs)"
-        return "not run yet"
+        return unfinished_cell(row)
     seeds = len(row["tests"])
     spread = f" +- {row['std']:.2f}" if seeds > 1 else ""
     took = f"; {minutes_cell(row)} min" if minutes else ""
     return f"**{row['mean']:.2f}**{spread} ({seeds}{took})"
+
+
+def unfinished_cell(row):
+    """A row with no finished seed: 'in progress (E of N epochs)', the furthest seed's records
+    so far (training or paused), or 'not run yet'."""
+    if row.get("training"):
+        return "in progress ({} of {} epochs)".format(*max(row["training"]))
+    return "not run yet"
 
 
 def minutes_cell(row):
@@ -222,19 +231,20 @@ def summary_markdown(rows):
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
     short = protocol(plain[0]["run"]) + variations_text(plain[0]["run"])
-    # PS's columns where the grid has PS runs, or GS's alone
-    selections = [("greedy", "GS")] + [("sample", "PS")] * any(
-        how == "sample" for how, _ in by_point)
+    # the columns of the selections the grid has runs of
+    selections = [(how, label) for how, label in (("greedy", "GS"), ("sample", "PS"))
+                  if any(selection == how for selection, _ in by_point)]
     header = ["K"] + [f"{label}, {source}" for _, label in selections
                       for source in (f"slotnp{short} (seeds; minutes)", "paper")]
-    header += ["PS: expected weight, argmax"] * (len(selections) > 1)
+    sampled_any = selections[-1][0] == "sample"
+    header += ["PS: expected weight, argmax"] * sampled_any
     lines = [f"| {' | '.join(header)} |", "|---" * len(header) + "|"]
     missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
         cells = [f"{accuracy_cell(by_point.get((how, K), missing), True)} | " +
                  (f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-")
                  for how, _ in selections]
-        if len(selections) > 1:
+        if sampled_any:
             sampled = by_point.get(("sample", K), missing)
             cells.append(", ".join(f"{np.mean(sampled['modes'][m]):.2f}"
                                    for m in ("expected", "argmax") if m in sampled["modes"])
@@ -294,7 +304,7 @@ def write_collation(runs, results_dir, name="sweep"):
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         run = row["run"]
-        accuracy = "not run yet" if row["mean"] is None else \
+        accuracy = unfinished_cell(row) if row["mean"] is None else \
             f"**{row['mean']:.2f}** +- {row['std']:.2f}"
         paper = paper_value(run)
         others = ", ".join(f"{mode} {np.mean(v):.2f}" for mode, v in row["modes"].items()
@@ -480,22 +490,24 @@ def exploration(runs, results_dir, path):
                     (run, [e for e, _ in changed], [c for _, c in changed]))
     if not panels:
         return False
-    # What every line shares ("K = 8, 25 epochs", an ablation's) goes in the titles, once.
-    heads = {line_label(run, []) for lines in panels.values() for run, *_ in lines}
-    head = heads.pop() if len(heads) == 1 and sum(map(len, panels.values())) > 1 else None
-    for panel, lines in panels.items():
-        panel_runs = [run for run, *_ in lines]
-        panels[panel] = [(line_label(run, panel_runs)[len(head) + 2:] or "baseline" if head
-                          else line_label(run, panel_runs), epochs, changed)
-                         for run, epochs, changed in lines]
-    from .plot import exploration_figure
     titles = {"greedy": "GS", "sample": "PS, its argmax", "draws": "PS, two draws differ"}
-    titles = {how: f"{title}, {head}" if head else title for how, title in titles.items()}
-    exploration_figure(path, [(f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}", lines,
-                               "draws differ (%, log)" if how == "draws" else
-                               "selections changed (%, log)")
-                              for how, lines in sorted(panels.items(), key=lambda panel:
-                                                       list(titles).index(panel[0]))])
+    drawn = []
+    for how, lines in sorted(panels.items(), key=lambda panel: list(titles).index(panel[0])):
+        panel_runs = [run for run, *_ in lines]
+        labels = [line_label(run, panel_runs) for run in panel_runs]
+        # What all of a panel's lines share ("K = 8, 25 epochs", an ablation's) goes in its
+        # title, once; the line that departs in nothing else is the baseline.
+        heads = {line_label(run, []) for run in panel_runs}
+        head = heads.pop() if len(heads) == 1 and len(panel_runs) > 1 else None
+        if head:
+            labels = [label[len(head) + 2:] or "baseline" for label in labels]
+        drawn.append((f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}" +
+                      (f", {head}" if head else ""),
+                      [(label, epochs, changed) for label, (_, epochs, changed)
+                       in zip(labels, lines)],
+                      "draws differ (%, log)" if how == "draws" else "selections changed (%, log)"))
+    from .plot import exploration_figure
+    exploration_figure(path, drawn)
     return True
 
 
@@ -508,14 +520,23 @@ def line_label(run, others):
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
              ("inputs", lambda r: r.normalise)) + tuple(
-        (key.split("_")[0], lambda r, key=key: variation_text(key, r.variations[key])
-         if key in r.variations else "default") for key in VARIATIONS)
+        (key.split("_")[0], lambda r, key=key: variation_text(key, variation_of(r, key)))
+        for key in VARIATIONS)
     for name, value in apart:
         counts = collections.Counter(value(r) for r in twins)
         (common, most), *rest = counts.most_common()
         if rest and (most == rest[0][1] or value(run) != common):
             label += f", {name} {value(run)}"
     return label
+
+
+def variation_of(run, key):
+    """A slot run's value of a VARIATIONS key: its own, or train.py's default (lr: the paper's
+    rate)."""
+    if key in run.variations:
+        return run.variations[key]
+    return paper_lr(run.selection, run.K) if key == "lr" else \
+        variation_default(key, run.dataset)
 
 
 def epochs_of(run):

@@ -285,9 +285,9 @@ def learning_curves(history, path):
         differ = [None if h.get("draws_differ") is None else 100 * h["draws_differ"]
                   for h in history]
         top = max([v for v in shares + differ if v is not None] + [1e-9])
-        # 5% above the largest share, so that a flat line at a round value keeps off the frame
-        explore = Chart(image, (1730, 70, 2350, 530), span, (0, 1.05 * top), "exploration",
-                        "epoch", "connections (%)")
+        # 5% above the largest share (to 100%): a flat line at a round value keeps off the frame
+        explore = Chart(image, (1730, 70, 2350, 530), span, (0, min(1.05 * top, 100.0)),
+                        "exploration", "epoch", "connections (%)")
         draw(explore, shares, PURPLE, "selection (argmax) changed")
         if any(v is not None for v in differ):
             draw(explore, differ, GREEN, "two draws differ (PS)")
