@@ -3,8 +3,8 @@ e.g. `python -m slotnp.run.gradcheck Conv2d --stride 2 --padding 1`).
 
 For L = sum(forward(x) * dout) with a random dout, backward gives dL/dx and, in `grads`,
 dL/dparam; the numerical gradient perturbs one entry at a time by +-h (h = 1e-5) and takes
-(L+ - L-) / 2h. They agree to 1e-8 or better in float64; float32 keeps too few digits, so a
-check in float32 is refused. Slot and edge-popup layers: slots/straight_through.py.
+(L+ - L-) / 2h. In float64 they agree to about 1e-8 (check_layer: below 1e-7); float32 keeps
+too few digits, so it is refused. Slot and edge-popup layers: slots/straight_through.py.
 """
 import numpy as np
 
