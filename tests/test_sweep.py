@@ -623,3 +623,8 @@ def test_the_papers_figure_stands_beside_its_protocol_and_the_authors_whole_one_
                     dict(sweep.AUTHORS, epochs=140, lr=[0.01])):
         assert paper_value(sweep.grid(["conv2"], K=[8], selection=["greedy"], **departs)[0]) \
             is None
+    # the README's summary has no weight-decay column: the authors' 0 is said in words
+    from slotnp.run.collate import collate, summary_markdown
+    summary = summary_markdown(collate([gs, learned], "/nonexistent")).splitlines()
+    assert summary[0].startswith("| K | GS, slotnp, 140 epochs, weight decay 0, leading ")
+    assert summary[-1].startswith("| learned weights, ") and ", weight decay 0 |" in summary[-1]

@@ -13,8 +13,8 @@ import os
 import numpy as np
 
 from ..core import init
-from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, paper_lr, \
-    variation_default, variation_text
+from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, \
+    default_weight_decay, paper_lr, variation_default, variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -170,6 +170,13 @@ VARIATION_WORDS = {("padding", "authors"): "leading convolutions unpadded",
                    ("augment", "flip"): "flips only", ("augment", "none"): "no augmentation"}
 
 
+def decay_text(run):
+    """', weight decay 0' where a run's departs from train.py's default (the README's tables,
+    which have no column for it), else ''."""
+    default = default_weight_decay(None if run.learned else run.selection)
+    return "" if run.weight_decay == default else f", weight decay {run.weight_decay:g}"
+
+
 def variations_text(run):
     """', leading convolutions unpadded, lr 0.1', ...: what departs from the paper's protocol."""
     return "".join(f", lr {variation_text(key, value)}" if key == "lr" else
@@ -230,7 +237,8 @@ def summary_markdown(rows):
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
-    short = protocol(plain[0]["run"]) + variations_text(plain[0]["run"])
+    short = protocol(plain[0]["run"]) + decay_text(plain[0]["run"]) + \
+        variations_text(plain[0]["run"])
     # the columns of the selections the grid has runs of
     selections = [(how, label) for how, label in (("greedy", "GS"), ("sample", "PS"))
                   if any(selection == how for selection, _ in by_point)]
@@ -263,7 +271,8 @@ def summary_markdown(rows):
             else:
                 value = paper_value(run)
                 paper = "-" if value is None else f"{value:.2f}"
-            lines.append(f"| {describe(run)} | {accuracy_cell(row)} | {minutes} | {paper} |")
+            lines.append(f"| {describe(run)}{decay_text(run)} | {accuracy_cell(row)} | {minutes} "
+                         f"| {paper} |")
     gaps = gap_text(plain, [r for r in others if r["run"].learned])
     return "\n".join(lines + ([""] + gaps if gaps else [])) + "\n"
 
