@@ -129,13 +129,14 @@ class Chart:
         _, top, _, bottom = self.box
         return [(x, min(max(y, top), bottom)) for x, y in points]
 
-    def line(self, xs, ys, colour, label=None, width=3):
+    def line(self, xs, ys, colour, label=None, width=3, dashed=False):
         points = self._clip([(self.x(a), self.y(b)) for a, b in zip(xs, ys) if b is not None])
-        if len(points) > 1:
-            self.draw.line(points, fill=colour, width=width, joint="curve")
+        for piece in dashes(points) if dashed else [points]:
+            if len(piece) > 1:
+                self.draw.line(piece, fill=colour, width=width, joint="curve")
         self._trace(points)
         if label:
-            self.legend.append(("line", colour, label))
+            self.legend.append(("dashed" if dashed else "line", colour, label))
 
     def points(self, xs, ys, colour, label=None, errors=None, hollow=False, offset=0, size=7):
         """Markers at (x, y), shifted `offset` pixels right; `errors` draws +- bars."""
@@ -224,8 +225,10 @@ class Chart:
         for i, (kind, colour, text) in enumerate(self.legend):
             y = y0 + 6 + row * i + row / 2
             mark = x0 + 26
-            if kind == "line":
-                self.draw.line((mark - 16, y, mark + 16, y), fill=colour, width=3)
+            if kind in ("line", "dashed"):
+                for piece in dashes([(mark - 16, y), (mark + 16, y)], 13, 6) if \
+                        kind == "dashed" else [[(mark - 16, y), (mark + 16, y)]]:
+                    self.draw.line(piece, fill=colour, width=3)
             elif kind == "band":
                 tint = tuple(int(c + (255 - c) * 0.75) for c in colour)
                 self.draw.rectangle((mark - 16, y - 8, mark + 16, y + 8), fill=tint)
@@ -238,6 +241,25 @@ class Chart:
                     self.draw.ellipse(box, fill=colour)
             self.draw.text((x0 + 52, y), text, fill=INK, font=self.small, anchor="lm")
         self.draw.rectangle(self.box, outline=INK, width=2)
+
+
+def dashes(points, on=12.0, off=8.0):
+    """The pieces of a polyline that a dashed line draws: `on` pixels along it drawn, then
+    `off` skipped, and so on across its corners."""
+    pieces, piece, phase = [], [], 0.0        # phase: how far into the current on + off
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        length, done = math.hypot(x1 - x0, y1 - y0), 0.0
+        while done < length - 1e-9:
+            drawing = phase < on
+            step = min(length - done, (on if drawing else on + off) - phase)
+            ends = [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+                    for t in (done / length, (done + step) / length)]
+            if drawing:
+                piece = (piece or ends[:1]) + ends[1:]
+            elif piece:
+                pieces, piece = pieces + [piece], []
+            done, phase = done + step, (phase + step) % (on + off)
+    return pieces + [piece] * (len(piece) > 1)
 
 
 def learning_curves(history, path):
@@ -311,8 +333,9 @@ def exploration_figure(path, panels):
                           (floor, max(values)), title, "epoch",
                           y_label[0] if y_label else "selections changed (%, log)",
                           log10_y=True)
-            for j, (label, es, shares) in enumerate(lines):
-                chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label)
+            for j, (label, es, shares) in enumerate(lines):   # past ten colours, dashed
+                chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label,
+                           dashed=j // len(SERIES_COLOURS) % 2 == 1)
             charts.append(chart)
         return image, charts
     image, charts = draw(700)

@@ -99,3 +99,23 @@ def test_a_flat_share_at_a_round_value_keeps_off_the_exploration_panels_frame(tm
                                test_acc=0.5, selection_changed=0.0499) for e in (1, 2, 3)],
                          tmp_path / "curves.png")
     assert tops["exploration"] > 4.99 * 1.02
+
+
+def test_a_dashed_line_draws_on_and_off_along_its_path_and_past_ten_colours(tmp_path,
+                                                                          monkeypatch):
+    """12 pixels drawn, 8 skipped, across corners; an exploration figure of twelve lines
+    draws the eleventh and twelfth dashed, in the first two colours again."""
+    from slotnp.run import plot
+    pieces = plot.dashes([(0, 0), (100, 0)])
+    assert [(piece[0], piece[-1]) for piece in pieces] == [
+        ((a, 0.0), (a + 12, 0.0)) for a in (0.0, 20.0, 40.0, 60.0, 80.0)]
+    assert plot.dashes([(0, 0), (10, 0), (10, 10)]) == [[(0.0, 0.0), (10.0, 0.0), (10.0, 2.0)]]
+    drawn = []
+    line = plot.Chart.line
+    monkeypatch.setattr(plot.Chart, "line", lambda self, xs, ys, colour, label=None, width=3,
+                        dashed=False: drawn.append((colour, dashed)) or
+                        line(self, xs, ys, colour, label, width, dashed))
+    exploration_figure(tmp_path / "twelve.png", [("GS", [(f"line {j}", [1, 2, 3], [5, 1, 0.1])
+                                                         for j in range(12)])])
+    assert [dashed for _, dashed in drawn] == [False] * 10 + [True] * 2
+    assert [colour for colour, _ in drawn[10:]] == list(SERIES_COLOURS[:2])
