@@ -608,6 +608,12 @@ def test_an_ablations_exploration_lines_say_what_sets_them_apart(tmp_path, monke
     pair = runs[:2]                                  # the option bound's: sigma, sqrt(3) sigma
     assert [line_label(run, pair) for run in pair] == [
         "K = 8, 25 epochs, bound 1, scores 1", "K = 8, 25 epochs, bound 1.73205, scores 1.73205"]
+    # a full-protocol line beside shorter ones says its epochs too (the budget's 50 ... 200)
+    lengths = [sweep.grid(["lenet"], K=[8], selection=["greedy"], epochs=epochs)[0]
+               for epochs in (50, None)]
+    assert [line_label(run, lengths) for run in lengths] == ["K = 8, 50 epochs",
+                                                             "K = 8, 200 epochs"]
+    assert line_label(lengths[1], lengths[1:]) == "K = 8"
 
 
 def test_the_papers_figure_stands_beside_its_protocol_and_the_authors_whole_one_only():
