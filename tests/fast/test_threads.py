@@ -1,4 +1,6 @@
 """Work in parts on the cores (slotnp/fast/threads.py)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -34,3 +36,14 @@ def test_in_parts_passes_on_a_part_error(monkeypatch):
 
     with pytest.raises(ValueError, match="bad part"):
         threads.in_parts(np, work, 4, 1 << 16)
+
+
+def test_the_cores_are_those_omp_num_threads_allows(monkeypatch):
+    """A run (or a sweep) given OMP_NUM_THREADS=1 keeps to one core, whatever its affinity: two
+    presets side by side, one core each (README)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads._cpu_cores() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")             # never more than the affinity
+    assert threads._cpu_cores() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "")                # unset or unreadable: the affinity
+    assert threads._cpu_cores() == len(os.sched_getaffinity(0))
