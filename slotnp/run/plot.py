@@ -138,8 +138,10 @@ class Chart:
         if label:
             self.legend.append(("dashed" if dashed else "line", colour, label))
 
-    def points(self, xs, ys, colour, label=None, errors=None, hollow=False, offset=0, size=7):
-        """Markers at (x, y), shifted `offset` pixels right; `errors` draws +- bars."""
+    def points(self, xs, ys, colour, label=None, errors=None, hollow=False, offset=0, size=7,
+               dashed=False):
+        """Markers at (x, y), shifted `offset` pixels right; `errors` draws +- bars; `dashed`:
+        their legend shows them on a dashed line (a series joined by one)."""
         for i, (a, b) in enumerate(zip(xs, ys)):
             x, y = self.x(a) + offset, self.y(b)
             if errors is not None and errors[i]:
@@ -155,7 +157,8 @@ class Chart:
             else:
                 self.draw.ellipse(box, fill=colour)
         if label:
-            self.legend.append(("hollow" if hollow else "point", colour, label))
+            self.legend.append(("hollow" if hollow else "dashed point" if dashed else "point",
+                                colour, label))
 
     def bars(self, edges, heights, colour, label=None):
         """A histogram: a bar of height heights[i] over [edges[i], edges[i + 1]]."""
@@ -225,15 +228,15 @@ class Chart:
         for i, (kind, colour, text) in enumerate(self.legend):
             y = y0 + 6 + row * i + row / 2
             mark = x0 + 26
-            if kind in ("line", "dashed"):
-                for piece in dashes([(mark - 16, y), (mark + 16, y)], 13, 6) if \
-                        kind == "dashed" else [[(mark - 16, y), (mark + 16, y)]]:
-                    self.draw.line(piece, fill=colour, width=3)
+            if kind in ("line", "dashed", "dashed point"):     # (a point on a dashed line)
+                sample = [(mark - 16, y), (mark + 16, y)]
+                for piece in [sample] if kind == "line" else dashes(sample, 13, 6):
+                    self.draw.line(piece, fill=colour, width=2 if kind == "dashed point" else 3)
             elif kind == "band":
                 tint = tuple(int(c + (255 - c) * 0.75) for c in colour)
                 self.draw.rectangle((mark - 16, y - 8, mark + 16, y + 8), fill=tint)
                 self.draw.line((mark - 16, y, mark + 16, y), fill=colour, width=2)
-            else:
+            if kind in ("point", "hollow", "dashed point"):
                 box = (mark - 7, y - 7, mark + 7, y + 7)
                 if kind == "hollow":
                     self.draw.ellipse(box, fill=(255, 255, 255), outline=colour, width=3)
@@ -439,10 +442,11 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
         if paper_baseline:
             label, value = paper_baseline
             chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
-        for i, (label, ks, means, stds) in enumerate(series):
+        for i, (label, ks, means, stds) in enumerate(series):    # past ten colours, dashed
             colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-            chart.line(ks, means, colour, None, width=2)
-            chart.points(ks, means, colour, label, errors=stds, offset=-6)
+            dashed = i // len(SERIES_COLOURS) % 2 == 1
+            chart.line(ks, means, colour, None, width=2, dashed=dashed)
+            chart.points(ks, means, colour, label, errors=stds, offset=-6, dashed=dashed)
         for i, (label, ks, values_, *index) in enumerate(paper):
             colour = SERIES_COLOURS[(index[0] if index else i) % len(SERIES_COLOURS)]
             chart.points(ks, values_, colour, label, hollow=True, offset=6)

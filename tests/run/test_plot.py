@@ -119,3 +119,17 @@ def test_a_dashed_line_draws_on_and_off_along_its_path_and_past_ten_colours(tmp_
                                                          for j in range(12)])])
     assert [dashed for _, dashed in drawn] == [False] * 10 + [True] * 2
     assert [colour for colour, _ in drawn[10:]] == list(SERIES_COLOURS[:2])
+    # the K-sweep figure: the eleventh series joined by a dashed line, its legend likewise
+    drawn.clear()
+    points = plot.Chart.points
+    legends = []
+
+    def recorded_points(self, *args, **kwargs):
+        points(self, *args, **kwargs)
+        legends.append(self.legend[-1][0])
+    monkeypatch.setattr(plot.Chart, "points", recorded_points)
+    plot.k_sweep_figure(tmp_path / "eleven.png", [(f"series {i}", [2, 8], [97.0, 98.0], [0, 0])
+                                                 for i in range(11)])
+    # (drawn twice: again, taller, with the legend under the panel)
+    assert [dashed for _, dashed in drawn[-11:]] == [False] * 10 + [True]
+    assert legends[-11:] == ["point"] * 10 + ["dashed point"]
