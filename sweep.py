@@ -344,6 +344,15 @@ def status(run, runs_dir, results_dir):
     return "new"
 
 
+def saved_text(folder):
+    """' (E of N epochs saved)' for a run folder with epochs to resume from, else ''."""
+    epochs = epochs_recorded(folder)
+    if not epochs or not os.path.isfile(os.path.join(folder, "config.json")):
+        return ""
+    with open(os.path.join(folder, "config.json")) as file:
+        return f" ({len(epochs)} of {json.load(file)['epochs']} epochs saved)"
+
+
 def command(run, runs_dir, results_dir, data_dir, extra=()):
     """The train.py command line of a run in its current state."""
     prefix = ["python", "train.py"]
@@ -527,7 +536,8 @@ def run_all(runs, args):
                 log = open(os.path.join(args.runs, run.name, "train.log"), "a")
                 log.write("$ " + " ".join(argv) + "\n")
                 log.flush()
-                print(f"  {'resume' if '--resume' in argv else 'start '}  {run.name}", flush=True)
+                print(f"  {'resume' if '--resume' in argv else 'start '}  {run.name}"
+                      f"{saved_text(os.path.join(args.runs, run.name))}", flush=True)
                 process = subprocess.Popen([sys.executable] + argv[1:], stdout=log,
                                            stderr=subprocess.STDOUT, env=env, cwd=ROOT)
                 running[process.pid] = (run, process, log)

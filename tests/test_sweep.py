@@ -222,6 +222,7 @@ def test_a_paused_run_resumes_to_the_same_result(tmp_path):
     assert len(progress) == 2 + 6 and all("| 1 of 3 |" in row for row in progress[2:])
     resumed = sweep_cli(tmp_path, "--until", "+600")     # each run told the minutes left
     assert resumed.stdout.count("resume ") == 6 and "none started after " in resumed.stdout
+    assert resumed.stdout.count(" (1 of 3 epochs saved)") == 6     # how far each had come
     for name in os.listdir(tmp_path / "runs"):
         command = [line for line in open(tmp_path / "runs" / name / "train.log")
                    if line.startswith("$ ")][-1].split()
