@@ -347,7 +347,7 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     assert Image.open(figure).size == (1400, 900)
     summary = open(results / "mnist" / "grid-summary.md").read().splitlines()  # the README's
     assert summary[:4] == [                        # a grid without PS runs: GS's columns
-        "| K | GS, slotnp (seeds; minutes) | GS, paper |", "|---|---|---|",
+        "| K | GS, slotnp, scores lambda (seeds; minutes) | GS, paper |", "|---|---|---|",
         "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 |",
         "| 4 | **98.10** (1; 4.0 min) | 98.00 |"]
     assert "| learned weights | **97.92** +- 0.03 (2) | 4.0 | 97.95 |" in summary
@@ -377,8 +377,8 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     assert Image.open(exploration).size == (2700, 700)   # GS, PS's argmax, PS's draws
     summary = open(results / "mnist" / "grid-summary.md").read().splitlines()
     assert summary[:3] == [                        # with a PS run, PS's columns too
-        "| K | GS, slotnp (seeds; minutes) | GS, paper | PS, slotnp (seeds; minutes) | "
-        "PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|",
+        "| K | GS, slotnp, scores lambda (seeds; minutes) | GS, paper | PS, slotnp (seeds; "
+        "minutes) | PS, paper | PS: expected weight, argmax |", "|---|---|---|---|---|---|",
         "| 2 | **97.50** +- 0.71 (2; 4.0 min) | 97.15 | **90.00** (1; 1.0 min) | 97.07 | - |"]
     from slotnp.run.collate import summary_markdown          # PS alone: PS's columns alone
     assert summary_markdown(collate([sampled], str(results))).splitlines()[:3] == [
@@ -556,10 +556,12 @@ def test_a_short_grid_figure_says_the_papers_points_are_of_its_full_protocol(tmp
         {"slotnp G": [2, 4, 8, 16, 32, 64], "slotnp P": [8]}
     assert {label[:8]: K for label, K in series.items()} == \
         {"slotnp G": [2, 8, 64], "slotnp P": [8]}
-    assert authors_title.endswith("(140 epochs, 240 epochs)")
-    assert list(authors_series) == [
+    assert authors_title.endswith("(140 epochs, 180 epochs, 240 epochs)")
+    assert list(authors_series) == [             # GS and PS at K = 8, each its rule's only one
         "slotnp GS, bound 1.73205, wd 0, scores 1.73205, leading convolutions unpadded, a "
-        "constant rate, dropout before FC1 and FC2, flips only, lr 0.1, 140 epochs (1 seed)"]
+        "constant rate, dropout before FC1 and FC2, flips only, lr 0.1, 140 epochs (1 seed)",
+        "slotnp PS, bound 1.73205, wd 0, scores 1.73205, leading convolutions unpadded, a "
+        "constant rate, dropout before FC1 and FC2, flips only, lr 50, 180 epochs (1 seed)"]
     assert short_paper == ["paper GS (200 epochs)", "paper PS (200 epochs)"]   # PS: K = 8
     assert short_learned == "paper, learned weights (200 epochs)"
     assert short_title.endswith("(short protocol: 25 epochs)")
@@ -622,9 +624,12 @@ def test_the_papers_figure_stands_beside_its_protocol_and_the_authors_whole_one_
     code's whole protocol (which of the two gave the paper's numbers is what is measured), not
     for one departure alone or the authors' protocol at another length or rate."""
     from slotnp.run.collate import paper_value
-    gs, learned = [run for spec in sweep.PRESETS["cifar-conv2-authors"]
-                   for run in sweep.grid(**spec)]
-    assert (paper_value(gs), paper_value(learned)) == (78.1, 79.3)
+    gs, learned, sampled = [run for spec in sweep.PRESETS["cifar-conv2-authors"]
+                            for run in sweep.grid(**spec)]
+    assert [paper_value(run) for run in (gs, learned, sampled)] == [78.1, 79.3, 71.6]
+    # PS with the paper's lambda for its initial scores is not the authors' protocol
+    assert paper_value(sweep.grid(["conv2"], K=[8], selection=["sample"], lr=[50.0], epochs=180,
+                                  **sweep.AUTHORS)[0]) is None
     assert paper_value(sweep.grid(["conv2"], K=[8], selection=["greedy"])[0]) == 78.1
     for departs in (dict(padding=["authors"]), dict(sweep.AUTHORS, epochs=200),
                     dict(sweep.AUTHORS, epochs=140, lr=[0.01])):
@@ -632,6 +637,10 @@ def test_the_papers_figure_stands_beside_its_protocol_and_the_authors_whole_one_
             is None
     # the README's summary has no weight-decay column: the authors' 0 is said in words
     from slotnp.run.collate import collate, summary_markdown
-    summary = summary_markdown(collate([gs, learned], "/nonexistent")).splitlines()
+    summary = summary_markdown(collate([gs, learned, sampled], "/nonexistent")).splitlines()
     assert summary[0].startswith("| K | GS, slotnp, 140 epochs, weight decay 0, leading ")
+    # each selection's columns say its own protocol (PS: 180 epochs at 50)
+    assert "| PS, slotnp, 180 epochs, scores U(0, 1.73205 sigma), leading convolutions unpadded, " \
+        "a constant rate, dropout before FC1 and FC2, flips only, lr 50 (seeds; minutes) | " \
+        "PS, paper |" in summary[0]
     assert summary[-1].startswith("| learned weights, ") and ", weight decay 0 |" in summary[-1]

@@ -13,8 +13,8 @@ import os
 import numpy as np
 
 from ..core import init
-from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, VARIATIONS, authors_lr, \
-    default_weight_decay, paper_lr, variation_default, variation_text
+from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, DEFAULT_SCORE_BOUND, VARIATIONS, \
+    authors_lr, default_weight_decay, paper_lr, variation_default, variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -103,12 +103,13 @@ def paper_value(run):
 
 def authors_protocol(run):
     """Whether a CONV-2 run is trained as the authors' released code trains it (config.py's
-    AUTHORS_PROTOCOL, epochs and rates)."""
+    AUTHORS_PROTOCOL, epochs and rates; slot scores started U(0, the option bound * sigma))."""
     method = "learned" if run.learned else run.selection
     lr = authors_lr(None if run.learned else run.selection, run.K)
     wanted = dict(AUTHORS_PROTOCOL, **({} if lr is None else {"lr": lr}))
     return run.net == "conv2" and run.epochs == AUTHORS_EPOCHS.get(method) and \
-        dict(run.variations, weight_decay=run.weight_decay) == wanted
+        dict(run.variations, weight_decay=run.weight_decay) == wanted and \
+        (run.learned or run.score_bound == run.option_bound)    # scores U(0, the options' bound)
 
 
 def protocol(run):
@@ -177,6 +178,17 @@ def decay_text(run):
     return "" if run.weight_decay == default else f", weight decay {run.weight_decay:g}"
 
 
+def scores_text(run):
+    """', scores U(0, b sigma)' (or lambda) where a slot run's initial scores depart from
+    train.py's default for its selection (the README's tables, which have no column for them),
+    else ''."""
+    default = run.option_bound if DEFAULT_SCORE_BOUND[run.selection] == "options" else None
+    if run.score_bound == default:
+        return ""
+    return ", scores lambda" if run.score_bound is None else \
+        f", scores U(0, {run.score_bound:g} sigma)"
+
+
 def variations_text(run):
     """', leading convolutions unpadded, lr 0.1', ...: what departs from the paper's protocol."""
     return "".join(f", lr {variation_text(key, value)}" if key == "lr" else
@@ -237,13 +249,16 @@ def summary_markdown(rows):
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
     if not plain or len(by_point) < len(plain) or net not in PAPER:
         return None
-    short = protocol(plain[0]["run"]) + decay_text(plain[0]["run"]) + \
-        variations_text(plain[0]["run"])
-    # the columns of the selections the grid has runs of
+    # the columns of the selections the grid has runs of, each with its protocol
+    first = {}
+    for row in plain:
+        first.setdefault(row["run"].selection, row["run"])
+    short = {how: protocol(run) + decay_text(run) + scores_text(run) + variations_text(run)
+             for how, run in first.items()}
     selections = [(how, label) for how, label in (("greedy", "GS"), ("sample", "PS"))
-                  if any(selection == how for selection, _ in by_point)]
-    header = ["K"] + [f"{label}, {source}" for _, label in selections
-                      for source in (f"slotnp{short} (seeds; minutes)", "paper")]
+                  if how in first]
+    header = ["K"] + [f"{label}, {source}" for how, label in selections
+                      for source in (f"slotnp{short[how]} (seeds; minutes)", "paper")]
     sampled_any = selections[-1][0] == "sample"
     header += ["PS: expected weight, argmax"] * sampled_any
     lines = [f"| {' | '.join(header)} |", "|---" * len(header) + "|"]
@@ -443,14 +458,14 @@ def draw_figure(rows, path):
         return True
     # a sweep over K is drawn where there is one: a configuration at a single K (a grid of
     # epoch budgets, say) is left to the table, unless it is its selection rule's only one
-    # (PS at K = 8 beside a GS sweep: a point beside the paper's PS curve)
+    # (PS at K = 8 beside a GS sweep, or beside GS at K = 8: points beside the paper's curves)
     swept = {rule for rule, points in series.values() if len({p[0] for p in points}) > 1}
+    rules = [rule for rule, _ in series.values()]               # one per configuration
     if swept:
-        rules = [rule for rule, _ in series.values()]           # one per configuration
         series = {label: (rule, points) for label, (rule, points) in series.items()
                   if rule in swept and len({p[0] for p in points}) > 1 or
                   rule not in swept and rules.count(rule) == 1}
-    elif len(series) > 1:
+    elif len(set(rules)) < len(rules):
         return False
     if not series:
         return False
