@@ -35,8 +35,8 @@ from datasets import prepare
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
 from slotnp.slots import nets
-from slotnp.run.collate import best_epoch, current, epochs_recorded, progress_of, records_of, \
-    recorded, write_collation
+from slotnp.run.collate import best_epoch, current, epochs_recorded, epochs_so_far, progress_of, \
+    records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -98,8 +98,8 @@ CIFAR_CONV2_ABLATION = [dict(net=["conv2"], K=[8], selection=["greedy"], option_
                              lr=[50.0], seeds=[0], epochs=25)]
 # The authors' released code's whole protocol for CONV-2 (README): GS K = 8 140 epochs at a
 # constant 0.1, learned weights 240 at 0.01, PS K = 8 180 at 50, no weight decay, flips only,
-# the leading convolutions unpadded, dropout on the FC layers' inputs. Which protocol gives the paper's
-# numbers, measured rather than assumed.
+# the leading convolutions unpadded, dropout on the FC layers' inputs. Which protocol gives the
+# paper's numbers, measured rather than assumed.
 AUTHORS = dict({key: [value] for key, value in configs.AUTHORS_PROTOCOL.items()}, seeds=[0])
 CIFAR_CONV2_AUTHORS = [dict(net=["conv2"], K=[8], selection=["greedy"],
                             lr=[configs.authors_lr("greedy", 8)],
@@ -351,11 +351,8 @@ def status(run, runs_dir, results_dir):
 
 def saved_text(folder):
     """' (E of N epochs saved)' for a run folder with epochs to resume from, else ''."""
-    epochs = epochs_recorded(folder)
-    if not epochs or not os.path.isfile(os.path.join(folder, "config.json")):
-        return ""
-    with open(os.path.join(folder, "config.json")) as file:
-        return f" ({len(epochs)} of {json.load(file)['epochs']} epochs saved)"
+    counts = epochs_so_far(folder)
+    return "" if counts is None else " ({} of {} epochs saved)".format(*counts)
 
 
 def command(run, runs_dir, results_dir, data_dir, extra=()):

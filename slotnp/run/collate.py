@@ -75,6 +75,16 @@ def epochs_recorded(folder):
         return [json.loads(line) for line in file if line.strip()]
 
 
+def epochs_so_far(folder):
+    """(E, N): the epochs a run's folder has recorded and the epochs its config.json trains;
+    None where it has recorded none."""
+    epochs, path = epochs_recorded(folder), os.path.join(folder, "config.json")
+    if not epochs or not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        return len(epochs), json.load(file)["epochs"]
+
+
 def recorded(results_dir, run):
     """The recorded result.json of a finished run, or None."""
     folder = records_of(results_dir, run)
@@ -130,11 +140,10 @@ def collate(runs, results_dir):
                              training=[]))
         result = recorded(results_dir, run)
         if result is None:
-            so_far = progress_of(results_dir, run)    # unfinished: its epochs so far, of N
-            if current(so_far, run) and epochs_recorded(so_far):
-                with open(os.path.join(so_far, "config.json")) as file:
-                    rows[index[run.group]]["training"].append(
-                        (len(epochs_recorded(so_far)), json.load(file)["epochs"]))
+            folder = progress_of(results_dir, run)    # unfinished: its epochs so far, of N
+            counts = epochs_so_far(folder) if current(folder, run) else None
+            if counts is not None:
+                rows[index[run.group]]["training"].append(counts)
             continue
         row = rows[index[run.group]]
         row["tests"].append(100 * result["test_acc"])

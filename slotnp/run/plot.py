@@ -336,9 +336,9 @@ def exploration_figure(path, panels):
                           (floor, max(values)), title, "epoch",
                           y_label[0] if y_label else "selections changed (%, log)",
                           log10_y=True)
-            for j, (label, es, shares) in enumerate(lines):   # past ten colours, dashed
-                chart.line(es, shares, SERIES_COLOURS[j % len(SERIES_COLOURS)], label,
-                           dashed=j // len(SERIES_COLOURS) % 2 == 1)
+            for j, (label, es, shares) in enumerate(lines):
+                colour, dashed = series_style(j)
+                chart.line(es, shares, colour, label, dashed=dashed)
             charts.append(chart)
         return image, charts
     image, charts = draw(700)
@@ -392,6 +392,11 @@ def _histogram(values, edges):
 SERIES_COLOURS = (BLUE, RED, PURPLE, ORANGE, GREEN, GREY, BROWN, PINK, OLIVE, CYAN)
 
 
+def series_style(i):
+    """(colour, dashed) of a figure's series i: the ten colours in turn, dashed past them."""
+    return SERIES_COLOURS[i % len(SERIES_COLOURS)], i // len(SERIES_COLOURS) % 2 == 1
+
+
 def accuracy_range(values, bands=()):
     """The accuracy axis of a results figure: every value and every band's mean +- std, with a
     margin of 8% (at least 0.1 point) on each side."""
@@ -442,9 +447,8 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
         if paper_baseline:
             label, value = paper_baseline
             chart.line([min(Ks), max(Ks)], [value, value], GREY, label, width=2)
-        for i, (label, ks, means, stds) in enumerate(series):    # past ten colours, dashed
-            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-            dashed = i // len(SERIES_COLOURS) % 2 == 1
+        for i, (label, ks, means, stds) in enumerate(series):
+            colour, dashed = series_style(i)
             chart.line(ks, means, colour, None, width=2, dashed=dashed)
             chart.points(ks, means, colour, label, errors=stds, offset=-6, dashed=dashed)
         for i, (label, ks, values_, *index) in enumerate(paper):
