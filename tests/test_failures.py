@@ -272,19 +272,32 @@ def test_the_message_of_a_failed_checkpoint_write(tmp_path, monkeypatch, capsys)
     assert err[-1].startswith("error: could not write the checkpoint") and "No space left" in err[-1]
 
 
-def test_divergence_keeps_the_last_finite_state(tmp_path, capsys):
-    """The loss turns non-finite in some epoch: that epoch is not saved."""
+def test_divergence_keeps_the_last_finite_state(tmp_path, capsys, monkeypatch):
+    """The loss turns non-finite in epoch 3: epochs 1-2 stay saved, the NaN state is not."""
     import train
+    from slotnp.core import training
+    real_epoch, calls = training.train_epoch, []
+
+    def diverging_epoch(net, *args, **kwargs):
+        calls.append(1)
+        loss, acc = real_epoch(net, *args, **kwargs)
+        if len(calls) < 3:
+            return loss, acc
+        for layer in net.layers:                 # what a blown-up step leaves behind
+            for value in layer.params.values():
+                value[...] = np.nan
+        return float("nan"), acc
+
+    monkeypatch.setattr(training, "train_epoch", diverging_epoch)
     out = tmp_path / "run"
-    code = train.main(SYNTHETIC + ["--learned", "--lr", "1e30", "--epochs", "5",
-                                   "--out", str(out)])
-    assert code == 2
+    code = train.main(SYNTHETIC + ["--learned", "--epochs", "5", "--out", str(out)])
+    assert code == 2 and len(calls) == 3
     err = capsys.readouterr().err
-    assert "training diverged in epoch" in err and "--lr" in err
-    if (out / "last.npz").exists():
-        meta, params, _ = checkpoint.load(str(out / "last.npz"))
-        assert all(np.isfinite(v).all() for v in params.values())
-        assert all(np.isfinite(r["train_loss"]) for r in meta["state"]["history"])
+    assert "training diverged in epoch 3" in err and "--lr" in err
+    meta, params, _ = checkpoint.load(str(out / "last.npz"))
+    assert meta["state"]["epoch"] == 2 and len(meta["state"]["history"]) == 2
+    assert params and all(np.isfinite(v).all() for v in params.values())
+    assert all(np.isfinite(r["train_loss"]) for r in meta["state"]["history"])
 
 
 def test_checkpoints_never_unpickle(tmp_path):

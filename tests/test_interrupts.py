@@ -173,6 +173,7 @@ def test_a_sweep_passes_the_signal_to_its_runs(tmp_path):
     assert "sweep interrupted" in stderr
     logs = [open(tmp_path / "runs" / name / "train.log").read()
             for name in os.listdir(tmp_path / "runs")]
+    assert len(logs) == 2                 # both runs had started when the signal came
     assert all("terminated: no epoch had finished" in log for log in logs), logs
     assert np.all([not (tmp_path / "runs" / name / "last.npz").exists()
                    for name in os.listdir(tmp_path / "runs")])

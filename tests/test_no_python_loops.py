@@ -37,10 +37,14 @@ def lines_executed_in_slotnp(step):
     return count
 
 
-@pytest.mark.parametrize("path", ["plain", "winograd", "batch_inner"])
-@pytest.mark.parametrize("name, slot, selection", [("conv2", True, "greedy"),
-                                                   ("conv4", True, "sample"),
-                                                   ("lenet", False, "greedy")])
+CONV_PATHS = ["plain", "winograd", "batch_inner"]
+
+
+@pytest.mark.parametrize(  # Lenet has no convolution: plain and one fast path
+    "name, slot, selection, path",
+    [("conv2", True, "greedy", path) for path in CONV_PATHS]
+    + [("conv4", True, "sample", path) for path in CONV_PATHS]
+    + [("lenet", False, "greedy", path) for path in ("plain", "batch_inner")])
 def test_line_count_is_independent_of_batch_and_image_size(monkeypatch, name, slot, selection,
                                                            path):
     monkeypatch.setattr(batch_inner, "STACK_VALUES", 10 ** 9)

@@ -15,12 +15,15 @@ from ..core.gradcheck import layer_errors, rel_error
 
 def straight_through_errors(layer, x, dout):
     """The errors of a slot or edge-popup layer, its choice held fixed (module docstring):
-    "x", "W" (through the dense twin), "scores" (the rule applied to the numerical dL/dw)."""
+    "x", "W" (through the dense twin), "scores" (the rule applied to the numerical dL/dw), and
+    "x (own)" (the layer's own dL/dx against the checked twin's)."""
     layer.forward(x, train=True)
-    layer.backward(dout.copy())
+    dx = layer.backward(dout.copy())
     slot = hasattr(layer, "slots")
     dense = layer.freeze(layer.slots.last_index if slot else None)   # the weight it chose
     errors = layer_errors(dense, x, dout)
+    dense.forward(x, train=True)
+    errors["x (own)"] = rel_error(dx, dense.backward(dout.copy()))
     dw = backend.to_host(dense.grads["W"])
     if slot:
         expected, got = dw[..., None] * backend.to_host(layer.options), layer.score_grad()

@@ -72,16 +72,26 @@ def test_factored_greedy_selection_when_a_over_b_overflows(xp):
 def test_greedy_selection_in_chunks_equals_one_pass(xp, rng, monkeypatch):
     """Chunks are whole rows of the weight (its first axis; 36 connections each here), at least
     one: chunks of 1, 2 and 3 of the 5 rows, the last chunk of each core's part shorter, give the
-    same greedy choice, index and option, as one pass over the whole layer."""
-    layer = SlotConv2d(4, 5, 3, K=6, rng=rng)
+    same greedy choice, index and option, as one pass over the whole layer. (The layer keeps its
+    options, so the factored selection itself runs, not the interval twin's.)"""
+    layer = SlotConv2d(4, 5, 3, K=6, rng=rng, keep_options=True)
+    assert type(layer.slots) is slot_factored.FactoredSlots
     layer.params["coef_options"][...] = device(
         rng.standard_normal(layer.weight_shape).astype(np.float32))
+    passes = []                                  # the argmax passes: one per chunk on NumPy
+    real_first_argmax = slot_factored.first_argmax
+    monkeypatch.setattr(slot_factored, "first_argmax",
+                        lambda *a, **k: passes.append(1) or real_first_argmax(*a, **k))
     monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", 10 ** 9)
     whole = [backend.to_host(a).copy() for a in layer.slots.greedy(layer.params)]
-    for chunk in (7, 72, 108):   # 7 values round up to one row; 72 and 108 are 2 and 3 rows
+    chunks_in_one_pass = len(passes)
+    for chunk, rows in ((7, 1), (72, 2), (108, 3)):   # 7 values round up to one row
         monkeypatch.setattr(slot_factored, "SELECTION_CHUNK_VALUES", chunk)
+        del passes[:]
         chunked = [backend.to_host(a) for a in layer.slots.greedy(layer.params)]
         assert np.array_equal(chunked[0], whole[0]) and np.array_equal(chunked[1], whole[1])
+        if xp is np:                             # the GPU compares all options at once
+            assert len(passes) >= -(-5 // rows) > chunks_in_one_pass
     scores = backend.to_host(layer.scores)
     assert np.array_equal(whole[0], scores.argmax(axis=-1))
 

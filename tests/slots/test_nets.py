@@ -49,10 +49,18 @@ def test_overfits_64_examples(xp, twins_on, name, slot, lr):
     assert float((net.forward(x, train=False).argmax(1) == labels).mean()) == 1.0
 
 
-def test_same_seed_same_network_on_every_backend(xp):
-    reference = nets.build("conv2", K=3, seed=5, image_size=8)   # built with the active backend
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("device", ["active", "counting"])
+def test_same_seed_same_network_on_every_backend(xp, device, shared):
+    """Built on the backend under test (on a CPU-only machine also on the counting stand-in
+    for CuPy, run/counting.py, whose arrays are not NumPy's), a seed gives NumPy's network."""
+    if device == "counting":
+        from slotnp.run import counting  # noqa: F401  (registers the backend)
+        backend.use("counting")
+    reference = nets.build("conv2", K=3, seed=5, image_size=8, shared=shared)
+    assert device == "active" or backend.xp_of(reference.layers[0].slots.options) is not np
     backend.use("numpy")
-    host = nets.build("conv2", K=3, seed=5, image_size=8)
+    host = nets.build("conv2", K=3, seed=5, image_size=8, shared=shared)
     for name, layer in nets.slot_layers(reference):
         twin = dict(nets.slot_layers(host))[name]
         assert np.array_equal(backend.to_host(layer.options), twin.options)
