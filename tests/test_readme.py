@@ -23,7 +23,7 @@ def shown_commands(script):
     for line in text.splitlines():
         line = line.strip().split(" #")[0].split(" >")[0]
         if line.startswith(f"python {script} "):
-            commands.append(shlex.split(line)[2:])
+            commands.append(shlex.split(line)[1 + len(script.split()):])
     return commands
 
 
@@ -39,6 +39,15 @@ def test_every_train_command_shown_parses(argv):
 @pytest.mark.parametrize("argv", shown_commands("sweep.py"), ids=" ".join)
 def test_every_sweep_command_shown_parses(argv):
     sweep.parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", shown_commands("-m slotnp.run.compare"), ids=" ".join)
+def test_every_compare_command_shown_draws_from_the_records(argv, tmp_path):
+    from slotnp.run import compare
+    out = argv[argv.index("--out") + 1]
+    assert os.path.isfile(os.path.join(ROOT, out))             # the figure shown is committed
+    runs = [os.path.join(ROOT, a) if a.startswith("results/") else a for a in argv]
+    assert compare.main(runs + ["--out", str(tmp_path / "figure.png")]) == 0
 
 
 def test_the_flag_table_lists_every_flag_of_train_py():
