@@ -1,5 +1,6 @@
-"""The README's commands stay true: every train.py and sweep.py command it shows parses, and
-its flag table lists exactly train.py's flags."""
+"""The README's commands stay true: every train.py and sweep.py command it shows parses, every
+comparison it shows draws its committed figure, and its flag table lists exactly train.py's
+flags."""
 import os
 import re
 import shlex
@@ -29,6 +30,7 @@ def shown_commands(script):
 
 def test_the_readme_shows_both_scripts():
     assert len(shown_commands("train.py")) >= 3 and len(shown_commands("sweep.py")) >= 5
+    assert len(shown_commands("-m slotnp.run.compare")) >= 1
 
 
 @pytest.mark.parametrize("argv", shown_commands("train.py"), ids=" ".join)
@@ -42,12 +44,26 @@ def test_every_sweep_command_shown_parses(argv):
 
 
 @pytest.mark.parametrize("argv", shown_commands("-m slotnp.run.compare"), ids=" ".join)
-def test_every_compare_command_shown_draws_from_the_records(argv, tmp_path):
+def test_every_compare_command_shown_draws_the_committed_figure_from_the_records(argv,
+                                                                                 tmp_path):
+    """The command runs on the committed records, and the figure shown is what it draws now:
+    each run's colour covers as many pixels (within 2%; the text may differ between Pillows),
+    so a figure left behind by a record that grew fails."""
+    import numpy as np
+    from PIL import Image
+
     from slotnp.run import compare
-    out = argv[argv.index("--out") + 1]
-    assert os.path.isfile(os.path.join(ROOT, out))             # the figure shown is committed
+    from slotnp.run.plot import series_style
+    shown = os.path.join(ROOT, argv[argv.index("--out") + 1])
     runs = [os.path.join(ROOT, a) if a.startswith("results/") else a for a in argv]
     assert compare.main(runs + ["--out", str(tmp_path / "figure.png")]) == 0
+    runs_drawn = next(i for i, a in enumerate(argv) if a.startswith("--"))   # the RUN folders
+    for i in range(runs_drawn):
+        colour = np.array(series_style(i)[0])
+        now, committed = (int((np.abs(np.asarray(Image.open(path).convert("RGB"), dtype=int)
+                                      - colour).sum(axis=-1) == 0).sum())
+                          for path in (tmp_path / "figure.png", shown))
+        assert abs(now - committed) <= 0.02 * committed, (i, now, committed)
 
 
 def test_the_flag_table_lists_every_flag_of_train_py():

@@ -67,22 +67,46 @@ def progress_of(results_dir, run):
 
 
 def epochs_recorded(folder):
-    """The epochs of the metrics.jsonl in `folder`, as dicts in order ([] if none)."""
+    """The epochs of the metrics.jsonl in `folder`, as dicts in order ([] if none); a line that
+    is not a JSON object raises a ValueError that names it."""
     path = os.path.join(folder, "metrics.jsonl")
     if not os.path.isfile(path):
         return []
+    epochs = []
     with open(path) as file:
-        return [json.loads(line) for line in file if line.strip()]
+        for number, line in enumerate(file, 1):
+            if line.strip():
+                try:
+                    epochs.append(json.loads(line))
+                except json.JSONDecodeError:
+                    epochs.append(None)
+                if not isinstance(epochs[-1], dict):
+                    raise ValueError(f"{path}, line {number}, is not an epoch's JSON object: "
+                                     "the file is damaged; restore it from the run's records")
+    return epochs
+
+
+def epochs_planned(folder):
+    """The epochs a run's config.json trains, or None where it has none (or says none)."""
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as file:
+            epochs = json.load(file).get("epochs")
+    except (json.JSONDecodeError, AttributeError):
+        raise ValueError(f"{path} is not a run's configuration: the file is damaged; restore "
+                         "it from the run's records") from None
+    return epochs if isinstance(epochs, int) else None
 
 
 def epochs_so_far(folder):
     """(E, N): the epochs a run's folder has recorded and the epochs its config.json trains;
     None where it has recorded none."""
-    epochs, path = epochs_recorded(folder), os.path.join(folder, "config.json")
-    if not epochs or not os.path.isfile(path):
+    epochs, planned = epochs_recorded(folder), epochs_planned(folder)
+    if not epochs or planned is None:
         return None
-    with open(path) as file:
-        return len(epochs), json.load(file)["epochs"]
+    return len(epochs), planned
 
 
 def recorded(results_dir, run):

@@ -76,7 +76,8 @@ def main(argv=None):
             print(f"{layer!r}: checked straight-through. Its scores choose the weight, and a "
                   "choice does not move under a small nudge (its numerical gradient is 0), so "
                   "the choice is held fixed: the chosen weight's gradient is checked "
-                  "numerically, and the score gradient against the rule applied to it.")
+                  "numerically, the layer's own dx against that dense twin's (the row x (own)), "
+                  "and the score gradient against the rule applied to it.")
             errors = straight_through_errors(layer, x, dout)
         else:
             print(f"{layer!r}: analytic against numerical gradients of sum(y * dout).")

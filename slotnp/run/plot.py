@@ -458,6 +458,30 @@ def k_sweep_figure(path, series, paper=(), bands=(), paper_baseline=None, title=
     save_figure(path, plot, below=len(series) > 2)
 
 
+def runs_figure(path, runs, y_label, title=""):
+    """One metric per epoch of several runs, a line each, and a point at each run's best epoch.
+
+    runs: (label, epochs, values, best epoch or None) per run; y_label: the metric's name.
+    Every value sets the y range, the first epochs' too, so no line leaves the frame."""
+    values = [v for _, _, ys, _ in runs for v in ys]
+    last = max(x for _, xs, _, _ in runs for x in xs)
+
+    def plot(image):
+        chart = Chart(image, (150, 90, 1360, 760), (0, max(last, 5)), (min(values), max(values)),
+                      title, "epoch", y_label)
+        for i, (label, xs, ys, best) in enumerate(runs):
+            colour, dashed = series_style(i)
+            if len(xs) > 1:
+                chart.line(xs, ys, colour, label, dashed=dashed)
+                label = None
+            if best is not None:
+                xs, ys = [best], [ys[xs.index(best)]]
+            if best is not None or label:              # a lone value: its point is the run
+                chart.points(xs, ys, colour, label, dashed=dashed)
+        return chart
+    save_figure(path, plot)
+
+
 def budget_figure(path, alone, tuned, bands=(), title=""):
     """A fixed budget of epochs split between slot-machine training and fine-tuning: test
     accuracy (%) against the slot-machine epochs E. alone: (Es, accuracies) of the slot machine

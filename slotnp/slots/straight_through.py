@@ -3,8 +3,8 @@
 Their scores choose a weight (an argmax, a top-k), and a choice is a step function: nudging a
 score by h changes nothing, so its numerical gradient is 0 although the straight-through rule
 gives g * option. So the check holds the choice fixed: a dense twin of the layer holding the
-chosen weight w is checked numerically (core/gradcheck.py: dL/dx and dL/dw), and then the
-score gradient must equal the rule applied to that dL/dw: dL/dscores[..., k] = dL/dw *
+chosen weight w is checked numerically (core/gradcheck.py: dL/dx and dL/dw), the layer's own
+dL/dx must equal the twin's, and the score gradient the rule applied to that dL/dw: dL/dscores[..., k] = dL/dw *
 options[..., k] for slot layers, dL/dscores = dL/dw * W * sign(scores) for edge-popup.
 """
 import numpy as np
