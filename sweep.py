@@ -35,8 +35,8 @@ from datasets import prepare
 from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
 from slotnp.slots import nets
-from slotnp.run.collate import best_epoch, current, epochs_recorded, epochs_so_far, progress_of, \
-    records_of, recorded, write_collation
+from slotnp.run.collate import DamagedRecord, best_epoch, current, epochs_recorded, \
+    epochs_so_far, progress_of, records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -682,6 +682,15 @@ def main(argv=None):
     args = parse_args(argv)
     for signum in (signal.SIGINT, signal.SIGTERM):   # also when started in the background
         signal.signal(signum, interrupt)
+    try:
+        return sweep_grid(args)
+    except DamagedRecord as error:
+        print(f"sweep: error: {error}", file=sys.stderr)
+        return 2
+
+
+def sweep_grid(args):
+    """Record what other runs have, run the rest (or print their commands), then collate."""
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
     tuned = {r.finetune_of.name for r in runs if r.finetune_of is not None}
     for run in runs:     # (not a run to fine-tune: that needs its own best.npz)

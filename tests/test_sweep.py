@@ -644,3 +644,17 @@ def test_the_papers_figure_stands_beside_its_protocol_and_the_authors_whole_one_
         "a constant rate, dropout before FC1 and FC2, flips only, lr 50 (seeds; minutes) | " \
         "PS, paper |" in summary[0]
     assert summary[-1].startswith("| learned weights, ") and ", weight decay 0 |" in summary[-1]
+
+
+def test_a_damaged_record_is_one_line(tmp_path, capsys):
+    """A metrics.jsonl line that is not an epoch's object (a disk that filled mid-write, an
+    edit): the collation names the file and line, and stops with code 2."""
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"])[0]
+    folder = write_record(tmp_path / "results", run)
+    (folder / "metrics.jsonl").write_text(json.dumps(dict(epoch=1, val_acc=0.5)) + "\n{\"ep\n")
+    code = sweep.main(["--net", "lenet", "--K", "2", "--selection", "greedy", "--collate",
+                       "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("sweep: error: ")
+    assert err[-1].endswith("metrics.jsonl, line 2, is not an epoch's JSON object: the file is "
+                            "damaged; restore it from the run's records")

@@ -66,9 +66,13 @@ def progress_of(results_dir, run):
     return os.path.join(results_dir, run.dataset, "in-progress", run.name)
 
 
+class DamagedRecord(ValueError):
+    """A run's metrics.jsonl or config.json that cannot be read, told in one line."""
+
+
 def epochs_recorded(folder):
     """The epochs of the metrics.jsonl in `folder`, as dicts in order ([] if none); a line that
-    is not a JSON object raises a ValueError that names it."""
+    is not a JSON object raises DamagedRecord, which names it."""
     path = os.path.join(folder, "metrics.jsonl")
     if not os.path.isfile(path):
         return []
@@ -81,8 +85,9 @@ def epochs_recorded(folder):
                 except json.JSONDecodeError:
                     epochs.append(None)
                 if not isinstance(epochs[-1], dict):
-                    raise ValueError(f"{path}, line {number}, is not an epoch's JSON object: "
-                                     "the file is damaged; restore it from the run's records")
+                    raise DamagedRecord(f"{path}, line {number}, is not an epoch's JSON "
+                                        "object: the file is damaged; restore it from the "
+                                        "run's records")
     return epochs
 
 
@@ -95,8 +100,8 @@ def epochs_planned(folder):
         with open(path) as file:
             epochs = json.load(file).get("epochs")
     except (json.JSONDecodeError, AttributeError):
-        raise ValueError(f"{path} is not a run's configuration: the file is damaged; restore "
-                         "it from the run's records") from None
+        raise DamagedRecord(f"{path} is not a run's configuration: the file is damaged; "
+                            "restore it from the run's records") from None
     return epochs if isinstance(epochs, int) else None
 
 

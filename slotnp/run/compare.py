@@ -14,7 +14,7 @@ import numbers
 import os
 import sys
 
-from .collate import best_epoch, epochs_planned, epochs_recorded
+from .collate import DamagedRecord, best_epoch, epochs_planned, epochs_recorded
 from .plot import runs_figure
 
 METRICS = {"val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)",
@@ -35,7 +35,7 @@ def read_run(folder):
                            "or its records (results/<dataset>/runs/<name>)")
     try:
         epochs, planned = epochs_recorded(folder), epochs_planned(folder)
-    except ValueError as error:
+    except DamagedRecord as error:
         raise CompareError(str(error)) from None
     if not epochs:
         raise CompareError(f"{folder}/metrics.jsonl records no epoch yet: compare the run once "
