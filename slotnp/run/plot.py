@@ -321,21 +321,28 @@ def learning_curves(history, path):
 
 
 def exploration_figure(path, panels):
-    """The share of connections whose selection changed in each epoch (%, log scale), a panel
-    per (title, [(label, epochs, shares)]) or (title, lines, the y axis's label). Each legend
-    goes in a corner of its panel where it covers no line; where some panel has none, the
-    figure is drawn again, taller, with every legend under its panel."""
-    values = [v for _, lines, *_ in panels for _, _, shares in lines for v in shares if v > 0]
-    floor = max(min(values), 1e-4)
+    """The share of connections whose selection changed in each epoch (%), a panel per (title,
+    [(label, epochs, shares)]), or (title, lines, the y axis's label), or (title, lines, label,
+    False): a linear axis. The log panels share one scale (GS against PS); a linear one spans
+    its own values (PS's draws that differ, 80-90% throughout). Each legend goes in a corner of
+    its panel where it covers no line; where some panel has none, the figure is drawn again,
+    taller, with every legend under its panel."""
+    panels = [(title, lines, (rest + ["selections changed (%, log)"])[0], (rest[1:] + [True])[0])
+              for title, lines, *rest in panels]
+    logged = [v for _, lines, _, log in panels if log for _, _, shares in lines for v in shares
+              if v > 0]
+    floor = max(min(logged), 1e-4) if logged else None
     epochs = [e for _, lines, *_ in panels for _, es, _ in lines for e in es]
+
+    def y_range(lines, log):
+        values = [v for _, _, shares in lines for v in shares]
+        return (floor, max(logged)) if log else (min(values), min(100.0, max(values)))
 
     def draw(height):
         image, charts = Image.new("RGB", (900 * len(panels), height), "white"), []
-        for i, (title, lines, *y_label) in enumerate(panels):
+        for i, (title, lines, y_label, log) in enumerate(panels):
             chart = Chart(image, (150 + 900 * i, 80, 830 + 900 * i, 580), (0, max(epochs)),
-                          (floor, max(values)), title, "epoch",
-                          y_label[0] if y_label else "selections changed (%, log)",
-                          log10_y=True)
+                          y_range(lines, log), title, "epoch", y_label, log10_y=log)
             for j, (label, es, shares) in enumerate(lines):
                 colour, dashed = series_style(j)
                 chart.line(es, shares, colour, label, dashed=dashed)

@@ -133,3 +133,25 @@ def test_a_dashed_line_draws_on_and_off_along_its_path_and_past_ten_colours(tmp_
     # (drawn twice: again, taller, with the legend under the panel)
     assert [dashed for _, dashed in drawn[-11:]] == [False] * 10 + [True]
     assert legends[-11:] == ["point"] * 10 + ["dashed point"]
+
+
+def test_an_exploration_figures_linear_panel_spans_its_own_values(tmp_path, monkeypatch):
+    """PS's draws differ on 85-87% of the connections throughout: on the log panels' shared
+    scale (0.01-100%) that is a flat line along the top; its own linear axis shows the fall."""
+    from slotnp.run import plot
+    made = []
+
+    class Recording(plot.Chart):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+    monkeypatch.setattr(plot, "Chart", Recording)
+    epochs = [1, 2, 3]
+    exploration_figure(tmp_path / "two.png", [
+        ("GS", [("K = 8", epochs, [10.0, 1.0, 0.01])]),
+        ("PS, two draws differ", [("K = 8", epochs, [87.4, 86.0, 84.8])], "draws differ (%)",
+         False)])
+    log_panel, linear_panel = made[-2:]
+    assert log_panel.log10_y and log_panel.y_ticks == [0.01, 0.1, 1.0, 10.0]
+    assert not linear_panel.log10_y and linear_panel.y_label == "draws differ (%)"
+    assert 84 <= linear_panel.y_ticks[0] <= 84.8 and 87.4 <= linear_panel.y_ticks[-1] <= 88
