@@ -546,10 +546,10 @@ def run_all(runs, args):
                 busy.append(run)
             if not running:
                 break
-            pid, _ = os.wait()
+            pid, wait_status = os.wait()   # reaps the process: its status is only here
             if pid in running:
                 run, process, log = running.pop(pid)
-                process.returncode = process.wait()
+                process.returncode = os.waitstatus_to_exitcode(wait_status)
                 finish(run, process, log)
     except KeyboardInterrupt:
         # SIGTERM, not SIGINT: a run started in the background may ignore SIGINT
@@ -569,17 +569,17 @@ def run_all(runs, args):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Any flags after -- are passed to every train.py run.")
+    p = cli.OneLineErrors(description=__doc__.split("\n\n")[0],
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          epilog="Any flags after -- are passed to every train.py run.")
     p.add_argument("--preset", choices=sorted(PRESETS), help="a named grid, or union of grids "
                    "(flags below add to or override each)")
-    p.add_argument("--net", nargs="+")
-    p.add_argument("--K", nargs="+", type=int)
+    p.add_argument("--net", nargs="+", choices=nets.NETS)
+    p.add_argument("--K", nargs="+", type=cli.positive_int)
     p.add_argument("--selection", nargs="+", choices=("greedy", "sample"))
     p.add_argument("--learned", action="store_true", default=None,
                    help="also learned-weights runs")
-    p.add_argument("--seeds", nargs="+", type=int)
+    p.add_argument("--seeds", nargs="+", type=cli.non_negative_int)
     p.add_argument("--option-bound", nargs="+", type=float)
     p.add_argument("--score-bound", nargs="+",
                    help="initial-score bounds: numbers, 'paper' or 'options' (train.py's)")
@@ -609,9 +609,10 @@ def parse_args(argv=None):
                         "name, the paper's too)")
     p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
                    help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
-    p.add_argument("--epochs", type=int, help="default: train.py's (200; 100 for edge-popup)")
+    p.add_argument("--epochs", type=cli.non_negative_int,
+                   help="default: train.py's (200; 100 for edge-popup); 0: the nets as drawn")
     p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
-    p.add_argument("--time-limit", type=float, metavar="MIN",
+    p.add_argument("--time-limit", type=cli.positive_float, metavar="MIN",
                    help="each run stops after the epoch that passes MIN minutes (resume later)")
     p.add_argument("--until", type=deadline, metavar="HH:MM|+MIN",
                    help="start no run after this time (of day, or minutes from now); a run "

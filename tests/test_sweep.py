@@ -658,3 +658,31 @@ def test_a_damaged_record_is_one_line(tmp_path, capsys):
     assert code == 2 and err[-1].startswith("sweep: error: ")
     assert err[-1].endswith("metrics.jsonl, line 2, is not an epoch's JSON object: the file is "
                             "damaged; restore it from the run's records")
+
+
+def test_a_run_that_fails_is_reported_failed_not_paused(tmp_path):
+    """train.py ends with code 2 (a flag it refuses): the sweep says FAILED with that code and
+    ends with 1, where a run stopped by its time limit ends with 0 and is 'paused'."""
+    done = subprocess.run([sys.executable, "sweep.py", "--net", "lenet", "--K", "2",
+                           "--selection", "greedy", "--seeds", "0", "--epochs", "1",
+                           *folders(tmp_path), "--", "--dataset", "synthetic",
+                           "--batch-size", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    failed = [line for line in done.stdout.splitlines() if line.startswith("  FAILED  lenet-K2")]
+    assert len(failed) == 1 and "(exit 2; see " in failed[0]
+    assert "0 paused, 1 failed" in done.stdout and "paused  lenet" not in done.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--net", "LeNet"], "argument --net: invalid choice: 'LeNet'"),
+    (["--preset", "foo"], "argument --preset: invalid choice: 'foo'"),
+    (["--net", "lenet", "--K", "0", "--selection", "greedy"], "--K: must be an integer >= 1"),
+    (["--net", "lenet", "--learned", "--seeds", "-1"], "--seeds: must be an integer >= 0"),
+    (["--net", "lenet", "--learned", "--time-limit", "0"], "--time-limit: must be a positive"),
+])
+def test_a_bad_sweep_flag_is_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        sweep.parse_args(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and message in err[0], err
