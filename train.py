@@ -48,7 +48,9 @@ def dispatch(args):
 def train(args):
     """A new run, or (--resume) the rest of one, in its own locked output folder."""
     out = args.out if args.resume else configs.resolve_config(args)["out"]
-    if not args.resume:
+    if args.resume:
+        run_folder.check_resumable(out)
+    else:
         run_folder.check_new(out, args.overwrite, remove=False)  # refuse without touching it
     run_folder.make(out)
     with run_folder.Lock(out):

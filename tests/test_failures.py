@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,15 @@ def bad_inputs(tmp, trained):
     cases.append((SYNTHETIC + ["--out", str(a_file / "run")], "cannot create the output folder"))
     cases.append((SYNTHETIC + ["--out", str(trained / "slot")], "already holds a run"))
     cases.append((SYNTHETIC + ["--resume", "--out", str(tmp / "never-ran")], "does not exist"))
+    shutil.copytree(trained / "slot", tmp / "no-last")      # last.npz removed (to save disk)
+    os.remove(tmp / "no-last" / "last.npz")
+    cases.append((["--resume", "--out", str(tmp / "no-last")], "holds a trained run (best.npz, "
+                  "result.json) but no last.npz to resume from"))
+    cases.append((SYNTHETIC + ["--resume-or-start", "--out", str(tmp / "no-last")],
+                  "holds a trained run (best.npz, result.json) but no last.npz"))
+    os.makedirs(tmp / "no-epoch")                             # killed in its first epoch
+    shutil.copy(trained / "slot" / "config.json", tmp / "no-epoch")
+    cases.append((["--resume", "--out", str(tmp / "no-epoch")], "no epoch finished"))
     # checkpoints
     corrupt = tmp / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip file")

@@ -15,7 +15,7 @@ import datasets
 from datasets import prepare
 from ..core import backend, twins
 from ..slots import nets
-from . import memory
+from . import memory, run_folder
 from .checkpoint import CheckpointError
 from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS, SCHEDULES
 from .evaluation import DEFAULT_EVAL_DRAWS, EVALUATIONS
@@ -218,7 +218,11 @@ def parse_args(argv=None):
         if args.resume or args.overwrite:
             p.error("--resume-or-start decides between --resume and a new run itself")
         args.resume = os.path.isfile(os.path.join(args.out, "last.npz"))
-        # no last.npz: no epoch ever finished there, so nothing trained can be lost
+        trained = run_folder.trained_files(args.out)
+        if not args.resume and trained:
+            p.error(f"{args.out} holds a trained run ({', '.join(trained)}) but no last.npz to "
+                    "resume from; pick another --out, or move that run away to start again")
+        # no last.npz and nothing trained: no epoch ever finished there, so nothing is lost
         args.overwrite = not args.resume
     return args
 

@@ -12,6 +12,7 @@ layer's packed indices, in the header's order.
 """
 import json
 import math
+import os
 import struct
 
 import numpy as np
@@ -55,8 +56,14 @@ def write(path, config, options_digest, layers):
         payload.append(pack(index, bits_for(K)))
     header = json.dumps(dict(format=FORMAT, config=config, options_digest=options_digest,
                              layers=entries), separators=(",", ":")).encode()
-    with open(path, "wb") as file:
-        file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
+    temporary = path + ".tmp"            # whole or not at all: a failed write leaves nothing
+    try:
+        with open(temporary, "wb") as file:
+            file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def is_export(path):

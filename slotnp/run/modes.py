@@ -31,6 +31,9 @@ def load_slot_machine(path):
 
 def export_slot_machine(args):
     source, target = args.export
+    if os.path.exists(target):         # a checkpoint, a run's records: nothing trained is lost
+        raise RunFolderError(f"{target} already exists; --export writes a new file: pick "
+                             "another FILE (or delete that one first)")
     config, meta, net = load_slot_machine(source)
     digest = checkpoint.options_digest(net)
     stored = meta.get("options_digest")

@@ -55,6 +55,31 @@ def check_new(folder, overwrite, remove=True):
         os.remove(os.path.join(folder, name))
 
 
+def trained_files(folder):
+    """What a finished epoch leaves besides last.npz: best.npz, result.json (those present)."""
+    return [name for name in ("best.npz", "result.json")
+            if os.path.exists(os.path.join(folder, name))]
+
+
+def check_resumable(folder):
+    """Before --resume: refuse, saying what to do, a folder without last.npz."""
+    if os.path.isfile(os.path.join(folder, "last.npz")):
+        return
+    if not os.path.isdir(folder):
+        raise RunFolderError(f"{folder} does not exist: --resume continues a run in the folder "
+                             "it was trained into; check --out")
+    trained = trained_files(folder)
+    if trained:
+        raise RunFolderError(f"{folder} holds a trained run ({', '.join(trained)}) but no "
+                             "last.npz to resume from; its best.npz still evaluates (--eval); "
+                             "to train again, pick another --out")
+    if existing_run_files(folder):
+        raise RunFolderError(f"{folder} holds a run of which no epoch finished (no last.npz), "
+                             f"so there is nothing to resume; start it again with --overwrite "
+                             f"--out {folder}")
+    raise RunFolderError(f"{folder} holds no run to resume; start one there without --resume")
+
+
 class Lock:
     """`with Lock(folder):` holds the folder's lock, or raises RunFolderError at once."""
 

@@ -50,6 +50,27 @@ def test_an_export_is_small_and_evaluates_exactly_as_its_checkpoint(tmp_path, ca
     assert header["config"]["K"] == K and indices["fc1"].shape == (300, 784)
 
 
+def test_an_export_never_writes_over_a_file(tmp_path, capsys, monkeypatch):
+    """--export CHECKPOINT FILE with FILE a checkpoint (a slip of the argument order): refused
+    in one line, the checkpoint untouched; a write that fails leaves no partial file."""
+    out = tmp_path / "run"
+    assert train.main(FAST + ["--K", "4", "--epochs", "1", "--out", str(out)]) == 0
+    before = (out / "best.npz").read_bytes()
+    capsys.readouterr()
+    assert train.main(["--export", str(out / "last.npz"), str(out / "best.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {out / 'best.npz'} already exists; --export writes a new file: pick "
+                   "another FILE (or delete that one first)"]
+    assert (out / "best.npz").read_bytes() == before
+    def no_space(source, target):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(export.os, "replace", no_space)
+    target = tmp_path / "net.slot"
+    assert train.main(["--export", str(out / "last.npz"), str(target)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not target.exists() and not (tmp_path / "net.slot.tmp").exists()
+
+
 def test_damaged_or_mismatched_exports_give_one_line(tmp_path, capsys):
     out = tmp_path / "run"
     assert train.main(FAST + ["--K", "5", "--epochs", "1", "--out", str(out)]) == 0
