@@ -55,7 +55,7 @@ def train(args):
     run_folder.make(out)
     with run_folder.Lock(out):
         if not args.resume:                                 # again, now that no one else can
-            run_folder.check_new(out, args.overwrite)
+            run_folder.check_new(out, args.overwrite, remove=False)
         # Overflow in a diverging run is reported once, by the loss check after its epoch.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return train_in(out, args)
@@ -89,7 +89,8 @@ def train_in(out, args):
         if saved:
             optimizer.load_state_dict(saved[2])
         schedule = configs.schedule_of(config)
-        if not args.resume:
+        if not args.resume:            # --overwrite: the old run goes now, the new one ready
+            run_folder.check_new(out, args.overwrite)
             run_folder.write_json(os.path.join(out, "config.json"), config)
         print("configuration:\n" + "\n".join(f"  {k}: {v}" for k, v in config.items()) +
               f"\n  backend: {backend.name()}" +

@@ -48,7 +48,12 @@ def download(urls, path, md5, hint):
     put the file by hand).
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    folder = os.path.dirname(path) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:                     # --data-dir names a file, say
+        raise DataError(f"cannot use {folder} as the data folder ({error.strerror or error}): "
+                        "pass --data-dir a folder") from None
     failures = []
     for url in urls:
         try:

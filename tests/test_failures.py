@@ -69,6 +69,7 @@ def bad_inputs(tmp, trained):
         (["--weight-decay", "-1"], "--weight-decay: must be a number >= 0"),
         (["--eval-mode", "mean"], "invalid choice: 'mean'"),
         (["--eval-draws", "0"], "--eval-draws: must be an integer >= 1"),
+        (["--seed", "-1"], "--seed: must be an integer >= 0"),
         (["--resume"], "--resume needs --out"),
         (["--resume", "--overwrite", "--out", str(tmp)], "pick one"),
     ]
@@ -100,6 +101,18 @@ def bad_inputs(tmp, trained):
     (broken / "train" / "cat" / "0001.png").write_bytes(b"not a png")
     cases.append((["--net", "conv2", "--dataset", "cifar10", "--data-dir", str(broken)],
                   "cannot decode image"))
+    sizes = tmp / "sizes"                      # test images of another size than training's
+    fake_image_folder(sizes, np.random.default_rng(0), size=(32, 32))
+    fake_image_folder(tmp / "small", np.random.default_rng(0), size=(28, 28))
+    shutil.rmtree(sizes / "test")
+    shutil.copytree(tmp / "small" / "test", sizes / "test")
+    cases.append((["--net", "conv2", "--dataset", "cifar10", "--data-dir", str(sizes)],
+                  "the test images (3, 28, 28)"))
+    fake_mnist(tmp / "tiny", np.random.default_rng(0), n_train=3, n_test=2)
+    cases.append((["--data-dir", str(tmp / "tiny")], "too few images for a training, a "
+                  "validation (15% of 3 training images) and a test split: 3, 0 and 2"))
+    cases.append((["--data-dir", str(tmp / "a-data-file")], "pass --data-dir a folder"))
+    (tmp / "a-data-file").write_text("not a folder")
     doctored = tmp / "doctored"
     fake_cifar(doctored / cifar10.FOLDER, np.random.default_rng(0))
     (doctored / cifar10.FOLDER / "data_batch_2").write_bytes(pickle.dumps(Doctored()))
@@ -178,9 +191,18 @@ def test_repeating_a_finished_command_changes_nothing(trained):
     assert folder_bytes(trained / "slot") == before
 
 
-def test_overwrite_replaces_a_run(tmp_path):
+def test_overwrite_replaces_a_run_only_once_the_new_one_is_ready(tmp_path):
+    """--overwrite with data that fails to load: the old run stays byte for byte; with good
+    data, the new run replaces it."""
     out = tmp_path / "run"
     assert cli(*SYNTHETIC, "--epochs", "2", "--out", str(out)).returncode == 0
+    def run_files():                       # (the lock names the process that last held it)
+        return {name: data for name, data in folder_bytes(out).items() if name != ".lock"}
+    before = run_files()
+    failed = cli("--data-dir", str(tmp_path / "no-data-here"), "--epochs", "1", "--out",
+                 str(out), "--overwrite", "--no-progress")
+    assert failed.returncode == 2 and "could not download" in failed.stderr
+    assert run_files() == before and len(before) == 7
     assert cli(*SYNTHETIC, "--epochs", "1", "--out", str(out), "--overwrite").returncode == 0
     assert len(open(out / "metrics.jsonl").readlines()) == 1
 

@@ -142,7 +142,7 @@ def parse_args(argv=None):
     p.add_argument("--eval-draws", type=positive_int, default=None,
                    help=f"with --eval-mode sample: networks drawn per evaluation, accuracies "
                         f"averaged (default {DEFAULT_EVAL_DRAWS})")
-    p.add_argument("--eval-seed", type=int, default=None,
+    p.add_argument("--eval-seed", type=non_negative_int, default=None,
                    help="seed of the evaluation draws, the same every epoch (default 0)")
     p.add_argument("--compare-eval-modes", action="store_true",
                    help="a sampled slot net also records every other evaluation mode per epoch")
@@ -152,7 +152,7 @@ def parse_args(argv=None):
     p.add_argument("--restarts", type=epoch_list, default=None,
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
                         "edge-popup, whose paper uses one cosine, and with --schedule constant)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--score-bound", type=score_bound, default=None, metavar="BOUND",
                    help="the score bound: initial scores ~ U(0, BOUND*sigma) in every slot "
                         "layer; 'options' is the option bound (the authors' code), 'paper' the "

@@ -212,8 +212,18 @@ def load_data(config, data_dir):
         raise datasets.DataError(f"{config['dataset']} images are {images}, but {config['net']} "
                                  f"takes {shape}; pick a matching --net or --dataset")
     check_labels(raw, config["dataset"], data_dir)
+    if raw["x_test"].shape[1:] != images:
+        raise datasets.DataError(f"{config['dataset']} under {data_dir}: the training images "
+                                 f"are {images}, the test images {raw['x_test'].shape[1:]}; "
+                                 "give both splits images of one size")
     (x_train, y_train), (x_val, y_val) = prepare.split(raw["x_train"], raw["y_train"],
                                                        config["val_fraction"], config["seed"])
+    if min(len(x_train), len(x_val), len(raw["x_test"])) == 0:
+        raise datasets.DataError(f"{config['dataset']} under {data_dir} has too few images for "
+                                 f"a training, a validation ({config['val_fraction']:.0%} of "
+                                 f"{len(raw['x_train'])} training images) and a test split: "
+                                 f"{len(x_train)}, {len(x_val)} and {len(raw['x_test'])}; use "
+                                 "more data")
     mean, std = prepare.channel_stats(x_train)
     if config.get("normalise", "channels") == "none":       # pixels / 255, in [0, 1]
         mean, std = np.zeros_like(mean), np.ones_like(std)
