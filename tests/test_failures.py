@@ -142,10 +142,13 @@ def bad_inputs(tmp, trained):
     pickled = tmp / "pickled.npz"
     np.savez(pickled, meta=np.array(json.dumps({"config": {}})),
              **{"param/fc1.W": np.array([Doctored()], dtype=object)})
-    cases.append((["--eval", str(pickled)], "corrupt or truncated"))
+    cases.append((["--eval", str(pickled)], "holds Python objects, which no slotnp checkpoint"))
     foreign = tmp / "foreign.npz"
     np.savez(foreign, weights=np.zeros(3))
-    cases.append((["--eval", str(foreign)], "corrupt or truncated"))
+    cases.append((["--eval", str(foreign)], "is not a slotnp checkpoint (an .npz without"))
+    cases.append((["--eval", str(trained / "slot" / "config.json")], "is not a checkpoint (not "
+                  "an .npz archive)"))
+    cases.append((["--eval", str(trained / "slot")], "is a folder; pass a checkpoint in it"))
     cases.append((SYNTHETIC + ["--finetune", str(trained / "learned" / "best.npz"),
                                "--out", str(tmp / "ft")], "holds learned weights"))
     # memory and divergence
@@ -336,7 +339,7 @@ def test_checkpoints_never_unpickle(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, meta=np.array(json.dumps({"config": {}})),
              **{"param/x": np.array([Doctored()], dtype=object)})
-    with pytest.raises(checkpoint.CheckpointError, match="corrupt or truncated"):
+    with pytest.raises(checkpoint.CheckpointError, match="refused"):
         checkpoint.load(str(path))
     assert not os.path.exists("/tmp/slotnp-pwned")
 

@@ -87,16 +87,34 @@ def save(path, net, meta, optimizer=None):
 def load(path):
     """(meta, params, velocities) from a checkpoint; params/velocities are host arrays by name
     (params with the buffers too, named "buffer/<name>")."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder; pass a checkpoint in it (best.npz or "
+                              "last.npz)")
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist; pass the .npz that train.py "
                               "wrote (last.npz or best.npz in the run's --out folder)")
+    with open(path, "rb") as file:
+        if file.read(4) != b"PK\x03\x04":                 # how every .npz (a zip) begins
+            raise CheckpointError(f"{path} is not a checkpoint (not an .npz archive); pass the "
+                                  ".npz that train.py wrote (best.npz or last.npz)")
     try:
         with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data.files:
+                raise CheckpointError(f"{path} is not a slotnp checkpoint (an .npz without "
+                                      "its meta); pass the .npz that train.py wrote")
             meta = json.loads(str(data["meta"]))
             params = {k[6:]: data[k] for k in data.files if k.startswith("param/")}
             params.update({k: data[k] for k in data.files if k.startswith("buffer/")})
             velocities = {k[9:]: data[k] for k in data.files if k.startswith("velocity/")}
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as error:
+    except ValueError as error:
+        if "allow_pickle" not in str(error):
+            raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({error}); use "
+                                  "another checkpoint (best.npz or last.npz) or train again") \
+                from None
+        raise CheckpointError(f"{path} holds Python objects, which no slotnp checkpoint does; "
+                              "refused (loading them could run code): pass the .npz that "
+                              "train.py wrote") from None
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError) as error:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: "
                               f"{error}); use another checkpoint (best.npz or last.npz) or "
                               "train again") from None
