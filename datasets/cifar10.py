@@ -55,15 +55,27 @@ def parse_batch(raw, name):
 def _read_members(data_dir):
     """name -> bytes for every batch, from the folder or the archive."""
     names = TRAIN_BATCHES + [TEST_BATCH, "batches.meta"]
-    for folder in (os.path.join(data_dir, FOLDER), os.path.join(data_dir, "cifar10", FOLDER)):
+    folders = [os.path.join(data_dir, FOLDER), os.path.join(data_dir, "cifar10", FOLDER)]
+    for folder in folders:
         if all(os.path.exists(os.path.join(folder, n)) for n in TRAIN_BATCHES + [TEST_BATCH]):
             members = {}
             for n in names:
                 if os.path.exists(os.path.join(folder, n)):
-                    with open(os.path.join(folder, n), "rb") as file:
-                        members[n] = file.read()
+                    try:
+                        with open(os.path.join(folder, n), "rb") as file:
+                            members[n] = file.read()
+                    except OSError as error:
+                        raise DataError(f"cannot read {os.path.join(folder, n)} "
+                                        f"({error.strerror or error}); copy the canonical "
+                                        "file there, or download the data again") from None
             return members
     archive = os.path.join(data_dir, ARCHIVE)
+    partial = next((f for f in folders if os.path.isdir(f)), None)
+    if partial is not None and not os.path.exists(archive):
+        missing = [n for n in TRAIN_BATCHES + [TEST_BATCH]
+                   if not os.path.exists(os.path.join(partial, n))]
+        raise DataError(f"{partial} lacks {', '.join(missing)}; copy the missing batches in, or "
+                        "download the data again")
     try:
         with tarfile.open(archive, "r:gz") as tar:
             return {os.path.basename(m.name): tar.extractfile(m).read() for m in tar.getmembers()

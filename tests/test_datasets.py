@@ -105,6 +105,18 @@ def test_cifar10_reads_python_batches(tmp_path, rng, as_archive):
     assert data["classes"][3] == "c3"
 
 
+def test_a_cifar_batches_folder_missing_a_batch_names_it(tmp_path, rng):
+    """Without the archive beside it, the folder's missing batch is the error (it used to
+    blame an archive that was not there); a batch that cannot be read is named too."""
+    fake_cifar(tmp_path / cifar10.FOLDER, rng)
+    os.remove(tmp_path / cifar10.FOLDER / "data_batch_4")
+    with pytest.raises(DataError, match="cifar-10-batches-py lacks data_batch_4; copy"):
+        cifar10.load(str(tmp_path), allow_download=False)
+    os.makedirs(tmp_path / cifar10.FOLDER / "data_batch_4")
+    with pytest.raises(DataError, match="cannot read .*data_batch_4"):
+        cifar10.load(str(tmp_path), allow_download=False)
+
+
 def test_corrupt_cifar_batch_and_truncated_archive_give_clear_errors(tmp_path, rng):
     fake_cifar(tmp_path / cifar10.FOLDER, rng)
     (tmp_path / cifar10.FOLDER / "data_batch_3").write_bytes(b"not a pickle at all")

@@ -3,7 +3,6 @@ K lines r -> W[k] r + S0[k] (fast/envelope.py), for a connection of Lenet's fc1.
 
   python -m slotnp.run.envelope --K 16
 """
-import argparse
 import sys
 
 import numpy as np
@@ -12,16 +11,28 @@ from .. import fast
 from ..core import backend
 from ..fast.envelope import envelope_walk
 from ..slots.slot import SlotLinear
+from .cli import OneLineErrors, non_negative_int, positive_int
+
+
+CONNECTIONS = 784 * 300   # Lenet's fc1
+MAX_K = 256
 
 
 def main(argv=None):
     """python -m slotnp.run.envelope: the options one connection can ever select."""
-    p = argparse.ArgumentParser(prog="python -m slotnp.run.envelope",
-                                description=main.__doc__.split(": ", 1)[1])
-    p.add_argument("--K", type=int, default=16)
-    p.add_argument("--connection", type=int, default=0, help="which connection of fc1")
-    p.add_argument("--seed", type=int, default=0)
+    p = OneLineErrors(prog="python -m slotnp.run.envelope",
+                      description=main.__doc__.split(": ", 1)[1])
+    p.add_argument("--K", type=positive_int, default=16, help=f"at most {MAX_K}")
+    p.add_argument("--connection", type=non_negative_int, default=0,
+                   help=f"which connection of fc1 (0 to {CONNECTIONS - 1})")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     args = p.parse_args(argv)
+    if args.K > MAX_K:          # the whole of fc1 is drawn: 235,200 connections of K options
+        p.error(f"argument --K: at most {MAX_K} (fc1's options take 3.8 MB per option), got "
+                f"{args.K}")
+    if args.connection >= CONNECTIONS:
+        p.error(f"argument --connection: fc1 has {CONNECTIONS} connections (0 to "
+                f"{CONNECTIONS - 1}), got {args.connection}")
     with fast.on():
         layer = SlotLinear(784, 300, K=args.K, rng=args.seed, keep_options=True,
                            dtype=np.float64)

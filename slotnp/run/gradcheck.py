@@ -5,7 +5,6 @@ float64 by core/gradcheck.py (slot and edge-popup layers: slots/straight_through
   python -m slotnp.run.gradcheck SlotLinear --K 8
   python -m slotnp.run.gradcheck MaxPool2d
 """
-import argparse
 import sys
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from .. import core
 from ..core import backend
 from ..core.gradcheck import layer_errors, require_float64
+from .cli import OneLineErrors, non_negative_int
 from ..slots.straight_through import straight_through_errors
 from ..slots import EdgePopupConv2d, EdgePopupLinear, SlotConv2d, SlotLinear
 
@@ -53,9 +53,9 @@ LAYERS = ("Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "BatchNorm2d", "
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m slotnp.run.gradcheck",
-                                description="Check a layer's backward against numerical "
-                                            "gradients (float64).")
+    p = OneLineErrors(prog="python -m slotnp.run.gradcheck",
+                      description="Check a layer's backward against numerical gradients "
+                                  "(float64).")
     p.add_argument("layer", choices=LAYERS)
     p.add_argument("--kernel", type=int, default=3, help="kernel or window side (3)")
     p.add_argument("--stride", type=int, default=1)
@@ -64,7 +64,7 @@ def main(argv=None):
     p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
     p.add_argument("--keep", type=float, default=0.5, help="edge-popup: the kept fraction")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     args = p.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     try:

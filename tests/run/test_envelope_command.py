@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from slotnp.fast.envelope import envelope_candidates, envelope_walk
 from slotnp.fast.slot_factored import k_last_on_device
@@ -35,3 +36,18 @@ def test_the_command_lists_the_options_a_connection_can_select():
     lines = result.stdout.strip().splitlines()
     assert lines[-1].startswith("5 of the 16 options can ever be selected")
     assert len(lines) == 2 + 5 + 1                 # two lines of heading, the five, the count
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--K", "0"], "--K: must be an integer >= 1"),
+    (["--K", "100000000"], "--K: at most 256"),
+    (["--connection", "235200"], "fc1 has 235200 connections (0 to 235199)"),
+    (["--connection", "-1"], "--connection: must be an integer >= 0"),
+    (["--seed", "-1"], "--seed: must be an integer >= 0"),
+])
+def test_a_bad_flag_is_one_line(argv, message, capsys):
+    from slotnp.run import envelope
+    with pytest.raises(SystemExit) as stop:
+        envelope.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and message in err[0], err

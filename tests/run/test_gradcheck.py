@@ -39,6 +39,17 @@ def test_float32_is_refused_with_one_line():
                               np.zeros((1, 2), np.float32))
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["Foo"], "argument layer: invalid choice: 'Foo'"),
+    (["Linear", "--seed", "-1"], "--seed: must be an integer >= 0"),
+])
+def test_a_bad_flag_is_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        gradcheck.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
 def test_a_slot_layer_fails_the_plain_check_and_passes_the_straight_through_one(rng):
     """Why the straight-through check exists: through an argmax the numerical score gradient is
     0, so the plain check must fail on the scores, and only on them."""
