@@ -79,7 +79,11 @@ def load(root):
     train_files, classes = list_split(root, "train")
     test_files, test_classes = list_split(root, "test")
     if test_classes != classes:
-        raise DataError(f"{root}: train/ and test/ have different class folders")
+        only = [f"{', '.join(sorted(set(a) - set(b)))} only in {split}/"
+                for a, b, split in ((classes, test_classes, "train"),
+                                    (test_classes, classes, "test")) if set(a) - set(b)]
+        raise DataError(f"{root}: train/ and test/ have different class folders ("
+                        f"{'; '.join(only) or 'in another order'}); give both the same")
     signature = _signature([train_files, test_files])
     for path in _cache_paths(root):
         if os.path.exists(path):

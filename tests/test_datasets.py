@@ -250,3 +250,12 @@ def test_synthetic_set_is_deterministic():
     assert a["x_train"].shape == (1000, 1, 28, 28) and np.array_equal(a["x_train"], b["x_train"])
     with pytest.raises(DataError, match="unknown data set"):
         datasets.load("imagenet", "unused")
+
+
+def test_an_image_folder_whose_splits_differ_in_classes_names_them(tmp_path, rng):
+    root = tmp_path / "images"
+    fake_image_folder(root, rng)
+    os.rename(root / "test" / "dog", root / "test" / "cow")
+    with pytest.raises(DataError, match=r"class folders \(dog only in train/; cow only in "
+                                        r"test/\); give both the same"):
+        datasets.load("cifar10", str(root))

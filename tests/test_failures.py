@@ -125,6 +125,8 @@ def bad_inputs(tmp, trained):
     cases.append((SYNTHETIC + ["--out", str(a_file / "run")], "cannot create the output folder"))
     cases.append((SYNTHETIC + ["--out", str(trained / "slot")], "already holds a run"))
     cases.append((SYNTHETIC + ["--resume", "--out", str(tmp / "never-ran")], "does not exist"))
+    cases.append((SYNTHETIC + ["--resume", "--out", str(trained / "slot"), "--epochs", "4"],
+                  "flags given would change epochs 2 to 4: drop them"))
     shutil.copytree(trained / "slot", tmp / "no-last")      # last.npz removed (to save disk)
     os.remove(tmp / "no-last" / "last.npz")
     cases.append((["--resume", "--out", str(tmp / "no-last")], "holds a trained run (best.npz, "
