@@ -362,8 +362,10 @@ def command(run, runs_dir, results_dir, data_dir, extra=()):
     folder = os.path.join(runs_dir, run.name)
     if status(run, runs_dir, results_dir) == "resume":
         return prefix + ["--resume", "--out", folder] + common
-    # a run killed before its first epoch ended left a config but nothing to resume from
-    restart = ["--overwrite"] if run_folder.existing_run_files(folder) else []
+    # a run killed before its first epoch ended left a config but nothing to resume from; a
+    # trained one without last.npz is never overwritten (train.py refuses, naming it)
+    restart = ["--overwrite"] if run_folder.existing_run_files(folder) and \
+        not run_folder.trained_files(folder) else []
     return prefix + run.train_flags(runs_dir) + restart + common
 
 

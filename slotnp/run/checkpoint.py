@@ -93,10 +93,15 @@ def load(path):
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist; pass the .npz that train.py "
                               "wrote (last.npz or best.npz in the run's --out folder)")
-    with open(path, "rb") as file:
-        if file.read(4) != b"PK\x03\x04":                 # how every .npz (a zip) begins
-            raise CheckpointError(f"{path} is not a checkpoint (not an .npz archive); pass the "
-                                  ".npz that train.py wrote (best.npz or last.npz)")
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path} ({error.strerror or error})") \
+            from None
+    if start != b"PK\x03\x04":                             # how every .npz (a zip) begins
+        raise CheckpointError(f"{path} is not a checkpoint (not an .npz archive, or cut short); "
+                              "pass the .npz that train.py wrote (best.npz or last.npz)")
     try:
         with np.load(path, allow_pickle=False) as data:
             if "meta" not in data.files:

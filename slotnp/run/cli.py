@@ -202,7 +202,6 @@ def parse_args(argv=None):
                         "rounding, slower")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    args.given = {name for name, value in vars(args).items() if value != p.get_default(name)}
     if args.dropout is not None and not 0 <= args.dropout < 1:
         p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
     if args.schedule == "constant" and args.restarts:

@@ -100,34 +100,6 @@ def paper_lr(selection, K):
     return 0.2 if K <= 8 else 0.1
 
 
-# The flags that define a run, by the configuration key each sets (the others say how this
-# invocation runs: --out, --data-dir, --time-limit, --backend, --plain, ...).
-RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "K": "K",
-             "selection": "selection", "shared": "shared", "option_bound": "option_bound",
-             "score_bound": "score_bound", "score_form": "score_form", "keep": "edge_popup",
-             "weight_init": "weight_init", "dropout": "dropout", "padding": "padding",
-             "dropout_at": "dropout_at", "epochs": "epochs", "batch_size": "batch_size",
-             "lr": "lr", "momentum": "momentum", "weight_decay": "weight_decay",
-             "schedule": "schedule", "restarts": "restarts", "seed": "seed",
-             "dataset": "dataset", "augment": "augment", "normalise": "normalise",
-             "eval_mode": "eval_mode", "eval_draws": "eval_draws", "eval_seed": "eval_seed",
-             "compare_eval_modes": "compare_eval_modes"}
-
-
-def check_resume_flags(args, saved):
-    """--resume continues a run as its last.npz configured it: refuse, in one line, flags
-    given with it that would change that configuration (--epochs 300 on a run of 200, say).
-    A key the run has no value for (K of learned weights) no flag changes."""
-    wanted = resolve_config(args)
-    changed = sorted({key for flag, key in RUN_FLAGS.items() if flag in args.given and
-                      saved.get(key) is not None and wanted[key] != saved[key]})
-    if changed:
-        said = ", ".join(f"{key} {saved[key]!r} to {wanted[key]!r}" for key in changed)
-        raise ValueError(f"--resume continues the run as its last.npz configured it, and the "
-                         f"flags given would change {said}: drop them, or train that as a new "
-                         "run in another --out")
-
-
 def resolve_config(args):
     """The full, explicit configuration of a new run (printed and saved as config.json)."""
     method = "learned" if args.finetune else args.method

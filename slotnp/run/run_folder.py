@@ -56,7 +56,10 @@ def check_new(folder, overwrite, remove=True):
 
 
 def trained_files(folder):
-    """What a finished epoch leaves besides last.npz: best.npz, result.json (those present)."""
+    """What a finished epoch leaves besides last.npz: best.npz, result.json (those present;
+    none before metrics.jsonl, which an epoch writes after its checkpoints)."""
+    if not os.path.exists(os.path.join(folder, "metrics.jsonl")):
+        return []
     return [name for name in ("best.npz", "result.json")
             if os.path.exists(os.path.join(folder, name))]
 
@@ -70,9 +73,10 @@ def check_resumable(folder):
                              "it was trained into; check --out")
     trained = trained_files(folder)
     if trained:
+        kept = "; its best.npz still evaluates (--eval)" if "best.npz" in trained else ""
         raise RunFolderError(f"{folder} holds a trained run ({', '.join(trained)}) but no "
-                             "last.npz to resume from; its best.npz still evaluates (--eval); "
-                             "to train again, pick another --out")
+                             f"last.npz to resume from{kept}; to train again, pick another "
+                             "--out")
     if existing_run_files(folder):
         raise RunFolderError(f"{folder} holds a run of which no epoch finished (no last.npz), "
                              f"so there is nothing to resume; start it again with --overwrite "
