@@ -8,12 +8,12 @@ digest of them guards against a mismatch.
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from ..core import backend
+from .run_folder import atomic_file
 
 
 class CheckpointError(RuntimeError):
@@ -65,23 +65,14 @@ def save(path, net, meta, optimizer=None):
     if optimizer is not None:
         arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
     arrays["meta"] = np.array(json.dumps(meta))
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary = None
     try:
-        os.makedirs(folder, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-        with os.fdopen(handle, "wb") as file:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with atomic_file(path, suffix=".npz") as file:
             np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
     except OSError as error:  # a full disk, say: the previous checkpoint is untouched
         raise CheckpointError(f"could not write the checkpoint {path} ({error.strerror or error});"
                               " the previous one is intact: free some space and continue with "
                               "--resume") from None
-    finally:
-        if temporary is not None and os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def load(path):

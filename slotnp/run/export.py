@@ -12,10 +12,11 @@ layer's packed indices, in the header's order.
 """
 import json
 import math
-import os
 import struct
 
 import numpy as np
+
+from .run_folder import atomic_file
 
 MAGIC = b"SLOTNP-EXPORT\n"
 FORMAT = 1
@@ -56,14 +57,8 @@ def write(path, config, options_digest, layers):
         payload.append(pack(index, bits_for(K)))
     header = json.dumps(dict(format=FORMAT, config=config, options_digest=options_digest,
                              layers=entries), separators=(",", ":")).encode()
-    temporary = path + ".tmp"            # whole or not at all: a failed write leaves nothing
-    try:
-        with open(temporary, "wb") as file:
-            file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_file(path) as file:     # whole or not at all: a failed write leaves nothing
+        file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
 
 
 def is_export(path):
