@@ -5,15 +5,16 @@ save never damages the previous checkpoint. Slot options (and the initial scores
 scores build on) are not stored: they are redrawn from the seed in `meta["config"]`, and a
 digest of them guards against a mismatch.
 """
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import zipfile
 
 import numpy as np
 
 from ..core import backend
-from .run_folder import atomic_file
 
 
 class CheckpointError(RuntimeError):
@@ -55,6 +56,24 @@ def resume_into(net, saved, digest, path):
         raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from the "
                               "ones it was trained with (another slotnp version?)")
     load_params(net, params, path)
+
+
+@contextlib.contextmanager
+def atomic_file(path, suffix=""):
+    """`with atomic_file(path) as file:` writes (binary) to a temporary file beside `path`,
+    synced, then renamed over it: `path` is the new file whole, or as it was (no partial file
+    is left, whatever fails)."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                         prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def save(path, net, meta, optimizer=None):

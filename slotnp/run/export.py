@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-from .run_folder import atomic_file
+from .checkpoint import atomic_file
 
 MAGIC = b"SLOTNP-EXPORT\n"
 FORMAT = 1

@@ -5,11 +5,9 @@ a run trains, it holds an exclusive lock on `<folder>/.lock` (fcntl.flock). The 
 system releases such a lock when its process ends, however it ends, so a crashed or killed run
 never leaves it stuck.
 """
-import contextlib
 import errno
 import json
 import os
-import tempfile
 
 try:
     import fcntl
@@ -55,24 +53,6 @@ def check_new(folder, overwrite, remove=True):
                              "--overwrite to replace it")
     for name in found if remove else ():
         os.remove(os.path.join(folder, name))
-
-
-@contextlib.contextmanager
-def atomic_file(path, suffix=""):
-    """`with atomic_file(path) as file:` writes (binary) to a temporary file beside `path`,
-    synced, then renamed over it: `path` is the new file whole, or as it was (no partial file
-    is left, whatever fails)."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                                         prefix=".tmp-", suffix=suffix)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def trained_files(folder):
