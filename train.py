@@ -68,6 +68,7 @@ def train_in(out, args):
     if args.resume:
         saved = checkpoint.load(os.path.join(out, "last.npz"))
         config, state = saved[0]["config"], saved[0]["state"]
+        configs.check_resume_flags(args, config)      # flags that would change it: refused
     else:
         config = configs.resolve_config(args)
     source = configs.finetune_source(config) if config["finetune"] and not args.resume else None

@@ -131,6 +131,11 @@ def bad_inputs(tmp, trained):
                   "result.json) but no last.npz to resume from"))
     cases.append((SYNTHETIC + ["--resume-or-start", "--out", str(tmp / "no-last")],
                   "holds a trained run (best.npz, result.json) but no last.npz"))
+    # --resume with flags that would change the run (one given at its default: --method slot)
+    cases.append((["--resume", "--out", str(trained / "slot"), "--epochs", "4"],
+                  "would change it: --epochs (the run's epochs: 2; given: 4)"))
+    cases.append((["--resume", "--out", str(trained / "learned"), "--method", "slot", "--K",
+                   "4"], "--method (the run's method: 'learned'; given: 'slot'); drop them"))
     os.makedirs(tmp / "no-epoch")                             # killed in its first epoch
     shutil.copy(trained / "slot" / "config.json", tmp / "no-epoch")
     cases.append((["--resume", "--out", str(tmp / "no-epoch")], "no epoch finished"))
@@ -305,7 +310,8 @@ def test_the_message_of_a_failed_checkpoint_write(tmp_path, monkeypatch, capsys)
                         lambda file, **a: (_ for _ in ()).throw(OSError(28, "No space left")))
     assert train.main(SYNTHETIC + ["--epochs", "1", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: could not write the checkpoint") and "No space left" in err[-1]
+    assert err[-1].startswith("error: could not write the checkpoint")
+    assert "No space left" in err[-1]
 
 
 def test_divergence_keeps_the_last_finite_state(tmp_path, capsys, monkeypatch):

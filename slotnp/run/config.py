@@ -100,6 +100,72 @@ def paper_lr(selection, K):
     return 0.2 if K <= 8 else 0.1
 
 
+# The flags that define a run, by the configuration key each sets (the others say how this
+# invocation runs: --out, --data-dir, --time-limit, --backend, --plain, --test-at, ...).
+RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": "finetune",
+             "K": "K", "selection": "selection", "shared": "shared",
+             "option_bound": "option_bound", "score_bound": "score_bound",
+             "score_form": "score_form", "keep": "edge_popup", "weight_init": "weight_init",
+             "dropout": "dropout", "padding": "padding", "dropout_at": "dropout_at",
+             "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
+             "weight_decay": "weight_decay", "schedule": "schedule", "restarts": "restarts",
+             "seed": "seed", "dataset": "dataset", "augment": "augment",
+             "normalise": "normalise", "eval_mode": "eval_mode", "eval_draws": "eval_draws",
+             "eval_seed": "eval_seed", "compare_eval_modes": "compare_eval_modes"}
+
+
+def flag_setting(flag, args, saved):
+    """The configuration value that `flag`, as given, stands for in a run configured as
+    `saved` (--score-bound options: that run's option bound)."""
+    value = getattr(args, flag)
+    if flag == "finetune":          # the source checkpoint, wherever the path was given from
+        return os.path.abspath(value)
+    if flag == "learned":
+        return "learned"
+    if flag == "shared":
+        return SHARING[value]
+    if flag == "score_bound" and value in ("paper", "options"):
+        return None if value == "paper" else saved.get("option_bound")
+    return value
+
+
+SLOT_KEYS = ("K", "selection", "shared", "option_bound", "score_form", "score_bound")
+POPUP_KEYS = ("edge_popup", "weight_init")
+SAMPLING_KEYS = ("eval_mode", "eval_draws", "eval_seed", "compare_eval_modes")
+
+
+def applies(key, saved):
+    """Whether a configuration key means anything to a run configured as `saved`: a new run
+    ignores the slot flags of learned weights, say, and so does its --resume."""
+    slot = saved.get("slot", True)
+    if key in SLOT_KEYS:
+        return slot
+    if key in POPUP_KEYS:
+        return saved.get("edge_popup") is not None
+    if key in SAMPLING_KEYS:
+        return slot and saved.get("selection") == "sample"
+    return True
+
+
+def check_resume_flags(args, saved):
+    """--resume continues a run as it was configured (`saved`): refuse, in one line, the flags
+    on the command line that would change that (--epochs 300 on a run of 200). Flags that match
+    it, or do not apply to it (as a new run ignores them), pass: a sweep's --resume-or-start
+    gives all of its flags."""
+    def setting(key):
+        value = saved.get(key)
+        return os.path.abspath(value) if key == "finetune" and value else value
+
+    changed = [(flag, key) for flag, key in RUN_FLAGS.items() if flag in args.given and
+               applies(key, saved) and flag_setting(flag, args, saved) != setting(key)]
+    if changed:
+        said = ", ".join(f"--{flag.replace('_', '-')} (the run's {key}: {setting(key)!r}; "
+                         f"given: {flag_setting(flag, args, saved)!r})" for flag, key in changed)
+        raise ValueError(f"--resume continues the run as it was configured, and these flags "
+                         f"would change it: {said}; drop them, or train that as a new run in "
+                         "another --out")
+
+
 def resolve_config(args):
     """The full, explicit configuration of a new run (printed and saved as config.json)."""
     method = "learned" if args.finetune else args.method
