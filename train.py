@@ -19,7 +19,7 @@ import numpy as np
 from datasets import prepare
 from slotnp.core import backend, optim, training, twins
 from slotnp.run import build, checkpoint, cli, config as configs, evaluation, exploration, \
-    memory, modes, run_folder
+    memory, modes, resume_flags, run_folder
 
 
 def main(argv=None):
@@ -68,7 +68,7 @@ def train_in(out, args):
     if args.resume:
         saved = checkpoint.load(os.path.join(out, "last.npz"))
         config, state = saved[0]["config"], saved[0]["state"]
-        configs.check_resume_flags(args, config)      # flags that would change it: refused
+        resume_flags.check(args.given, config)        # flags that would change it: refused
     else:
         config = configs.resolve_config(args)
     source = configs.finetune_source(config) if config["finetune"] and not args.resume else None

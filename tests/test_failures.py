@@ -133,9 +133,9 @@ def bad_inputs(tmp, trained):
                   "holds a trained run (best.npz, result.json) but no last.npz"))
     # --resume with flags that would change the run (one given at its default: --method slot)
     cases.append((["--resume", "--out", str(trained / "slot"), "--epochs", "4"],
-                  "would change it: --epochs (the run's epochs: 2; given: 4)"))
+                  "would change it: --epochs 4 (the run's epochs: 2); drop them"))
     cases.append((["--resume", "--out", str(trained / "learned"), "--method", "slot", "--K",
-                   "4"], "--method (the run's method: 'learned'; given: 'slot'); drop them"))
+                   "4"], "--method slot (the run's method: learned); drop them"))
     os.makedirs(tmp / "no-epoch")                             # killed in its first epoch
     shutil.copy(trained / "slot" / "config.json", tmp / "no-epoch")
     cases.append((["--resume", "--out", str(tmp / "no-epoch")], "no epoch finished"))

@@ -207,7 +207,7 @@ def parse_args(argv=None):
     # defaults; a flag given at its default counts, an absent one does not.
     unset = object()
     given = p.parse_args(argv, argparse.Namespace(**{dest: unset for dest in vars(args)}))
-    args.given = {dest for dest, value in vars(given).items() if value is not unset}
+    args.given = {dest: value for dest, value in vars(given).items() if value is not unset}
     if args.dropout is not None and not 0 <= args.dropout < 1:
         p.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
     if args.schedule == "constant" and args.restarts:

@@ -3,11 +3,29 @@
 - Options version 1: before version 2 (core/init.py: a key per layer, a stream per block of
   connections), every option and initial score came from one stream through the whole net.
   `draw_version_1` registers itself with init.DRAWS on import.
-- Runs saved before the factored form stored explicit scores and saved no `score_form`; runs
-  saved before version 2 saved no `options_version`: run/config.py's `build_net` reads a
-  missing one as the old value.
+- A run's configuration gained keys over time (`completed` fills in, for a run saved before
+  each, what it ran with): runs saved before the factored form stored explicit scores and saved
+  no `score_form`; runs saved before version 2 saved no `options_version`.
 """
 from ..core import init
+
+# The configuration keys added since the first runs, with the value every run before them had
+# (runs before the factored form stored explicit scores; before version 2, options version 1)
+OLDER_DEFAULTS = dict(padding="same", dropout_at="after", schedule="sgdr", normalise="channels",
+                      compare_eval_modes=False, weight_init="signed_constant",
+                      score_form="explicit", options_version=1)
+
+
+def completed(config):
+    """A run's configuration (a copy) with each key it predates filled in as the run ran: those
+    above, and its `method`."""
+    known = {key: value for key, value in config.items()
+             if value is not None or key not in OLDER_DEFAULTS}
+    filled = dict(OLDER_DEFAULTS, **known)
+    if "method" not in filled:
+        filled["method"] = "slot" if filled["slot"] else \
+            "learned" if filled.get("edge_popup") is None else "edge-popup"
+    return filled
 
 
 def slot_options(rng, weight_shape, K, dtype, shared=False, bound=1.0):

@@ -13,7 +13,7 @@ import datasets
 from datasets import prepare
 from ..core import backend, init, optim
 from ..slots import nets
-from . import checkpoint, compat  # noqa: F401  (compat: older runs' options, version 1)
+from . import checkpoint, compat
 from .checkpoint import CheckpointError
 from .evaluation import DEFAULT_EVAL_DRAWS
 
@@ -100,72 +100,6 @@ def paper_lr(selection, K):
     return 0.2 if K <= 8 else 0.1
 
 
-# The flags that define a run, by the configuration key each sets (the others say how this
-# invocation runs: --out, --data-dir, --time-limit, --backend, --plain, --test-at, ...).
-RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": "finetune",
-             "K": "K", "selection": "selection", "shared": "shared",
-             "option_bound": "option_bound", "score_bound": "score_bound",
-             "score_form": "score_form", "keep": "edge_popup", "weight_init": "weight_init",
-             "dropout": "dropout", "padding": "padding", "dropout_at": "dropout_at",
-             "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
-             "weight_decay": "weight_decay", "schedule": "schedule", "restarts": "restarts",
-             "seed": "seed", "dataset": "dataset", "augment": "augment",
-             "normalise": "normalise", "eval_mode": "eval_mode", "eval_draws": "eval_draws",
-             "eval_seed": "eval_seed", "compare_eval_modes": "compare_eval_modes"}
-
-
-def flag_setting(flag, args, saved):
-    """The configuration value that `flag`, as given, stands for in a run configured as
-    `saved` (--score-bound options: that run's option bound)."""
-    value = getattr(args, flag)
-    if flag == "finetune":          # the source checkpoint, wherever the path was given from
-        return os.path.abspath(value)
-    if flag == "learned":
-        return "learned"
-    if flag == "shared":
-        return SHARING[value]
-    if flag == "score_bound" and value in ("paper", "options"):
-        return None if value == "paper" else saved.get("option_bound")
-    return value
-
-
-SLOT_KEYS = ("K", "selection", "shared", "option_bound", "score_form", "score_bound")
-POPUP_KEYS = ("edge_popup", "weight_init")
-SAMPLING_KEYS = ("eval_mode", "eval_draws", "eval_seed", "compare_eval_modes")
-
-
-def applies(key, saved):
-    """Whether a configuration key means anything to a run configured as `saved`: a new run
-    ignores the slot flags of learned weights, say, and so does its --resume."""
-    slot = saved.get("slot", True)
-    if key in SLOT_KEYS:
-        return slot
-    if key in POPUP_KEYS:
-        return saved.get("edge_popup") is not None
-    if key in SAMPLING_KEYS:
-        return slot and saved.get("selection") == "sample"
-    return True
-
-
-def check_resume_flags(args, saved):
-    """--resume continues a run as it was configured (`saved`): refuse, in one line, the flags
-    on the command line that would change that (--epochs 300 on a run of 200). Flags that match
-    it, or do not apply to it (as a new run ignores them), pass: a sweep's --resume-or-start
-    gives all of its flags."""
-    def setting(key):
-        value = saved.get(key)
-        return os.path.abspath(value) if key == "finetune" and value else value
-
-    changed = [(flag, key) for flag, key in RUN_FLAGS.items() if flag in args.given and
-               applies(key, saved) and flag_setting(flag, args, saved) != setting(key)]
-    if changed:
-        said = ", ".join(f"--{flag.replace('_', '-')} (the run's {key}: {setting(key)!r}; "
-                         f"given: {flag_setting(flag, args, saved)!r})" for flag, key in changed)
-        raise ValueError(f"--resume continues the run as it was configured, and these flags "
-                         f"would change it: {said}; drop them, or train that as a new run in "
-                         "another --out")
-
-
 def resolve_config(args):
     """The full, explicit configuration of a new run (printed and saved as config.json)."""
     method = "learned" if args.finetune else args.method
@@ -239,27 +173,23 @@ def resolve_score_bound(args):
 
 def build_net(config):
     """The network a configuration describes (new, or to load a checkpoint into)."""
+    config = compat.completed(config)               # an older run's, as it ran
     image_size = None
     if config["net"] != "lenet" and config.get("image_shape"):
         image_size = config["image_shape"][-1]
     return nets.build(config["net"], slot=config["slot"], K=config["K"] or 1,
-                      edge_popup=config.get("edge_popup"),
-                      weight_init=config.get("weight_init") or "signed_constant",
+                      edge_popup=config.get("edge_popup"), weight_init=config["weight_init"],
                       selection=config["selection"] or "greedy", seed=config["seed"],
                       shared=config["shared"], image_size=image_size,
                       dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
-                      # runs saved before the factored form existed stored explicit scores
-                      score_form=config.get("score_form") or "explicit",
-                      # and runs saved before version 2 drew their options by version 1
-                      options_version=config.get("options_version") or 1,
-                      score_bound=config.get("score_bound"),
-                      padding=config.get("padding") or "same",
-                      dropout_at=config.get("dropout_at") or "after")
+                      score_form=config["score_form"], options_version=config["options_version"],
+                      score_bound=config.get("score_bound"), padding=config["padding"],
+                      dropout_at=config["dropout_at"])
 
 
 def schedule_of(config):
     """The learning-rate schedule of a run: SGDR (the paper's) or a constant rate."""
-    if config.get("schedule") == "constant":
+    if compat.completed(config)["schedule"] == "constant":
         return optim.ConstantRate(config["lr"])
     return optim.CosineWithRestarts(config["lr"], config["epochs"], config["restarts"])
 
@@ -291,7 +221,7 @@ def load_data(config, data_dir):
                                  f"{len(x_train)}, {len(x_val)} and {len(raw['x_test'])}; use "
                                  "more data")
     mean, std = prepare.channel_stats(x_train)
-    if config.get("normalise", "channels") == "none":       # pixels / 255, in [0, 1]
+    if compat.completed(config)["normalise"] == "none":       # pixels / 255, in [0, 1]
         mean, std = np.zeros_like(mean), np.ones_like(std)
     to_device = lambda x: prepare.normalise_to_device(x, mean, std)  # noqa: E731
     config["image_shape"] = list(raw["x_train"].shape[1:])
@@ -330,15 +260,14 @@ def finetune_source(config):
     takes the net, data and seed from it."""
     path = config["finetune"]
     meta, params, _ = checkpoint.load(path)
-    source = meta["config"]
+    source = compat.completed(meta["config"])
     if not source["slot"]:
         raise CheckpointError(f"{path} holds {holds(source)}, not a slot machine; --finetune "
                               "takes a slot-machine checkpoint")
     config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
                   val_fraction=source["val_fraction"], augment=source["augment"],
-                  normalise=source.get("normalise", "channels"), dropout=source["dropout"],
-                  padding=source.get("padding") or "same",
-                  dropout_at=source.get("dropout_at") or "after",
+                  normalise=source["normalise"], dropout=source["dropout"],
+                  padding=source["padding"], dropout_at=source["dropout_at"],
                   data_dir=source.get("data_dir"))
     return source, params, path
 
