@@ -686,3 +686,28 @@ def test_a_bad_sweep_flag_is_one_line(argv, message, capsys):
         sweep.parse_args(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_resume_or_start_continues_every_recorded_run_with_its_own_flags():
+    """A preset's command (--resume-or-start with the run's flags) on each run recorded in
+    results/ passes --resume's check: its flags describe the run its folder holds."""
+    from slotnp.run import cli, resume_flags
+    checked = 0
+    for preset in sweep.PRESETS.values():
+        for spec in preset if isinstance(preset, list) else [preset]:
+            for run in sweep.grid(**dict(spec)):
+                for folder in ("runs", "in-progress"):
+                    path = os.path.join(ROOT, "results", run.dataset, folder, run.name,
+                                        "config.json")
+                    if not os.path.isfile(path):
+                        continue
+                    with open(path) as file:
+                        saved = json.load(file)
+                    # a fine-tuning run's source, in the runs folder it was trained in
+                    runs_dir = os.path.dirname(os.path.dirname(saved["finetune"])) \
+                        if saved.get("finetune") else "runs"
+                    args = cli.parse_args(run.train_flags(runs_dir) + ["--data-dir", "data"] +
+                                          run.invocation_flags())
+                    resume_flags.check(args.given, saved)
+                    checked += 1
+    assert checked >= 100
