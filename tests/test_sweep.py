@@ -711,3 +711,12 @@ def test_resume_or_start_continues_every_recorded_run_with_its_own_flags():
                     resume_flags.check(args.given, saved)
                     checked += 1
     assert checked >= 100
+
+
+def test_a_point_the_grid_has_no_run_of_is_a_dash_not_a_run_to_come():
+    from slotnp.run.collate import collate, summary_markdown
+    runs = sweep.grid(["conv2"], K=[2, 8], selection=["greedy"]) + \
+        sweep.grid(["conv2"], K=[8], selection=["sample"])
+    rows = summary_markdown(collate(runs, "/nonexistent")).splitlines()
+    assert rows[2] == "| 2 | not run yet | 75.20 | - | 70.20 | - |"
+    assert rows[3] == "| 8 | not run yet | 78.10 | not run yet | 71.60 | - |"

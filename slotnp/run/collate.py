@@ -302,8 +302,9 @@ def summary_markdown(rows):
     lines = [f"| {' | '.join(header)} |", "|---" * len(header) + "|"]
     missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
-        cells = [f"{accuracy_cell(by_point.get((how, K), missing), True)} | " +
-                 (f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-")
+        # a point the grid has no run of: "-" (not "not run yet", which the grid would run)
+        cells = [(accuracy_cell(by_point[how, K], True) if (how, K) in by_point else "-") +
+                 " | " + (f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-")
                  for how, _ in selections]
         if sampled_any:
             sampled = by_point.get(("sample", K), missing)
