@@ -5,6 +5,7 @@ import pytest
 from slotnp import backend
 from slotnp.core import Conv2d
 from slotnp.core.gradcheck import rel_error
+from slotnp.slots import SlotConv2d, SlotLinear
 from slotnp.slots.straight_through import straight_through_errors
 
 HAS_GPU = backend.cupy_available()
@@ -59,3 +60,23 @@ def straight_through_check(layer, x, dout):
         assert float(layer.grads["coef_initial"]) == 0.0
     assert max(errors.values()) < 1e-7, errors
     assert set(layer.grads) == set(layer.params)
+
+
+SLOT_CONV_CASES = CONV_CASES[:2]
+
+
+def slot_linear_straight_through(rng, selection, shared, score_form):
+    """straight_through_check of a float64 SlotLinear (7 -> 5, K = 4) holding `score_form`."""
+    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng,
+                       dtype=np.float64, score_form=score_form)
+    straight_through_check(layer, device(rng.standard_normal((3, 7))),
+                           device(rng.standard_normal((3, 5))))
+
+
+def slot_conv_straight_through(rng, selection, case, score_form):
+    """straight_through_check of a float64 SlotConv2d (K = 3) of a CONV_CASES `case`."""
+    shape, F, kernel, stride, padding = case
+    layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
+                       selection=selection, rng=rng, dtype=np.float64, score_form=score_form)
+    x = device(rng.standard_normal(shape))
+    straight_through_check(layer, x, device(rng.standard_normal(layer.forward(x).shape)))

@@ -3,7 +3,8 @@ explicit ones, selection streamed in chunks, gathers and draws on K-first memory
 import numpy as np
 import pytest
 
-from shared import device, straight_through_check
+from shared import SLOT_CONV_CASES, device, slot_conv_straight_through, \
+    slot_linear_straight_through
 from slotnp import backend
 from slotnp.core.gradcheck import rel_error
 from slotnp.slots.straight_through import straight_through_errors
@@ -17,27 +18,16 @@ F64 = np.float64
 
 
 
-@pytest.mark.parametrize("score_form", ["factored"])
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
 @pytest.mark.parametrize("shared", [False, True])
-def test_slot_linear_straight_through_gradient(xp, rng, selection, shared, score_form):
-    layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng, dtype=F64,
-                       score_form=score_form)
-    straight_through_check(layer, device(rng.standard_normal((3, 7))),
-                           device(rng.standard_normal((3, 5))))
+def test_slot_linear_straight_through_gradient(xp, rng, selection, shared):
+    slot_linear_straight_through(rng, selection, shared, "factored")
 
 
-@pytest.mark.parametrize("score_form", ["factored"])
 @pytest.mark.parametrize("selection", ["greedy", "sample"])
-@pytest.mark.parametrize("shape, F, kernel, stride, padding",
-                         [((2, 3, 7, 5), 4, 3, 2, 2), ((1, 2, 6, 9), 3, (2, 3), 3, 0)])
-def test_slot_conv_straight_through_gradient(xp, rng, selection, shape, F, kernel, stride,
-                                             padding, score_form):
-    layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
-                       selection=selection, rng=rng, dtype=F64, score_form=score_form)
-    x = device(rng.standard_normal(shape))
-    dout = device(rng.standard_normal(layer.forward(x).shape))
-    straight_through_check(layer, x, dout)
+@pytest.mark.parametrize("case", SLOT_CONV_CASES)
+def test_slot_conv_straight_through_gradient(xp, rng, selection, case):
+    slot_conv_straight_through(rng, selection, case, "factored")
 
 
 def test_factored_greedy_selection_exact_values(xp):
