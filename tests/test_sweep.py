@@ -689,8 +689,8 @@ def test_a_bad_sweep_flag_is_one_line(argv, message, capsys):
 
 
 def test_resume_or_start_continues_every_recorded_run_with_its_own_flags():
-    """A preset's command (--resume-or-start with the run's flags) on each run recorded in
-    results/ passes --resume's check: its flags describe the run its folder holds."""
+    """The flags of a preset's run (what its --resume-or-start command gives) pass --resume's
+    check on the run recorded in results/: they describe the run its folder holds."""
     from slotnp.run import cli, resume_flags
     checked = 0
     for preset in sweep.PRESETS.values():

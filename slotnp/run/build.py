@@ -12,8 +12,7 @@ import math
 import sys
 import time
 
-from ..slots import nets
-from .memory import EstimateError, keeps_no_options
+from .memory import EstimateError, keeps_no_options, layer_plan
 
 DAY = 24 * 3600          # the longest build a run may start
 ANNOUNCE = 60            # a build longer than this is announced before it starts
@@ -29,9 +28,8 @@ def options_to_draw(config):
     """K * P over the run's slot layers (0 for a run without slot options)."""
     if not config.get("slot"):
         return 0
-    steps = nets.plan(config["net"], (config.get("image_shape") or [None])[-1]
-                      if config["net"] != "lenet" else None, config.get("padding") or "same")
-    connections = sum(math.prod(shape) for kind, _, shape in steps if kind in ("conv", "fc"))
+    connections = sum(math.prod(shape) for kind, _, shape in layer_plan(config)
+                      if kind in ("conv", "fc"))
     return config["K"] * connections
 
 

@@ -300,14 +300,13 @@ def summary_markdown(rows):
     sampled_any = selections[-1][0] == "sample"
     header += ["PS: expected weight, argmax"] * sampled_any
     lines = [f"| {' | '.join(header)} |", "|---" * len(header) + "|"]
-    missing = dict(mean=None, tests=[], modes={})
     for K in sorted({k for _, k in by_point}):
         # a point the grid has no run of: "-" (not "not run yet", which the grid would run)
         cells = [(accuracy_cell(by_point[how, K], True) if (how, K) in by_point else "-") +
                  " | " + (f"{PAPER[net][how][K]:.2f}" if K in PAPER[net][how] else "-")
                  for how, _ in selections]
         if sampled_any:
-            sampled = by_point.get(("sample", K), missing)
+            sampled = by_point.get(("sample", K), {"modes": {}})
             cells.append(", ".join(f"{np.mean(sampled['modes'][m]):.2f}"
                                    for m in ("expected", "argmax") if m in sampled["modes"])
                          or "-")

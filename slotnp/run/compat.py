@@ -10,7 +10,6 @@
 from ..core import init
 
 # The configuration keys added since the first runs, with the value every run before them had
-# (runs before the factored form stored explicit scores; before version 2, options version 1)
 OLDER_DEFAULTS = dict(padding="same", dropout_at="after", schedule="sgdr", normalise="channels",
                       compare_eval_modes=False, weight_init="signed_constant",
                       score_form="explicit", options_version=1)
@@ -18,7 +17,8 @@ OLDER_DEFAULTS = dict(padding="same", dropout_at="after", schedule="sgdr", norma
 
 def completed(config):
     """A run's configuration (a copy) with each key it predates filled in as the run ran: those
-    above, and its `method`."""
+    above, and its `method`. One of those keys saved as None (score_form of learned weights:
+    it does not apply) reads as missing too."""
     known = {key: value for key, value in config.items()
              if value is not None or key not in OLDER_DEFAULTS}
     filled = dict(OLDER_DEFAULTS, **known)

@@ -255,6 +255,11 @@ def holds(config):
     return "an edge-popup net" if config.get("edge_popup") else "learned weights"
 
 
+# What a fine-tuning run's configuration takes from its slot machine, whatever the flags say
+FROM_SOURCE = ("net", "dataset", "seed", "val_fraction", "augment", "normalise", "dropout",
+               "padding", "dropout_at")
+
+
 def finetune_source(config):
     """(the slot machine's config, its params, its path) for a --finetune run, whose config
     takes the net, data and seed from it."""
@@ -264,11 +269,7 @@ def finetune_source(config):
     if not source["slot"]:
         raise CheckpointError(f"{path} holds {holds(source)}, not a slot machine; --finetune "
                               "takes a slot-machine checkpoint")
-    config.update(net=source["net"], dataset=source["dataset"], seed=source["seed"],
-                  val_fraction=source["val_fraction"], augment=source["augment"],
-                  normalise=source["normalise"], dropout=source["dropout"],
-                  padding=source["padding"], dropout_at=source["dropout_at"],
-                  data_dir=source.get("data_dir"))
+    config.update({key: source[key] for key in FROM_SOURCE}, data_dir=source.get("data_dir"))
     return source, params, path
 
 

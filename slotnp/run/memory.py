@@ -10,6 +10,7 @@ from math import prod
 
 from ..core import backend
 from ..slots import nets
+from . import compat
 
 BYTES = 4  # float32
 
@@ -18,10 +19,18 @@ class EstimateError(MemoryError):
     """A run would not fit: the message names the estimate and what to lower."""
 
 
+def layer_plan(config):
+    """nets.plan of a run's net: its layers unbuilt, from its configuration (an older run's
+    as it ran)."""
+    config = compat.completed(config)
+    side = (config.get("image_shape") or [None])[-1] if config["net"] != "lenet" else None
+    return nets.plan(config["net"], side, config["padding"])
+
+
 def estimate(config, samples):
     """(total bytes, {part: bytes}) for a run of `config` (train.py's) over `samples` images."""
-    steps = nets.plan(config["net"], (config.get("image_shape") or [None])[-1]
-                      if config["net"] != "lenet" else None, config.get("padding") or "same")
+    config = compat.completed(config)            # an older run's, as it ran
+    steps = layer_plan(config)
     weights = [shape for kind, _, shape in steps if kind in ("conv", "fc")]
     sizes = [prod(shape) for shape in weights]
     P = sum(sizes)
@@ -37,7 +46,7 @@ def estimate(config, samples):
         K = config["K"]
         options = K * (len(sizes) if config.get("shared") else P)
         parts["options and initial scores"] = (options + K * P) * BYTES
-        if config.get("score_form") == "explicit":
+        if config["score_form"] == "explicit":
             parts["scores, gradients and velocities"] = 3 * K * P * BYTES
         else:
             parts["score coordinates, gradients and velocities"] = 3 * P * BYTES

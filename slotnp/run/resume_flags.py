@@ -6,11 +6,13 @@ gives all of its flags), and so do flags that do not apply to it, as a new run i
 """
 import os
 
+from ..core import optim
 from . import compat
-from .config import SHARING
+from .config import FROM_SOURCE, SHARING
 
 # The flags that define a run, by the configuration key each sets (the others say how this
-# invocation runs: --out, --data-dir, --time-limit, --backend, --test-at, ...).
+# invocation runs: --out, --data-dir, --time-limit, --backend, --test-at, ...). --plain picks
+# the engine, so it passes, except on factored scores, which the plain engine cannot hold.
 RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": "finetune",
              "K": "K", "selection": "selection", "shared": "shared",
              "option_bound": "option_bound", "score_bound": "score_bound",
@@ -23,18 +25,19 @@ RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": 
              "eval_mode": "eval_mode", "eval_draws": "eval_draws", "eval_seed": "eval_seed",
              "compare_eval_modes": "compare_eval_modes"}
 
+class ChangedRun(ValueError):
+    """Flags given with --resume that would change the run (one line, by cli.one_line_errors)."""
+
+
 SLOT_KEYS = ("K", "selection", "shared", "option_bound", "score_form", "score_bound")
 POPUP_KEYS = ("edge_popup", "weight_init")
 SAMPLING_KEYS = ("eval_mode", "eval_draws", "eval_seed", "compare_eval_modes")
-# what a fine-tuning run takes from its slot machine, whatever the flags say (config.py)
-SOURCE_KEYS = ("method", "net", "dataset", "seed", "augment", "normalise", "dropout", "padding",
-               "dropout_at")
 
 
 def applies(key, run):
     """Whether a configuration key means anything to `run` (a configuration): a new run
     ignores the slot flags of learned weights, say, and so does its --resume."""
-    if run["finetune"] and key in SOURCE_KEYS:
+    if run["finetune"] and (key in FROM_SOURCE or key == "method"):   # learned, always
         return False
     if key in SLOT_KEYS:
         return run["slot"]
@@ -48,8 +51,8 @@ def applies(key, run):
 def setting(flag, value, given, run):
     """The configuration value that `flag`, given as `value`, stands for in `run`, as a new run
     would read it (`given`: every flag on the command line)."""
-    if flag == "learned":
-        return "learned"
+    if flag == "learned" or flag == "method" and given.get("learned"):
+        return "learned"                      # --learned wins over --method, as in cli.py
     if flag == "plain":                       # the plain engine keeps explicit scores
         return "explicit"
     if flag == "score_form" and "plain" in given:
@@ -58,30 +61,33 @@ def setting(flag, value, given, run):
         return SHARING[value]
     if flag == "score_bound" and value in ("paper", "options"):
         return None if value == "paper" else given.get("option_bound", run["option_bound"])
-    if flag == "restarts":                    # the schedule sorts them, and keeps (0, epochs)
-        return usable_restarts(value, run["epochs"])
+    if flag == "restarts":
+        return restarts_used(value, run["epochs"])
     if flag == "finetune":                    # the source, wherever the path is given from
         return os.path.realpath(value)
     return value
 
 
-def usable_restarts(restarts, epochs):
-    return sorted(epoch for epoch in restarts if 0 < epoch < epochs)
+def restarts_used(restarts, epochs):
+    """The cycles' starts that SGDR makes of `restarts` over `epochs` (sorted, within them)."""
+    return [start for start, _ in optim.CosineWithRestarts(1.0, epochs, restarts).cycles[1:]]
 
 
 def run_setting(key, run):
     """A key of `run` as `setting` gives it."""
     if key == "restarts":
-        return usable_restarts(run["restarts"], run["epochs"])
+        return restarts_used(run["restarts"], run["epochs"])
     if key == "finetune" and run["finetune"]:
         return os.path.realpath(run["finetune"])
     return run.get(key)       # runs before edge-popup and the score bound saved neither: None
 
 
 def shown(key, value):
-    """A configuration value as its flag writes it: paper, 25,75, off, 0.1."""
+    """A configuration value as its flag writes it: paper, 25,75, off, 0.1, none."""
     if key == "score_bound" and value is None:
         return "paper"
+    if value is None or value == []:
+        return "none"
     if key == "shared":
         value = {False: "off", True: "layer"}.get(value, value)
     if isinstance(value, bool):
@@ -104,6 +110,6 @@ def check(given, saved):
             ("" if given[flag] is True else " " + shown(flag, given[flag])) +
             f" (the run's {key.replace('_', ' ')}: {shown(key, run.get(key))})"
             for flag, key in changed)
-        raise ValueError(f"--resume continues the run as it was configured, and the flags "
+        raise ChangedRun(f"--resume continues the run as it was configured, and the flags "
                          f"given would change it: {said}; drop them, or train that as a new "
                          "run in another --out")

@@ -10,4 +10,3 @@ def test_paper_learning_rates():
 def test_weight_decay_only_where_it_leaves_the_scores_alive():
     assert default_weight_decay("greedy") == 1e-4 and default_weight_decay(None) == 1e-4
     assert default_weight_decay("sample") == 0.0
-

@@ -71,3 +71,13 @@ def test_a_run_saved_before_a_key_existed_is_read_as_it_ran():
                           "--method", "slot", "--score-bound", "paper"], old) is None
     assert "--plain (the run's score form: factored)" in \
         refused(None, ["--plain"], dict(old, score_form="factored"))
+
+
+def test_the_line_names_an_empty_or_absent_value_as_none():
+    constant = ["--schedule", "constant", "--lr", "0.1"]
+    assert "--restarts 25,75 (the run's restarts: none)" in refused(constant, ["--restarts",
+                                                                              "25,75"])
+    assert "--finetune " in refused([], ["--finetune", "x.npz"]) and \
+        "(the run's finetune: none)" in refused([], ["--finetune", "x.npz"])
+    # --learned wins over --method, in a new run and in the check alike
+    assert refused(["--learned"], ["--learned", "--method", "slot"]) is None
