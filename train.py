@@ -116,7 +116,7 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
               "train (resume without --stop-after to go on)", flush=True)
         return
     for epoch in range(state["epoch"], config["epochs"]):
-        tick = time.time()
+        tick = cli.running_time()                    # a pause (SIGTSTP) does not count
         rng = np.random.default_rng([config["seed"], epoch])   # every epoch's randomness
         net.reseed(config["seed"] * 100_003 + epoch)            # follows from (seed, epoch)
         before = exploration.selection_snapshot(net)
@@ -125,21 +125,21 @@ def run_epochs(out, args, config, data, net, optimizer, schedule, state, digest)
                 as progress:
             train_loss, train_acc = training.train_epoch(
                 net, optimizer, schedule, epoch, *data["train"], batches, rng, augment, progress)
-        trained = time.time() - tick
+        trained = cli.running_time() - tick
         if not math.isfinite(train_loss):
             raise TrainingDiverged(epoch, train_loss, config["lr"])
         record = dict(epoch=epoch + 1, lr=schedule.lr(epoch), train_loss=train_loss,
                       train_acc=train_acc)
         tested_at_new_bests = state["history"] if args.test_at == "new-best" else None
         record.update(evaluation.evaluate_epoch(net, data, config, tested_at_new_bests))
-        record["seconds"] = round(time.time() - tick, 3)
+        record["seconds"] = round(cli.running_time() - tick, 3)
         record["train_seconds"] = round(trained, 3)
         if config["slot"] or config.get("edge_popup"):
             after = exploration.selection_snapshot(net)
             record.update(exploration.selection_changed(before, after))
         if config["slot"] and config.get("selection") == "sample":    # PS's own exploration
             record.update(exploration.draws_differ(net, config["seed"] * 100_003 + epoch))
-        end_epoch(out, net, optimizer, state, digest, config, record, time.time() - tick)
+        end_epoch(out, net, optimizer, state, digest, config, record, cli.running_time() - tick)
         timed_out = args.time_limit and time.time() - started > 60 * args.time_limit
         if (timed_out or state["epoch"] == args.stop_after) and state["epoch"] < config["epochs"]:
             print(f"{'time limit' if timed_out else '--stop-after'} reached after epoch "

@@ -11,7 +11,8 @@ paper's protocol, stopped after its first epoch), so what is timed is exactly a 
 epoch: `seconds` of its metrics.jsonl (training, evaluation and the epoch's bookkeeping; the data
 is loaded before). With --base, fresh processes alternate between the two trees, base first,
 `--rounds` times, and the ratio is taken round by round, so that the machine's drift hits both
-alike. Nothing else should run meanwhile (pause long runs with SIGSTOP).
+alike. Nothing else should run meanwhile (pause long runs with `kill -TSTP PID`, go on with
+`kill -CONT PID`: a run leaves the pause out of its epochs' seconds).
 """
 import argparse
 import json

@@ -177,3 +177,35 @@ def test_a_sweep_passes_the_signal_to_its_runs(tmp_path):
     assert all("terminated: no epoch had finished" in log for log in logs), logs
     assert np.all([not (tmp_path / "runs" / name / "last.npz").exists()
                    for name in os.listdir(tmp_path / "runs")])
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTSTP"), reason="POSIX job control")
+def test_a_pause_stops_the_run_and_its_time_is_not_counted(tmp_path):
+    """SIGTSTP (Ctrl-Z, or `kill -TSTP` to pause a run beside a benchmark) in epoch 1 stops
+    the process until SIGCONT; the epochs' seconds leave the pause out, so they add up to less
+    than the run's wall time less the pause, and the metrics are the same."""
+    out, mark, pause = tmp_path / "run", str(tmp_path / "signalled"), 6.0
+    code = CHILD.format(root=ROOT, module="slotnp.core.training", owner="",
+                        name="softmax_cross_entropy", mark=mark, signum=int(signal.SIGTSTP),
+                        call=10, delay=0, argv=LENET + ["--K", "8", "--epochs", "2", "--out",
+                                                        str(out)])
+    started = time.time()
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    while not os.path.exists(mark) and child.poll() is None:
+        time.sleep(0.05)
+    time.sleep(pause)
+    with open(f"/proc/{child.pid}/stat") as stat:         # state: T, stopped
+        assert stat.read().rsplit(")", 1)[1].split()[0] == "T"
+    os.kill(child.pid, signal.SIGCONT)
+    stdout, stderr = child.communicate(timeout=120)
+    wall = time.time() - started
+    assert child.returncode == 0, stderr
+    rows = [json.loads(line) for line in open(out / "metrics.jsonl")]
+    assert sum(row["seconds"] for row in rows) < wall - pause, (rows, wall)
+    whole = tmp_path / "whole"
+    assert subprocess.run([sys.executable, "train.py", *LENET, "--K", "8", "--epochs", "2",
+                           "--out", str(whole)], cwd=ROOT, capture_output=True).returncode == 0
+    same = [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
+    assert same == [{k: v for k, v in json.loads(line).items() if "seconds" not in k}
+                    for line in open(whole / "metrics.jsonl")]

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 
 import numpy as np
 
@@ -250,6 +251,24 @@ def interrupt(signum, frame):
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+_paused_seconds = 0.0     # time this process spent stopped by SIGTSTP (see `pause`)
+
+
+def pause(signum, frame):
+    """SIGTSTP (Ctrl-Z, or `kill -TSTP`, to pause a run while something is measured beside
+    it): stop until SIGCONT, and count the time stopped, which `running_time` leaves out."""
+    global _paused_seconds
+    stopped = time.time()
+    os.kill(os.getpid(), signal.SIGSTOP)
+    _paused_seconds += time.time() - stopped
+
+
+def running_time():
+    """time.time() less the time this process spent paused by SIGTSTP: an epoch's seconds
+    count its work, not a pause beside it."""
+    return time.time() - _paused_seconds
+
+
 def saved_in(out):
     """What an interrupted run leaves, truthfully: its last finished epoch in out/last.npz,
     or nothing."""
@@ -270,6 +289,8 @@ def one_line_errors(work, saved=lambda: "nothing was written"):
     for SIGTERM)."""
     for signum in (signal.SIGTERM, signal.SIGINT):   # SIGINT even when started with `&`
         signal.signal(signum, interrupt)
+    if hasattr(signal, "SIGTSTP"):                    # POSIX
+        signal.signal(signal.SIGTSTP, pause)
     try:
         return work()
     except (datasets.DataError, CheckpointError, backend.BackendError, RunFolderError,
