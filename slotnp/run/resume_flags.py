@@ -25,6 +25,7 @@ RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": 
              "eval_mode": "eval_mode", "eval_draws": "eval_draws", "eval_seed": "eval_seed",
              "compare_eval_modes": "compare_eval_modes"}
 
+
 class ChangedRun(ValueError):
     """Flags given with --resume that would change the run (one line, by cli.one_line_errors)."""
 
