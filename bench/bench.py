@@ -42,10 +42,12 @@ WARM_UP = 3  # calls of each before timing (PyTorch's lenet steps took 40 ms, no
 BATCH = {"lenet": 128, "conv2": 128, "conv4": 128, "conv6": 128, "vgg19": 16}
 
 
-def make(name, variant, dtype=np.float32, dropout=None):
-    """(net, x, y): net built with the fast twins on (as train.py builds it), a random batch."""
+def make(name, variant, dtype=np.float32, dropout=None, **changes):
+    """(net, x, y): net built with the fast twins on (as train.py builds it), a random batch;
+    `changes` replace the variant's build arguments (e.g. selection="sample")."""
     with fast.on():
-        net = nets.build(name, seed=0, dtype=dtype, dropout=dropout, **VARIANTS[variant])
+        net = nets.build(name, seed=0, dtype=dtype, dropout=dropout,
+                         **dict(VARIANTS[variant], **changes))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH[name],) + nets.INPUT_SHAPES[name]).astype(dtype)
     return net, x, rng.integers(0, 10, BATCH[name])

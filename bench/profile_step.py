@@ -6,6 +6,7 @@ SGD update, in ms (median over repetitions), largest first. With --eval, the eva
   python bench/profile_step.py conv6 K8
   python bench/profile_step.py conv6 K64 --reps 7 --top 15
   python bench/profile_step.py conv4 K2 --eval
+  python bench/profile_step.py conv2 K8 --selection sample   # probabilistic selection (PS)
   python bench/profile_step.py conv2 K8 --glibc-default   # freed memory handed back (page faults)
 
 It also prints the page faults a step makes (minor faults) and the process's peak resident
@@ -52,6 +53,8 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--eval", action="store_true", help="profile the evaluation forward only")
+    p.add_argument("--selection", choices=("greedy", "sample"), default="greedy",
+                   help="slot variants: greedy (GS) or sampled (PS) selection")
     p.add_argument("--glibc-default", action="store_true",
                    help="leave glibc's allocator as it is (fast/allocator.py not applied)")
     args = p.parse_args()
@@ -66,7 +69,8 @@ def faults():
 
 
 def profile(args):
-    net, x, y = bench.make(args.net, args.variant)
+    changes = {"selection": args.selection} if bench.VARIANTS[args.variant]["slot"] else {}
+    net, x, y = bench.make(args.net, args.variant, **changes)
     sgd = optim.SGD(net.params, 0.01)
     for _ in range(bench.WARM_UP):
         profiled_step(net, sgd, x, y, not args.eval)
@@ -76,7 +80,8 @@ def profile(args):
     medians = {key: 1000 * statistics.median(run[key] for run in runs) for key in runs[0]}
     what = "evaluation forward" if args.eval else "training step"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024       # KiB on Linux
-    print(f"{args.net} {args.variant} {what}: sum of medians {sum(medians.values()):.0f} ms, "
+    selection = f" {args.selection}" if "selection" in changes else ""
+    print(f"{args.net} {args.variant}{selection} {what}: sum of medians {sum(medians.values()):.0f} ms, "
           f"{per_step:.0f} page faults a step, peak resident {peak:.0f} MiB")
     for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
         print(f"  {key:20s} {ms:7.1f}")

@@ -1,4 +1,5 @@
-"""bench/bench.py's GEMM bound: the FLOP count of a step's products done directly."""
+"""bench/bench.py's GEMM bound (the FLOP count of a step's products done directly), and the nets
+bench/profile_step.py profiles."""
 import os
 import sys
 
@@ -32,3 +33,18 @@ def test_step_gflop_of_a_convolution_counts_every_output_and_tap(bench):
                2 * len(x) * 16384 * 256, 2 * len(x) * 256 * 256, 2 * len(x) * 256 * 10]
     assert bench.step_gflop(net, x) * 1e9 == pytest.approx(3 * sum(forward) - forward[0])
     assert np.isfinite(bench.sgemm_gflops(1, n=64, reps=1))
+
+
+def test_profile_step_profiles_sampled_selection(bench, monkeypatch, capsys):
+    import profile_step
+    monkeypatch.setattr(sys, "argv", ["profile_step.py", "lenet", "K2", "--selection", "sample",
+                                      "--reps", "1", "--top", "3"])
+    drawn = []
+    make = bench.make
+    monkeypatch.setattr(bench, "make", lambda *a, **k: drawn.append(make(*a, **k)) or drawn[-1])
+    profile_step.main()
+    net = drawn[0][0]
+    assert {layer.slots.selection for _, layer in net.named_layers() if hasattr(layer, "slots")} \
+        == {"sample"}
+    out = capsys.readouterr().out
+    assert out.startswith("lenet K2 sample training step") and len(out.splitlines()) == 4
