@@ -81,7 +81,8 @@ def profile(args):
     what = "evaluation forward" if args.eval else "training step"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024       # KiB on Linux
     selection = f" {args.selection}" if "selection" in changes else ""
-    print(f"{args.net} {args.variant}{selection} {what}: sum of medians {sum(medians.values()):.0f} ms, "
+    print(f"{args.net} {args.variant}{selection} {what}: "
+          f"sum of medians {sum(medians.values()):.0f} ms, "
           f"{per_step:.0f} page faults a step, peak resident {peak:.0f} MiB")
     for key, ms in sorted(medians.items(), key=lambda item: -item[1])[:args.top]:
         print(f"  {key:20s} {ms:7.1f}")
