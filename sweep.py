@@ -593,7 +593,8 @@ def parse_args(argv=None):
     p.add_argument("--finetune", action="store_true", default=None,
                    help="also fine-tune each greedy slot run's best checkpoint")
     p.add_argument("--normalise", nargs="+", choices=("channels", "none"),
-                   help="input normalisation(s), as train.py's --normalise (default channels)")
+                   help="input normalisation(s), as train.py's --normalise (default: "
+                        "train.py's: none on MNIST, channels on CIFAR-10 and for edge-popup)")
     p.add_argument("--padding", nargs="+", choices=nets.PADDINGS,
                    help="the convolutions' padding(s), as train.py's --padding (default same; "
                         "authors: the leading ones unpadded, as the authors' code)")
@@ -612,7 +613,8 @@ def parse_args(argv=None):
     p.add_argument("--edge-popup", nargs="+", type=float, metavar="KEEP",
                    help="also edge-popup runs at these kept fractions (e.g. 0.1 0.3 0.5 0.7 0.9)")
     p.add_argument("--epochs", type=cli.non_negative_int,
-                   help="default: train.py's (200; 100 for edge-popup); 0: the nets as drawn")
+                   help="default: train.py's (200; 330 for learned conv4/conv6, 100 for "
+                        "edge-popup); 0: the nets as drawn")
     p.add_argument("--jobs", type=int, default=1, help="runs at once; the cores are divided")
     p.add_argument("--time-limit", type=cli.positive_float, metavar="MIN",
                    help="each run stops after the epoch that passes MIN minutes (resume later)")

@@ -24,7 +24,7 @@ from slotnp.run import build, checkpoint, cli, config as configs, evaluation, ex
 
 def main(argv=None):
     """Parse the flags, then train (or evaluate, or export); every failure is one line."""
-    args = cli.parse_args(argv)
+    args = cli.parse_args(argv, description=__doc__.split("\n\n")[0])
     if args.eval or args.export:
         return cli.one_line_errors(lambda: dispatch(args))
     out = args.out or configs.resolve_config(args)["out"]
@@ -190,7 +190,7 @@ class TrainingDiverged(cli.OneLineError):
     """The training loss stopped being finite: the epoch is not saved."""
 
     def __init__(self, epoch, loss, lr):
-        kept = f"last.npz and best.npz keep epoch {epoch}" if epoch else "no epoch finished"
+        kept = f"last.npz keeps epoch {epoch}, best.npz the best epoch" if epoch else "none saved"
         super().__init__(f"training diverged in epoch {epoch + 1} (the loss is {loss}); "
                          f"{kept}. Start again with a smaller --lr (this run's is {lr:g}) and "
                          "another --out (or --overwrite)")

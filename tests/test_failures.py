@@ -154,6 +154,13 @@ def bad_inputs(tmp, trained):
     cases.append((["--eval", str(trained / "slot" / "config.json")], "is not a checkpoint (not "
                   "an .npz archive, or cut short)"))
     cases.append((["--eval", str(trained / "slot")], "is a folder; pass a checkpoint in it"))
+    with np.load(trained / "slot" / "best.npz") as saved:      # options not the seed's
+        arrays = dict(saved)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps(dict(meta, options_digest="0" * 40)))
+    np.savez(tmp / "other-options.npz", **arrays)
+    cases.append((["--eval", str(tmp / "other-options.npz")], "the slot options rebuilt from its "
+                  "seed differ from the ones it was trained with"))
     cases.append((SYNTHETIC + ["--finetune", str(trained / "learned" / "best.npz"),
                                "--out", str(tmp / "ft")], "holds learned weights"))
     # memory and divergence

@@ -15,6 +15,7 @@ def first_argmax(candidates, companions=None, count=None):
     `candidates` may also be an iterator (pass `count`=K); it may yield one reused buffer.
     `picked` holds, element by element, companions[index] (None without companions): the
     option that belongs to the best score, for example. Index dtype: the smallest that holds K.
+    A NaN makes the maximum NaN but never takes the index (np.argmax would give it the NaN's).
     """
     count = len(candidates) if count is None else count
     candidates = iter(candidates)

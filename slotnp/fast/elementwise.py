@@ -7,7 +7,10 @@ memory.
 
 Every twin computes exactly what its plain piece computes, value for value (the same float
 operations on the same values; the dense layer's products up to the order in which BLAS adds
-each sum, which it may choose by the shape of the part). Each declines (returns None) where
+each sum, which it may choose by the shape of the part). One exception: where a pooling
+window holds a NaN, the NumPy max-pool twin (first_argmax, argmax.py) outputs the NaN, as the
+plain layer does, but sends the gradient to another tap; the compiled kernel
+(pooling_compiled.py) matches the plain layer there too. Each declines (returns None) where
 its parts would not be plain blocks of memory, and the plain piece runs.
 tests/fast/test_elementwise.py compares each with its plain piece.
 """

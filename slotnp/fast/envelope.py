@@ -18,8 +18,8 @@ tolerance of that first crossing are all kept, so that float rounding and exact 
 initial scores give a crossing at r = 0, where the smaller k must win) never drop a line that
 can be on top. Kept in the order of k, the candidates give the same first argmax as all K
 options. The walk is a loop over the envelope's length (at most K), each step vectorised over
-every connection; on 2 cores it takes about 8 s per million connections at K=64, once per
-layer, at its first greedy selection.
+a chunk of connections, on one core; on this 2-core machine it takes about 8 s per million
+connections at K=64, once per layer, at its first greedy selection.
 """
 import numpy as np
 

@@ -1,11 +1,12 @@
 """The fast twin of slots/slot.py's Slots, registered as "slots": factored scores, and, for
 greedy layers, no options in memory.
 
-`make` builds what a factored slot layer holds: slot_intervals.py's IntervalSlots for greedy
-layers on NumPy (a winner and its intervals per connection, whatever K), else
-slot_factored.py's FactoredSlots (the options kept, selection streamed over them): sampled and
-shared layers, on a GPU (which streams over the options with no reads from the device), and
-where `keep_options` asks for them.
+`make` builds what a factored slot layer holds: slot_intervals.py's IntervalSlots for greedy,
+unshared layers of version-2 options with K >= 2 on NumPy (a winner and its intervals per
+connection, whatever K), else slot_factored.py's FactoredSlots (the options kept, selection
+streamed over them): sampled and shared layers, K = 1, version-1 options, on a GPU (which
+streams over the options with no reads from the device), and where `keep_options` asks for
+them.
 """
 import numpy as np
 

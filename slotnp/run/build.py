@@ -1,5 +1,6 @@
 """The slot options a run draws before it trains, estimated up front: refused when they cannot be
-drawn within a day, announced when they take over a minute, shown with a progress bar past 5 s.
+drawn within a day, announced when they take over a minute, and shown with a progress bar past
+5 s where they are drawn in the first training step.
 
 A slot layer of K options and P connections draws K * P options and as many initial scores:
 at its construction where it keeps them (slot_factored.py), or in its first training step,
@@ -50,8 +51,9 @@ def measured_rate(K):
 
 def check(config):
     """Refuse (EstimateError, one line) a run whose slot options would take over a day to
-    draw; return the estimated seconds (0 when there is nothing to draw, or the twins are off:
-    a plain run keeps every option, and the memory estimate bounds it)."""
+    draw; return the estimated seconds (0 when the draw is short even at the SLOWEST rate, or
+    the scores are explicit, as in a plain run: it keeps every option, and the memory estimate
+    bounds it)."""
     values = options_to_draw(config)
     if values < SLOWEST * SHOWN or config.get("score_form") != "factored":
         return 0.0
@@ -67,13 +69,18 @@ def check(config):
 
 
 def announce(config, seconds):
-    """Say, when the build takes over ANNOUNCE seconds, what happens before the first epoch."""
-    if seconds > ANNOUNCE:
-        where = "in the first training step" if keeps_no_options(config) else \
-            "while the net is built"
-        print(f"drawing {options_to_draw(config):,} slot options {where} (every "
-              f"connection's {config['K']:,}), about {seconds / 60:,.0f} minutes here; a bar "
-              "shows the progress", flush=True)
+    """Say, when the build takes over ANNOUNCE seconds, what happens before the first epoch
+    (or, for layers that keep their options, drew them as they were built, what took so long)."""
+    if seconds <= ANNOUNCE:
+        return
+    values, minutes = f"{options_to_draw(config):,}", f"{seconds / 60:,.0f}"
+    if keeps_no_options(config):
+        print(f"drawing {values} slot options in the first training step (every connection's "
+              f"{config['K']:,}), about {minutes} minutes here; a bar shows the progress",
+              flush=True)
+    else:
+        print(f"drew {values} slot options as the net was built (every connection's "
+              f"{config['K']:,}; about {minutes} minutes here, by the estimate)", flush=True)
 
 
 class Progress:

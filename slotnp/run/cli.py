@@ -1,7 +1,8 @@
 """train.py's command line: its flags, each checked as it is read, and the one-line errors.
 
 A bad flag ends in one line that names it and what it accepts (`OneLineErrors`), never the
-whole usage block or a traceback. The defaults live in run/config.py.
+whole usage block or a traceback. Fixed defaults are set here; those that depend on other
+flags (the net, the method, the selection) are resolved in run/config.py.
 """
 import argparse
 import contextlib
@@ -89,11 +90,25 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def parse_args(argv=None):
-    p = OneLineErrors(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--net", choices=nets.NETS, default="lenet")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+class DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with each flag's default, except for switches (False) and where the default is
+    None: run/config.py resolves those from the other flags, as each flag's help says."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parse_args(argv=None, description=None):
+    """train.py's flags (`description` opens --help), parsed and checked; `given` holds the
+    ones on the command line."""
+    p = OneLineErrors(description=description, formatter_class=DefaultsShown)
+    p.add_argument("--net", choices=nets.NETS, default="lenet",
+                   help="the network: the paper's Lenet-300-100 (MNIST), CONV-2/4/6 or VGG-19 "
+                        "(CIFAR-10)")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="numpy on the CPU, cupy on a GPU (requirements-gpu.txt)")
     p.add_argument("--method", choices=METHODS, default="slot",
                    help="slot machines; ordinary learned weights; or edge-popup (Ramanujan et "
                         "al.: fixed weights, the --keep fraction with the largest scores used)")
@@ -104,7 +119,9 @@ def parse_args(argv=None):
                    default="signed_constant",
                    help="edge-popup: its fixed weights, +-sqrt(2/fan_in) or N(0, 2/fan_in)")
     p.add_argument("--K", type=positive_int, default=8, help="options per connection")
-    p.add_argument("--selection", choices=("greedy", "sample"), default="greedy")
+    p.add_argument("--selection", choices=("greedy", "sample"), default="greedy",
+                   help="greedy (GS): each connection's best-scored option; sample (PS): one "
+                        "drawn from softmax(scores) at every training forward")
     p.add_argument("--padding", choices=nets.PADDINGS, default="same",
                    help="same: every convolution padded, as the lottery-ticket nets of the "
                         "paper's table; authors: CONV-2/4 and CONV-6's first four unpadded, as "
@@ -124,13 +141,16 @@ def parse_args(argv=None):
                    help="how slot scores are stored and updated: the same SGD either way; "
                         "explicit keeps all K scores (slower, see slotnp/slots/slot.py)")
     p.add_argument("--dropout", type=float, default=None,
-                   help="drop probability after FC1/FC2 (default 0.5 for conv nets, 0 for lenet)")
+                   help="drop probability after FC1/FC2 (default 0.5 for CONV-2/4/6, 0 for lenet "
+                        "and edge-popup; vgg19 has one FC layer, so no dropout)")
     p.add_argument("--epochs", type=non_negative_int, default=None,
-                   help="default 200 (330 for learned conv4/conv6); 0 evaluates the net as it "
-                        "is drawn, untrained, and records it as any run")
-    p.add_argument("--batch-size", type=positive_int, default=128)
+                   help="default 200 (330 for learned conv4/conv6, 100 for edge-popup); 0 "
+                        "evaluates the net as it is drawn, untrained, and records it as any run")
+    p.add_argument("--batch-size", type=positive_int, default=128,
+                   help="images per SGD step")
     p.add_argument("--lr", type=positive_float, default=None,
-                   help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned")
+                   help="default: 0.2 greedy K<=8, 0.1 greedy K>8, 25 sample, 0.01 learned, 0.1 "
+                        "edge-popup")
     p.add_argument("--momentum", type=fraction, default=None,
                    help=f"SGD momentum (default {DEFAULT_MOMENTUM})")
     p.add_argument("--weight-decay", type=non_negative_float, default=None,
@@ -153,7 +173,9 @@ def parse_args(argv=None):
     p.add_argument("--restarts", type=epoch_list, default=None,
                    help="epochs where the cosine schedule restarts (default 25,75; none for "
                         "edge-popup, whose paper uses one cosine, and with --schedule constant)")
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="draws the net (options, scores, weights), the validation split and "
+                        "every epoch's randomness")
     p.add_argument("--score-bound", type=score_bound, default=None, metavar="BOUND",
                    help="the score bound: initial scores ~ U(0, BOUND*sigma) in every slot "
                         "layer; 'options' is the option bound (the authors' code), 'paper' the "
@@ -167,13 +189,15 @@ def parse_args(argv=None):
     p.add_argument("--normalise", choices=("channels", "none"), default=None,
                    help="inputs: channels = (pixel/255 - mean) / std per channel, with the "
                         "training split's statistics; none = pixel/255 in [0, 1] (default: "
-                        "none for MNIST, channels otherwise, as the authors' loaders)")
+                        "none for MNIST, channels for CIFAR-10 and for edge-popup, as the "
+                        "authors' loaders)")
     p.add_argument("--dataset", choices=datasets.DATASETS, default=None,
                    help="default: mnist for lenet, cifar10 otherwise")
     p.add_argument("--data-dir", default=None,
                    help="folder with (or for) the data sets (default: data; for --resume, "
                         "--eval and --finetune, the folder the run was trained from)")
-    p.add_argument("--out", default=None, help="output folder (default runs/<net>-<variant>)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default runs/<net>-<variant>-seed<seed>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.npz")
     p.add_argument("--resume-or-start", action="store_true",
                    help="--resume when --out holds last.npz, else a new run: one command for a "

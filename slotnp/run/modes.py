@@ -1,7 +1,8 @@
 """train.py's other modes: --eval (a checkpoint, or an exported slot machine) and --export.
 
 Each loads what it is given, checks that the options drawn again from the seed are the ones it
-was made with (the options digest), and answers in a few lines.
+was made with (the options digest; checkpoints saved before digests existed have none to
+check), and answers in a few lines.
 """
 import os
 
@@ -15,6 +16,16 @@ from .evaluation import evaluate, evaluation_settings, sampled_layers
 from .run_folder import RunFolderError, selected_in_sigmas, selected_summary
 
 
+def check_options(net, meta, path):
+    """Refuse a checkpoint whose slot options, drawn again from its seed into `net`, differ
+    from those it was trained with (its stored options digest)."""
+    stored = meta.get("options_digest")
+    if stored is not None and not checkpoint.digest_matches(net, checkpoint.options_digest(net),
+                                                            stored):
+        raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
+                              "the ones it was trained with (another slotnp version?)")
+
+
 def load_slot_machine(path):
     """(config, meta, net) of a greedy slot-machine checkpoint, for --export."""
     meta, params, _ = checkpoint.load(path)
@@ -25,6 +36,7 @@ def load_slot_machine(path):
         raise CheckpointError(f"{path} holds a sampled slot machine, a distribution over "
                               "networks rather than one; --export takes greedy ones")
     net = build_net(config)
+    check_options(net, meta, path)
     checkpoint.load_params(net, params, path)
     return config, meta, net
 
@@ -36,10 +48,6 @@ def export_slot_machine(args):
                              "another FILE (or delete that one first)")
     config, meta, net = load_slot_machine(source)
     digest = checkpoint.options_digest(net)
-    stored = meta.get("options_digest")
-    if stored is not None and not checkpoint.digest_matches(net, digest, stored):
-        raise CheckpointError(f"{source}: the slot options rebuilt from its seed differ from "
-                              "the ones it was trained with (another slotnp version?)")
     layers = [(name, backend.to_host(layer.selected()), layer.K)
               for name, layer in nets.slot_layers(net)]
     try:
@@ -82,6 +90,7 @@ def evaluate_checkpoint(args):
     meta, params, _ = checkpoint.load(args.eval)
     config = meta["config"]
     net = build_net(config)
+    check_options(net, meta, args.eval)
     checkpoint.load_params(net, params, args.eval)
     data = load_data(config, data_dir_of(args, config))
     mode, draws, seed = evaluation_settings(config, args)

@@ -1,5 +1,7 @@
 """Charts drawn with Pillow: a small `Chart` (axes, round ticks, grid, legend, lines, points with
-error bars, bands) and the two pictures slotnp writes, curves.png and the sweep's figure.
+error bars, bands) and every picture slotnp writes: a run's curves.png and selected.png, the
+sweeps' figures (accuracy against K, exploration, the fine-tuning budget, edge-popup's kept
+fraction) and compare.py's runs side by side.
 
 Text uses Pillow's scalable default font (`ImageFont.load_default(size)`, Pillow >= 10.1).
 """

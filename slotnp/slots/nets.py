@@ -165,7 +165,15 @@ def plan(name, image_size=None, padding="same"):
                 channels = item
                 size -= 2 * (1 - conv_padding(name, n_conv, padding))
         if size < 1:
-            raise ValueError(f"{name} needs images of at least {2 ** n_pool} pixels a side")
+            smallest, index = 1, n_conv      # back from one pixel at the end of the stack
+            for item in reversed(CONV_STACKS[name]):
+                if item == "P":
+                    smallest *= 2
+                else:                        # an unpadded convolution takes 2 pixels
+                    smallest += 2 * (1 - conv_padding(name, index, padding))
+                    index -= 1
+            raise ValueError(f"{name} (padding {padding!r}) needs images of at least {smallest} "
+                             f"pixels a side, got {image_size}")
         if name == "vgg19":
             steps += [("avgpool", "avgpool", size), ("flatten", "flatten", None)]
             widths = [channels, OUTPUTS]

@@ -98,6 +98,8 @@ def test_freeze_net_matches_slot_machine_in_evaluation(rng):
     (dict(name="resnet"), "unknown net"), (dict(name="lenet", K=0), "K"),
     (dict(name="conv2", selection="softmax"), "unknown selection"),
     (dict(name="conv6", image_size=4), "at least 8 pixels"),
+    # the authors' unpadded convolutions: 20 -> 18 -> 16 -> 8 -> 6 -> 4 -> 2 -> 2 -> 2 -> 1
+    (dict(name="conv6", image_size=19, padding="authors"), "at least 20 pixels a side, got 19"),
     (dict(name="lenet", option_bound=0.0), "option_bound must be positive")])
 def test_bad_build_arguments_give_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
