@@ -386,6 +386,23 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         "|---|---|---|---|", "| 2 | **90.00** (1; 1.0 min) | 97.07 | - |"]
 
 
+def test_fine_tuning_runs_take_their_own_epochs_where_given():
+    """cifar-conv2-finetune: the full-protocol GS runs (train.py's 200 epochs), then each one's
+    fine-tuning of 25 epochs from its best checkpoint; without finetune_epochs, as many as its
+    slot machine (None: train.py's default)."""
+    runs = sweep.grid(**sweep.CIFAR_CONV2_FINETUNE)
+    tuned = [run for run in runs if run.finetune_of is not None]
+    assert [run.finetune_of.K for run in tuned] == [2, 64]
+    assert all(run.finetune_of.epochs is None and run.epochs == 25 for run in tuned)
+    assert tuned[0].name == "conv2-K2-greedy-bound1.73205-scores1.73205-wd0.0001-finetune-" \
+                           "wd0.0001-e25-seed0"
+    flags = tuned[1].train_flags("runs")
+    assert flags[flags.index("--epochs") + 1] == "25" and flags[flags.index("--finetune") + 1] \
+        == os.path.join("runs", tuned[1].finetune_of.name, "best.npz")
+    plain = sweep.grid(**dict(sweep.CIFAR_CONV2_FINETUNE, finetune_epochs=None))
+    assert [run.epochs for run in plain if run.finetune_of is not None] == [None, None]
+
+
 def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, monkeypatch):
     """mnist-budget: 200 epochs split between the slot machine (E) and fine-tuning (200 - E).
     The figure has the slot machine alone at each E (200: the full run), the fine-tuned nets,
