@@ -266,7 +266,13 @@ def test_sigterm_stops_like_ctrl_c_and_resumes(tmp_path):
     assert process.returncode == 143 and "Traceback" not in stderr
     assert f"terminated: the last finished epoch is in {out / 'last.npz'}" in stderr
     meta, _, _ = checkpoint.load(str(out / "last.npz"))
-    assert 1 <= meta["state"]["epoch"] < 50
+    epoch = meta["state"]["epoch"]
+    assert 1 <= epoch < 50
+    stopped = metrics(out)
+    result = cli("--resume", "--out", str(out), "--no-progress", "--stop-after", str(epoch + 1))
+    assert result.returncode == 0, result.stderr
+    resumed = metrics(out)
+    assert len(resumed) == epoch + 1 and resumed[:epoch] == stopped
 
 
 def test_a_second_process_cannot_train_into_a_busy_folder(tmp_path):

@@ -40,7 +40,9 @@ def imports_of(name, path, known):
             if node.level:
                 base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] +
                                 ([base] if base else []))
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            # `from base import a`: module base.a where it is one, else a name of base's own
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                       for alias in node.names]
         else:
             continue
         found |= {t for t in targets if t in known and t != name}
@@ -62,7 +64,9 @@ def test_imports_point_one_way(folder):
     known = modules()
     wrong = [(m, i) for m, path in known.items() if folder_of(m) == folder
              for i in imports_of(m, path, known)
-             if folder_of(i) is not None and folder_of(i) not in ALLOWED[folder]]
+             # the package itself (slotnp/__init__.py) re-exports slots' nets: a module names
+             # the folder it takes a piece from, so that this check sees where it comes from
+             if i == "slotnp" or folder_of(i) is not None and folder_of(i) not in ALLOWED[folder]]
     assert wrong == []
 
 

@@ -10,7 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import train  # noqa: E402
-from slotnp.core import init  # noqa: E402
+from slotnp.core import init, optim  # noqa: E402
 from slotnp.run import checkpoint, config as configs, run_folder  # noqa: E402
 from slotnp.run.cli import parse_args  # noqa: E402
 from shared import BACKENDS  # noqa: E402
@@ -142,6 +142,10 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     with np.load(tuned / "last.npz") as data:
         assert sorted(k for k in data.files if k.startswith("param/")) == \
             ["param/fc1.W", "param/fc2.W", "param/fc3.W"]
+    start = tmp_path / "start"              # fine-tuning starts from the selected weights:
+    run("--epochs", "0", "--finetune", str(slot / "best.npz"), "--out", str(start))
+    best = json.loads((slot / "result.json").read_text())
+    assert json.loads((start / "result.json").read_text())["test_acc"] == best["test_acc"]
     capsys.readouterr()
     assert train.main(["--eval", str(slot / "best.npz"), "--dataset", "synthetic"]) == 0
     reported = capsys.readouterr().out
@@ -183,16 +187,20 @@ def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
     assert all(abs(float(printed[n]) - recorded[n]) < 0.05 for n in recorded)
 
 
-def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path):
+def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path, monkeypatch):
     greedy = configs.resolve_config(parse_args(["--K", "4"]))
     assert (greedy["weight_decay"], greedy["momentum"], greedy["eval_mode"]) == \
         (1e-4, 0.9, "argmax")
     out = tmp_path / "flags"
+    built = []                                  # (momentum, weight decay) of every SGD made
+    monkeypatch.setattr(optim.SGD, "__init__", lambda self, params, lr, momentum, weight_decay,
+                        init=optim.SGD.__init__: built.append((momentum, weight_decay)) or
+                        init(self, params, lr, momentum, weight_decay))
     run("--epochs", "1", "--weight-decay", "0.003", "--momentum", "0.5", "--out", str(out))
     config = json.loads((out / "config.json").read_text())
     assert (config["weight_decay"], config["momentum"]) == (0.003, 0.5)
-    meta, _, _ = checkpoint.load(str(out / "last.npz"))      # what --resume builds SGD from
-    assert (meta["config"]["weight_decay"], meta["config"]["momentum"]) == (0.003, 0.5)
+    run("--resume", "--out", str(out), "--epochs", "1")      # (finished: nothing to train)
+    assert built == [(0.5, 0.003)] * 2
 
 
 def test_the_authors_protocol_flags_reach_the_run_and_its_resume(tmp_path, monkeypatch):
@@ -209,14 +217,16 @@ def test_the_authors_protocol_flags_reach_the_run_and_its_resume(tmp_path, monke
     assert (default["schedule"], default["restarts"], default["dropout_at"],
             default["augment"]) == ("sgdr", [25, 75], "after", "none")      # MNIST: none
     from datasets import prepare
-    flipped = []
-    monkeypatch.setitem(prepare.AUGMENTATIONS, "flip", lambda x, rng: flipped.append(1) or x)
+    flipped = []                                 # the flips themselves, counted
+    monkeypatch.setitem(prepare.AUGMENTATIONS, "flip",
+                        lambda x, rng: flipped.append(1) or prepare.random_flip(x, rng))
     whole, pieces = tmp_path / "whole", tmp_path / "pieces"
     run(*flags, "--out", str(whole))
     assert [row["lr"] for row in metrics(whole)] == [0.05] * 3 and len(flipped) > 3
     run(*flags, "--out", str(pieces), "--stop-after", "1")
+    flipped.clear()
     run("--resume", "--out", str(pieces))
-    assert metrics(pieces) == metrics(whole)
+    assert flipped and metrics(pieces) == metrics(whole)   # flipped alike, after the resume
     meta, _, _ = checkpoint.load(str(whole / "last.npz"))
     from slotnp.core import twins
     with twins.switched_on():                   # (the factored scores the run trained)

@@ -302,7 +302,7 @@ def test_maxpool_then_relu_equals_relu_then_maxpool(xp, rng):
     assert results[0][1][0, :2, :2, :2].tolist() == [[[0.0, 0.0], [0.0, 0.0]]] * 2
 
 
-BN_CASES = [(3, 4, 5, 2), (2, 3, 2, 1), (4, 2, 3, 5)]   # (M = 2 per channel: y = +-1, no gradient)
+BN_CASES = [(3, 4, 5, 2), (2, 3, 2, 1), (4, 2, 3, 5)]   # M = N*H*W per channel: 30, 4, 60
 
 
 @pytest.mark.parametrize("shape", BN_CASES)
@@ -315,6 +315,18 @@ def test_batchnorm_gradients_and_the_loop_oracle(xp, rng, shape):
     y_expected, dx_expected = naive.batchnorm(x, dout)
     assert rel_error(layer.forward(device(x)), y_expected) < 1e-10
     assert rel_error(layer.backward(device(dout)), dx_expected) < 1e-10
+
+
+def test_batchnorm_of_two_values_a_channel_gives_plus_minus_one_and_almost_no_gradient(xp, rng):
+    """M = 2: each channel's two values normalise to -1 and +1 (short of them by eps), whatever
+    they were, so the output hardly depends on x: dL/dx is of order eps."""
+    from slotnp.core import BatchNorm2d
+    x = rng.standard_normal((2, 3, 1, 1)) * 3 + 1
+    layer = BatchNorm2d(3, dtype=F64)
+    y = backend.to_host(layer.forward(device(x)))
+    assert np.allclose(np.abs(y), 1, atol=1e-5) and np.allclose(y.sum(axis=0), 0)
+    dx = backend.to_host(layer.backward(device(rng.standard_normal(x.shape))))
+    assert np.abs(dx).max() < 1e-4
 
 
 def test_batchnorm_keeps_running_averages_for_evaluation(xp, rng):

@@ -50,9 +50,13 @@ def test_candidates_on_random_float32_values(xp, rng):
         a = backend.to_device((rng.standard_normal(P) * scale).astype(np.float32))
         b = backend.to_device(np.float32(0.9))
         index, chosen = candidate_choice(a, b, candidates)
-        all_index, all_chosen = factored_greedy_choice(a, b, options, initial)
-        assert np.array_equal(backend.to_host(index), backend.to_host(all_index)), scale
-        assert np.array_equal(backend.to_host(chosen), backend.to_host(all_chosen))
+        # the same float32 operations over all K options: fl(fl(r * W[k]) + S0[k]), r = a / b
+        r = backend.to_host(a) / backend.to_host(b)
+        scores = r[:, None] * backend.to_host(options) + backend.to_host(initial)
+        expected = scores.argmax(axis=-1)
+        assert np.array_equal(backend.to_host(index), expected), scale
+        assert np.array_equal(backend.to_host(chosen), np.take_along_axis(
+            backend.to_host(options), expected[:, None], -1)[:, 0])
 
 
 def test_no_candidates_when_every_line_can_win(xp):
@@ -64,15 +68,26 @@ def test_slot_layer_selects_through_the_candidates(xp, rng, monkeypatch):
     """From MIN_OPTIONS options on, a layer uses the candidates while b > 0 and all options
     otherwise; its selection is the argmax of its scores either way."""
     monkeypatch.setattr(envelope, "CHUNK", 100)                     # several chunks
+    from slotnp.fast import slot_factored
+    compared = []                       # the options each greedy choice compares, per connection
+    choice = slot_factored.factored_greedy_choice
+    monkeypatch.setattr(slot_factored, "factored_greedy_choice",
+                        lambda a, b, options, *rest: compared.append(options.shape[-1]) or
+                        choice(a, b, options, *rest))
     layer = SlotLinear(30, 20, K=envelope.MIN_OPTIONS, rng=rng, dtype=np.float64,
                        keep_options=True)
     assert layer.slots.candidates() is not None
     assert SlotLinear(30, 20, K=envelope.MIN_OPTIONS - 1, rng=rng,
                       keep_options=True).slots.candidates() is None
+    E = layer.slots.candidates()[1].shape[-1]
+    assert E < envelope.MIN_OPTIONS
     for b in (1.0, 0.5, -0.5):
         layer.params["coef_options"][...] = backend.to_device(rng.standard_normal((20, 30)))
         layer.params["coef_initial"][...] = b
         expected = backend.to_host(layer.scores).argmax(axis=-1)
+        compared.clear()
         assert np.array_equal(backend.to_host(layer.selected()), expected), b
         layer.forward(backend.to_device(rng.standard_normal((2, 30))), train=True)
         assert np.array_equal(backend.to_host(layer.slots.last_index), expected), b
+        on_cpu = xp is np                         # (a GPU compares all options: no reads)
+        assert compared and set(compared) == {E if b > 0 and on_cpu else envelope.MIN_OPTIONS}

@@ -61,6 +61,16 @@ def uniform_margins(W, S0, line):
     return interval_of_uniform(W, S0, line, float(abs(W).max()), float(abs(S0).max()))
 
 
+def assert_r_inside_but_near_a_crossing(r, low, high):
+    """Each r lies in its winner's interval, but where it is within rounding of a crossing,
+    which the interval ends short of by its margin (then the layer selects anew)."""
+    r, low, high = (backend.to_host(a) for a in (r, low, high))
+    outside = ~((r >= low) & (r <= high))
+    with np.errstate(invalid="ignore"):
+        near = np.minimum(np.abs(r - low), np.abs(r - high)) <= 1e-4 * (1 + np.abs(r))
+    assert near[outside].all() and outside.mean() < 0.01
+
+
 @pytest.mark.parametrize("interval_of", [interval_of, uniform_margins],
                          ids=["per-line margins", "uniform margins"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -77,7 +87,7 @@ def test_inside_an_interval_the_streamed_argmax_is_its_line(xp, rng, dtype, inte
     W, S0, r = device(W), device(S0), device(r)
     line = winners(W, S0, r)
     low, high, left, right = interval_of(W, S0, line)
-    assert bool(((r >= low) & (r <= high)).mean() > 0.99)
+    assert_r_inside_but_near_a_crossing(r, low, high)
     checked = 0
     for k in (line, left, right):
         lo, hi = interval_of(W, S0, k)[:2]
@@ -125,8 +135,7 @@ def test_uniform_margins_give_the_same_lines_and_hardly_narrower_intervals(xp, r
         larger = 2 * margin * (2 * np.abs(theirs[finite]) * 2 * np.abs(W).max() + 2 * S0.max())
         assert (gap * apart <= larger).all()
         assert np.median(gap / (1 + np.abs(theirs[finite]))) < 1e-5
-    inside = (backend.to_host(r) > fast[0]) & (backend.to_host(r) < fast[1])
-    assert inside.mean() > 0.99
+    assert_r_inside_but_near_a_crossing(r, fast[0], fast[1])
 
 
 
@@ -317,6 +326,10 @@ def test_a_run_saved_with_options_in_memory_resumes_in_interval_layers(tmp_path,
     with monkeypatch.context() as before:
         before.setattr(fast_slots, "INTERVALS_MIN_OPTIONS", 16)
         assert train.main(flags + ["--out", str(pieces), "--time-limit", "1e-6"]) == 0
+    from slotnp.run import checkpoint
+    saved, now = (checkpoint.load(str(folder / "last.npz"))[0]["options_digest"]
+                  for folder in (pieces, whole))
+    assert saved != now                           # it was saved with its options in memory
     assert train.main(["--resume", "--out", str(pieces), "--no-progress"]) == 0
     rows = [[{k: v for k, v in json.loads(line).items() if k not in ("seconds", "train_seconds")}
              for line in open(folder / "metrics.jsonl")] for folder in (whole, pieces)]
@@ -324,7 +337,6 @@ def test_a_run_saved_with_options_in_memory_resumes_in_interval_layers(tmp_path,
     kept = SlotLinear(30, 20, K=8, rng=0, keep_options=True)
     drawn = SlotLinear(30, 20, K=8, rng=0)
     assert type(drawn.slots) is IntervalSlots
-    from slotnp.run import checkpoint
     from slotnp.core import Sequential
     kept_net, drawn_net = Sequential([("fc", kept)]), Sequential([("fc", drawn)])
     digest = checkpoint.options_digest(drawn_net)

@@ -33,7 +33,9 @@ def test_bits_per_connection():
 def accuracies(capsys, path):
     capsys.readouterr()
     assert train.main(["--eval", str(path), "--dataset", "synthetic"]) == 0
-    return [line for line in capsys.readouterr().out.splitlines() if "accuracy" in line]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "accuracy" in line]
+    assert [line.split()[0] for line in lines] == ["val", "test"]
+    return lines
 
 
 @pytest.mark.parametrize("K", [2, 8, 32])
@@ -48,6 +50,14 @@ def test_an_export_is_small_and_evaluates_exactly_as_its_checkpoint(tmp_path, ca
     assert accuracies(capsys, target) == accuracies(capsys, out / "best.npz")
     header, indices = export.read(str(target))
     assert header["config"]["K"] == K and indices["fc1"].shape == (300, 784)
+    from slotnp import fast
+    from slotnp.core import backend
+    from slotnp.run import modes
+    from slotnp.slots import nets
+    with fast.on():                       # the checkpoint's own selection, index for index
+        _, _, net = modes.load_slot_machine(str(out / "best.npz"))
+        for name, layer in nets.slot_layers(net):
+            assert np.array_equal(indices[name], backend.to_host(layer.selected())), name
 
 
 def test_an_export_never_writes_over_a_file(tmp_path, capsys, monkeypatch):
