@@ -50,7 +50,8 @@ def digest_matches(net, digest, stored):
 
 def resume_into(net, saved, digest, path):
     """Load the parameters of `saved` (what `load` read from `path`) into `net`, whose options
-    digest is `digest`, once the digests show that the options are the same."""
+    digest is `digest`, once the digests show that the options are the same (--resume, --eval
+    and --export of a checkpoint)."""
     meta, params, _ = saved
     if not digest_matches(net, digest, meta.get("options_digest", "")):
         raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from the "

@@ -1,8 +1,7 @@
 """train.py's other modes: --eval (a checkpoint, or an exported slot machine) and --export.
 
 Each loads what it is given, checks that the options drawn again from the seed are the ones it
-was made with (the options digest; checkpoints saved before digests existed have none to
-check), and answers in a few lines.
+was made with (the options digest), and answers in a few lines.
 """
 import os
 
@@ -16,29 +15,19 @@ from .evaluation import evaluate, evaluation_settings, sampled_layers
 from .run_folder import RunFolderError, selected_in_sigmas, selected_summary
 
 
-def check_options(net, meta, path):
-    """Refuse a checkpoint whose slot options, drawn again from its seed into `net`, differ
-    from those it was trained with (its stored options digest)."""
-    stored = meta.get("options_digest")
-    if stored is not None and not checkpoint.digest_matches(net, checkpoint.options_digest(net),
-                                                            stored):
-        raise CheckpointError(f"{path}: the slot options rebuilt from its seed differ from "
-                              "the ones it was trained with (another slotnp version?)")
-
-
 def load_slot_machine(path):
-    """(config, meta, net) of a greedy slot-machine checkpoint, for --export."""
-    meta, params, _ = checkpoint.load(path)
-    config = meta["config"]
+    """(config, net, options digest) of a greedy slot-machine checkpoint, for --export."""
+    saved = checkpoint.load(path)
+    config = saved[0]["config"]
     if not config["slot"]:
         raise CheckpointError(f"{path} holds {holds(config)}; --export writes slot machines")
     if config["selection"] != "greedy":
         raise CheckpointError(f"{path} holds a sampled slot machine, a distribution over "
                               "networks rather than one; --export takes greedy ones")
     net = build_net(config)
-    check_options(net, meta, path)
-    checkpoint.load_params(net, params, path)
-    return config, meta, net
+    digest = checkpoint.options_digest(net)
+    checkpoint.resume_into(net, saved, digest, path)     # once the digests agree
+    return config, net, digest
 
 
 def export_slot_machine(args):
@@ -46,8 +35,7 @@ def export_slot_machine(args):
     if os.path.exists(target):         # a checkpoint, a run's records: nothing trained is lost
         raise RunFolderError(f"{target} already exists; --export writes a new file: pick "
                              "another FILE (or delete that one first)")
-    config, meta, net = load_slot_machine(source)
-    digest = checkpoint.options_digest(net)
+    config, net, digest = load_slot_machine(source)
     layers = [(name, backend.to_host(layer.selected()), layer.K)
               for name, layer in nets.slot_layers(net)]
     try:
@@ -87,11 +75,10 @@ def evaluate_export(args):
 def evaluate_checkpoint(args):
     if export.is_export(args.eval):
         return evaluate_export(args)
-    meta, params, _ = checkpoint.load(args.eval)
-    config = meta["config"]
+    saved = checkpoint.load(args.eval)
+    config = saved[0]["config"]
     net = build_net(config)
-    check_options(net, meta, args.eval)
-    checkpoint.load_params(net, params, args.eval)
+    checkpoint.resume_into(net, saved, checkpoint.options_digest(net), args.eval)
     data = load_data(config, data_dir_of(args, config))
     mode, draws, seed = evaluation_settings(config, args)
     accuracies = evaluate(net, {"val": data["val"], "test": data["test"]}, mode, draws, seed)

@@ -55,7 +55,7 @@ def test_an_export_is_small_and_evaluates_exactly_as_its_checkpoint(tmp_path, ca
     from slotnp.run import modes
     from slotnp.slots import nets
     with fast.on():                       # the checkpoint's own selection, index for index
-        _, _, net = modes.load_slot_machine(str(out / "best.npz"))
+        _, net, _ = modes.load_slot_machine(str(out / "best.npz"))
         for name, layer in nets.slot_layers(net):
             assert np.array_equal(indices[name], backend.to_host(layer.selected())), name
 
