@@ -735,8 +735,8 @@ def sweep_grid(args):
     for run in runs:     # runs trained outside this sweep (by hand, another sweep) as well
         if status(run, args.runs, args.results) != "done":
             record(run, args.runs, args.results) or record_progress(run, args.runs, args.results)
-    table, figure = write_collation(runs, args.results, args.name)
-    print(f"sweep: wrote {table}" + (f" and {figure}" if figure else ""), flush=True)
+    table, figures = write_collation(runs, args.results, args.name)
+    print(f"sweep: wrote {', '.join([table] + figures)}", flush=True)
     return code
 
 

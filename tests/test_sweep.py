@@ -334,8 +334,9 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         best_epoch=5, val_acc=0.5, test_acc=0.5, epochs_run=200, epochs=200, wall_minutes=4.0)))
     (old / "config.json").write_text(json.dumps(dict(slot=True, **runs[3].config())))
     assert sweep.status(runs[3], str(tmp_path / "runs"), str(results)) == "new"
-    table, figure = write_collation(runs, str(results), "grid")
+    table, figures = write_collation(runs, str(results), "grid")
     assert table == str(results / "mnist" / "grid.md")
+    assert figures == [str(results / "mnist" / "grid.png")]
     text = open(table).read()
     assert "| lenet | GS, K = 2, bound 1 | 0.0001 | 200 | **97.50** +- 0.71 | 2 | 4.0 | 97.15 |" \
         in text
@@ -344,7 +345,7 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
     assert "| lenet | learned weights | 0.0001 | 200 | **97.92** +- 0.03 | 2 | 4.0 | 97.95 |" \
         in text
     from PIL import Image
-    assert Image.open(figure).size == (1400, 900)
+    assert Image.open(figures[0]).size == (1400, 900)
     summary = open(results / "mnist" / "grid-summary.md").read().splitlines()  # the README's
     assert summary[:4] == [                        # a grid without PS runs: GS's columns
         "| K | GS, slotnp, scores lambda (seeds; minutes) | GS, paper |", "|---|---|---|",
@@ -437,8 +438,8 @@ def test_a_budget_grid_draws_slot_machine_epochs_against_fine_tuning(tmp_path, m
     assert bands[0][1] == pytest.approx(97.9)
     assert "a budget of 200 epochs, GS K = 8" in title
     monkeypatch.undo()                                     # and drawn for real
-    _, figure = write_collation(runs, str(results), "budget")
-    assert figure is None          # every configuration at one K: no sweep over K to draw
+    _, figures = write_collation(runs, str(results), "budget")
+    assert figures == []           # every configuration at one K: no sweep over K to draw
     from PIL import Image
     assert Image.open(results / "mnist" / "budget.budget.png").size == (1400, 900)
 
@@ -737,3 +738,34 @@ def test_a_point_the_grid_has_no_run_of_is_a_dash_not_a_run_to_come():
     rows = summary_markdown(collate(runs, "/nonexistent")).splitlines()
     assert rows[2] == "| 2 | not run yet | 75.20 | - | 70.20 | - |"
     assert rows[3] == "| 8 | not run yet | 78.10 | not run yet | 71.60 | - |"
+
+
+def test_a_grid_of_several_nets_collates_each_net_under_its_title(tmp_path):
+    """CONV-4 and CONV-6 in one grid: the summary has a table for each, under the net's title
+    and beside that net's paper values; each finished net has its own figure; the progress
+    table names the net of each run."""
+    runs = sweep.grid(["conv4", "conv6"], K=[8], selection=["greedy"], learned=True, seeds=[0],
+                      epochs=25)
+    conv4_gs, conv6_gs, conv4_learned, conv6_learned = runs
+    results = tmp_path / "results"
+    write_record(results, conv4_gs, test_acc=0.8)
+    write_record(results, conv4_learned, test_acc=0.81)
+    so_far = results / "cifar10" / "in-progress" / conv6_gs.name
+    os.makedirs(so_far)
+    (so_far / "config.json").write_text(json.dumps(dict(slot=True, options_version=2,
+                                                        **conv6_gs.config())))
+    (so_far / "metrics.jsonl").write_text("".join(
+        json.dumps(dict(epoch=e, val_acc=e / 10, test_acc=e / 10)) + "\n" for e in (1, 2, 3)))
+    _, figures = write_collation(runs, str(results), "deeper")
+    summary = (results / "cifar10" / "deeper-summary.md").read_text().split("\n\n")
+    assert summary[0] == "**CONV-4 on CIFAR-10**"
+    assert summary[1].splitlines()[2] == "| 8 | **80.00** (1; 1.0 min) | 86.00 |"
+    assert summary[2].splitlines()[2] == "| learned weights, 25 epochs | **81.00** (1) | 1.0 | - |"
+    assert summary[3:5] == ["Slot machine minus learned weights, in points: GS K = 8 -1.00.",
+                            "**CONV-6 on CIFAR-10**"]
+    assert summary[5].splitlines()[2] == "| 8 | in progress (3 of 25 epochs) | 88.40 |"
+    assert summary[6].splitlines()[2] == "| learned weights, 25 epochs | not run yet | - | - |"
+    assert figures == [str(results / "cifar10" / "deeper-conv4.png")]   # CONV-6: none yet
+    progress = (results / "cifar10" / "deeper-progress.md").read_text().splitlines()
+    assert progress[2].startswith("| CONV-6, GS, K = 8, bound 1.73205, scores U(0, 1.73205 "
+                                  "sigma), 25 epochs | 0.0001 | 3 of 25 | 30.00 (3) | - |")

@@ -35,9 +35,10 @@ PAPER = {
               "sample": {2: 81.7, 4: 81.6, 8: 81.2, 16: 80.7, 32: 80.9, 64: 80.5},
               "learned": 88.0},
 }
-TITLES = {"lenet": "Lenet 300-100 on MNIST", "conv2": "CONV-2 on CIFAR-10",
-          "conv4": "CONV-4 on CIFAR-10", "conv6": "CONV-6 on CIFAR-10",
-          "vgg19": "VGG-19 on CIFAR-10"}
+NAMES = {"lenet": "Lenet 300-100", "conv2": "CONV-2", "conv4": "CONV-4", "conv6": "CONV-6",
+         "vgg19": "VGG-19"}
+TITLES = {net: f"{name} on {'MNIST' if net == 'lenet' else 'CIFAR-10'}"
+          for net, name in NAMES.items()}
 FULL_EPOCHS = {"lenet": 200, "conv2": 200, "conv4": 200, "conv6": 200}
 
 
@@ -276,12 +277,43 @@ def minutes_cell(row):
     return f"{np.mean(row['minutes']):.1f}" if row["minutes"] else "-"
 
 
+def by_net(rows):
+    """A grid's collated rows by net, the nets in the grid's order: {net: rows}."""
+    nets = {}
+    for row in rows:
+        nets.setdefault(row["run"].net, []).append(row)
+    return nets
+
+
+def titled(run, runs):
+    """The net's name before a run's description where `runs` span several nets, else ''."""
+    return f"{NAMES[run.net]}, " if len({r.net for r in runs}) > 1 else ""
+
+
+def nets_title(runs):
+    """"CONV-2 on CIFAR-10", or "CONV-4 and CONV-6 on CIFAR-10" for runs of several nets."""
+    nets = list(dict.fromkeys(run.net for run in runs))
+    if len(nets) == 1:
+        return TITLES.get(nets[0], nets[0])
+    return " and ".join(NAMES[net] for net in nets) + TITLES[nets[0]][len(NAMES[nets[0]]):]
+
+
 def summary_markdown(rows):
-    """The README's form of a grid of one net with one configuration per selection and K: K
+    """The README's form of a grid (net_summary_markdown), one table per net under its title
+    where the grid has several nets; None where no net's rows have that form."""
+    nets = by_net(rows)
+    parts = {net: net_summary_markdown(net_rows) for net, net_rows in nets.items()}
+    if len(nets) == 1:
+        return parts[rows[0]["run"].net]
+    return "\n".join(f"**{TITLES[net]}**\n\n{part}" for net, part in parts.items()
+                     if part is not None) or None
+
+
+def net_summary_markdown(lenet):
+    """The README's form of one net's rows with one configuration per selection and K: K
     against GS and PS beside the paper's values, then every other configuration; None for
     other grids."""
-    net = rows[0]["run"].net
-    lenet = [r for r in rows if r["run"].net == net]
+    net = lenet[0]["run"].net
     plain = [r for r in lenet if r["run"].K is not None and not r["run"].shared
              and r["run"].finetune_of is None and r["run"].epochs != 0]
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
@@ -352,9 +384,9 @@ def gap_text(slot_rows, learned_rows):
 
 def write_collation(runs, results_dir, name="sweep"):
     """results/<dataset>/<name>.md, and for grids of the paper's form <name>-summary.md (the
-    README's table) and <name>.png, beside the runs' records, and <name>-progress.md while
-    runs of the grid are still training (progress_markdown); the paths of the table and the
-    figure (None when there is nothing to draw)."""
+    README's table) and <name>.png (<name>-<net>.png, one for each net, in a grid of several),
+    beside the runs' records, and <name>-progress.md while runs of the grid are still training
+    (progress_markdown); the paths of the table and of the figures drawn (a list)."""
     rows = collate(runs, results_dir)
     lines = ["# Sweep results", "",
              "Test accuracy (%) at the best validation epoch, mean +- std over seeds, as "
@@ -400,8 +432,11 @@ def write_collation(runs, results_dir, name="sweep"):
         os.remove(progress_path)
     exploration(runs, results_dir, os.path.join(folder, f"{name}.exploration.png"))
     budget(rows, os.path.join(folder, f"{name}.budget.png"))
-    figure = os.path.join(folder, f"{name}.png")
-    return table, figure if draw_figure(rows, figure) else None
+    nets = by_net(rows)
+    figures = {net: os.path.join(folder, f"{name}.png" if len(nets) == 1 else
+                                 f"{name}-{net}.png") for net in nets}
+    return table, [figures[net] for net, net_rows in nets.items()
+                   if draw_figure(net_rows, figures[net])]
 
 
 def best_epoch(epochs):
@@ -433,7 +468,8 @@ def progress_markdown(runs, results_dir):
         restart = min(config.get("restarts") or [], default=None)
         short = best_epoch(epochs[:restart]) if restart and len(epochs) >= restart else {}
         paper = paper_value(run)
-        lines.append(f"| {describe(run)} | {run.weight_decay:g} | {len(epochs)} of "
+        lines.append(f"| {titled(run, runs)}{describe(run)} | {run.weight_decay:g} | "
+                     f"{len(epochs)} of "
                      f"{config['epochs']} | {tested(best_epoch(epochs))} | {tested(short)} | "
                      f"{'-' if paper is None else f'{paper:.2f}'} |")
     if not lines:
@@ -459,7 +495,7 @@ def band(label, rows):
 
 
 def draw_figure(rows, path):
-    """The figure of the collated rows of the grid's net: one series per slot configuration
+    """The figure of the collated rows of one net: one series per slot configuration
     (all but K), the paper's points beside GS and PS, learned weights and edge-popup's best kept
     fraction as bands; a grid of edge-popup alone draws accuracy against the kept fraction.
     False if nothing to draw."""
@@ -566,7 +602,7 @@ def exploration(runs, results_dir, path):
         # draws differ on 80-90% of the connections throughout: a linear axis of their own
         axis = ("draws differ (%)", False) if how == "draws" else \
             ("selections changed (%, log)", True)
-        drawn.append((f"{TITLES.get(runs[0].net, runs[0].net)}, {titles[how]}" +
+        drawn.append((f"{nets_title(panel_runs)}, {titles[how]}" +
                       (f", {head}" if head else ""),
                       [(label, epochs, changed) for label, (_, epochs, changed)
                        in zip(labels, lines)], *axis))
@@ -582,7 +618,8 @@ def line_label(run, others):
     value, only the lines that depart from it say theirs."""
     epochs = run.epochs if run.epochs is not None or all(r.epochs is None for r in others) \
         else epochs_of(run)
-    label = f"K = {run.K}" + ("" if epochs is None else f", {epochs} epochs")
+    label = f"{titled(run, others)}K = {run.K}" + ("" if epochs is None else
+                                                    f", {epochs} epochs")
     twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)] or [run]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
