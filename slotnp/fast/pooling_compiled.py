@@ -26,21 +26,26 @@ _kernel = _jit(nogil=True, cache=True)
 def pool_forward(x, s, y, index, c0, c1):
     """x: (C, H, W, N) -> y: (C, OH, OW, N), and index: the tap of each maximum."""
     OH, OW, N = y.shape[1], y.shape[2], y.shape[3]
+    # The taps are counted in 32 bits and stored as bytes once per window: with the byte array
+    # in the loop, LLVM does not vectorise it (about 6 times slower on CONV-2's first pool).
+    taps = np.empty(N, np.int32)
     for c in range(c0, c1):
         for oy in range(OH):
             for ox in range(OW):
-                best, tap = y[c, oy, ox], index[c, oy, ox]
+                best = y[c, oy, ox]
                 first = x[c, s * oy, s * ox]
                 for m in range(N):
                     best[m] = first[m]
-                    tap[m] = 0
+                    taps[m] = 0
                 for t in range(1, s * s):
                     row = x[c, s * oy + t // s, s * ox + t % s]
                     for m in range(N):
                         # strictly: the first maximum wins; a NaN wins, as in np.argmax
-                        better = row[m] > best[m] or (row[m] != row[m] and best[m] == best[m])
-                        best[m] = row[m] if better else best[m]
-                        tap[m] = t if better else tap[m]
+                        value, top = row[m], best[m]
+                        better = (value > top) | ((value != value) & (top == top))
+                        best[m] = value if better else top
+                        taps[m] = t if better else taps[m]
+                index[c, oy, ox] = taps
 
 
 @_kernel
