@@ -769,3 +769,10 @@ def test_a_grid_of_several_nets_collates_each_net_under_its_title(tmp_path):
     progress = (results / "cifar10" / "deeper-progress.md").read_text().splitlines()
     assert progress[2].startswith("| CONV-6, GS, K = 8, bound 1.73205, scores U(0, 1.73205 "
                                   "sigma), 25 epochs | 0.0001 | 3 of 25 | 30.00 (3) | - |")
+    # the exploration figure's lines, and its panels' title
+    from slotnp.run.collate import nets_title
+    assert [line_label(run, [conv4_gs, conv6_gs]) for run in (conv4_gs, conv6_gs)] == [
+        "K = 8, 25 epochs, CONV-4", "K = 8, 25 epochs, CONV-6"]
+    assert line_label(conv4_gs, [conv4_gs]) == "K = 8, 25 epochs"
+    assert nets_title([conv4_gs, conv6_gs]) == "CONV-4 and CONV-6 on CIFAR-10"
+    assert nets_title([conv6_gs]) == "CONV-6 on CIFAR-10"

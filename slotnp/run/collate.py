@@ -615,11 +615,10 @@ def line_label(run, others):
     """'K = 8[, 25 epochs]' (the full protocol's epochs too where another line says its own),
     and where another line has that much in common with it, what sets them apart (an
     ablation's lines: the option bound, the weight decay, ...): where most of them share a
-    value, only the lines that depart from it say theirs."""
+    value, only the lines that depart from it say theirs; last, its net, where theirs differ."""
     epochs = run.epochs if run.epochs is not None or all(r.epochs is None for r in others) \
         else epochs_of(run)
-    label = f"{titled(run, others)}K = {run.K}" + ("" if epochs is None else
-                                                    f", {epochs} epochs")
+    label = f"K = {run.K}" + ("" if epochs is None else f", {epochs} epochs")
     twins = [r for r in others if (r.K, r.epochs) == (run.K, run.epochs)] or [run]
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
@@ -631,7 +630,7 @@ def line_label(run, others):
         (common, most), *rest = counts.most_common()
         if rest and (most == rest[0][1] or value(run) != common):
             label += f", {name} {value(run)}"
-    return label
+    return label + (f", {NAMES[run.net]}" if len({r.net for r in twins}) > 1 else "")
 
 
 def variation_of(run, key):
