@@ -84,6 +84,13 @@ def test_compiled_max_pooling_gives_the_plain_values_exactly(rng, cores, monkeyp
         assert np.isnan(y[1, 2, 0, 0]) and np.array_equal(y, plainly(plain.forward, x),
                                                           equal_nan=True)
         assert np.array_equal(layer.argmax, plain.argmax)
+        # A NaN at tap 0 keeps it against larger values after it; of two NaNs the first wins.
+        x[2, 1, 0, 0], x[2, 1, 0, 1], x[2, 1, window - 1, window - 1] = np.nan, 100, 200
+        x[0, 3, 0, 1], x[0, 3, window - 1, window - 1] = np.nan, np.nan
+        y = elementwise.compiled_maxpool_forward(layer, x, True)
+        assert np.array_equal(y, plainly(plain.forward, x), equal_nan=True)
+        assert layer.argmax[2, 1, 0, 0] == 0 and layer.argmax[0, 3, 0, 0] == 1
+        assert np.array_equal(layer.argmax, plain.argmax)
 
 
 def test_max_pooling_takes_the_compiled_kernels_where_registered(rng, monkeypatch):
