@@ -69,8 +69,8 @@ CIFAR_CONV2_SHORT = [dict(net=["conv2"], K=[2, 64, 4, 16, 32, 8], selection=["gr
                      dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0], epochs=25),
                      dict(net=["conv2"], learned=True, seeds=[0], epochs=25)]
 # The deeper nets under the short protocol: CONV-4 and CONV-6, GS K = 8 and learned weights,
-# 25 epochs each (on one core a CONV-4 run takes about 2 hours, a CONV-6 one about 3; 200
-# epochs of CONV-6 would take a day).
+# 25 epochs each (on one core, beside another run, a CONV-4 run takes about 2.3 hours, a CONV-6
+# one about 3; 200 epochs of CONV-6 would take a day).
 CIFAR_DEEPER_SHORT = dict(net=["conv4", "conv6"], K=[8], selection=["greedy"], learned=True,
                           seeds=[0], epochs=25)
 # Why GS K = 8 trails learned weights by more than the paper's 1.2 points after 200 epochs: the
