@@ -45,7 +45,13 @@ def test_a_checkpoint_from_before_the_move_resumes_with_identical_metrics(tmp_pa
         return [{k: v for k, v in json.loads(line).items()     # (the per-layer shares are
                  if k not in ("seconds", "train_seconds", "selection_changed_by_layer")}
                 for line in open(path)]                          # newer than the fixture)
-    assert rows(run / "metrics.jsonl") == rows(os.path.join(fixture, "uninterrupted.jsonl"))
+    resumed, uninterrupted = rows(run / "metrics.jsonl"), rows(os.path.join(fixture,
+                                                                          "uninterrupted.jsonl"))
+    # Identical, but for the float32 loss in its last bits: a sum whose BLAS kernel (and so
+    # its order) depends on the CPU the fixture was made on (0.50989190 against 0.50989189).
+    losses = [[row.pop("train_loss") for row in table] for table in (resumed, uninterrupted)]
+    assert resumed == uninterrupted
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
 
 
 def test_checkpoints_keep_the_running_averages_of_batch_normalisation(tmp_path, rng):
