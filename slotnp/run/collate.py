@@ -37,8 +37,8 @@ PAPER = {
 }
 NAMES = {"lenet": "Lenet 300-100", "conv2": "CONV-2", "conv4": "CONV-4", "conv6": "CONV-6",
          "vgg19": "VGG-19"}
-TITLES = {net: f"{name} on {'MNIST' if net == 'lenet' else 'CIFAR-10'}"
-          for net, name in NAMES.items()}
+DATASETS = {net: "MNIST" if net == "lenet" else "CIFAR-10" for net in NAMES}
+TITLES = {net: f"{name} on {DATASETS[net]}" for net, name in NAMES.items()}
 FULL_EPOCHS = {"lenet": 200, "conv2": 200, "conv4": 200, "conv6": 200}
 
 
@@ -295,7 +295,7 @@ def nets_title(runs):
     nets = list(dict.fromkeys(run.net for run in runs))
     if len(nets) == 1:
         return TITLES.get(nets[0], nets[0])
-    return " and ".join(NAMES[net] for net in nets) + TITLES[nets[0]][len(NAMES[nets[0]]):]
+    return " and ".join(NAMES[net] for net in nets) + f" on {DATASETS[nets[0]]}"
 
 
 def summary_markdown(rows):
@@ -309,12 +309,12 @@ def summary_markdown(rows):
                      if part is not None) or None
 
 
-def net_summary_markdown(lenet):
+def net_summary_markdown(rows):
     """The README's form of one net's rows with one configuration per selection and K: K
     against GS and PS beside the paper's values, then every other configuration; None for
     other grids."""
-    net = lenet[0]["run"].net
-    plain = [r for r in lenet if r["run"].K is not None and not r["run"].shared
+    net = rows[0]["run"].net
+    plain = [r for r in rows if r["run"].K is not None and not r["run"].shared
              and r["run"].finetune_of is None and r["run"].epochs != 0]
     by_point = {(r["run"].selection, r["run"].K): r for r in plain}
     if not plain or len(by_point) < len(plain) or net not in PAPER:
@@ -343,7 +343,7 @@ def net_summary_markdown(lenet):
                                    for m in ("expected", "argmax") if m in sampled["modes"])
                          or "-")
         lines.append(f"| {K} | {' | '.join(cells)} |")
-    others = [r for r in lenet if r not in plain]
+    others = [r for r in rows if r not in plain]
     if others:
         lines += ["", "| configuration | test acc. (seeds) | minutes | paper |",
                   "|---|---|---|---|"]
@@ -502,15 +502,14 @@ def draw_figure(rows, path):
     net = rows[0]["run"].net
     if net not in PAPER:
         return False
-    lenet = [r for r in rows if r["run"].net == net and r["mean"] is not None
-             and r["run"].epochs != 0]
-    popup = sorted((r for r in lenet if r["run"].keep is not None), key=lambda r: r["run"].keep)
+    shown = [r for r in rows if r["mean"] is not None and r["run"].epochs != 0]
+    popup = sorted((r for r in shown if r["run"].keep is not None), key=lambda r: r["run"].keep)
     learned = band("slotnp learned weights" + "".join(
-        {variations_text(r["run"]) + protocol(r["run"]) for r in lenet if r["run"].learned}),
-        [r for r in lenet if r["run"].learned])
+        {variations_text(r["run"]) + protocol(r["run"]) for r in shown if r["run"].learned}),
+        [r for r in shown if r["run"].learned])
     best = max(popup, key=lambda r: r["mean"], default=None)
     series, paper = {}, []
-    for row in lenet:
+    for row in shown:
         run = row["run"]
         if run.learned or run.finetune_of is not None or run.keep is not None:
             continue
@@ -552,8 +551,8 @@ def draw_figure(rows, path):
                       [p[1] for p in points], [p[2] for p in points]))
     # a grid wholly of other lengths than the paper's says so in its title (a short protocol
     # where each is shorter), and the paper's length beside the paper's points
-    short = {protocol(r["run"]) for r in lenet} if all(protocol(r["run"]) for r in lenet) else ()
-    shorter = short and all(r["run"].epochs < FULL_EPOCHS[net] for r in lenet)
+    short = {protocol(r["run"]) for r in shown} if all(protocol(r["run"]) for r in shown) else ()
+    shorter = short and all(r["run"].epochs < FULL_EPOCHS[net] for r in shown)
     lengths = ", ".join(length[2:] for length in sorted(short))      # (each ", N epochs")
     theirs = f" ({FULL_EPOCHS[net]} epochs)" if short else ""
     selections = [selection for selection, _ in series.values()]
