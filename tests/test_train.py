@@ -153,7 +153,7 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     assert f"test accuracy: {100 * best['test_acc']:.2f}%" in reported
     for name, row in best["selected_options"].items():        # the same selection, printed
         assert f"{name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  " \
-            f"{100 * row['beyond_half']:.1f}%" in reported
+            f"{100 * row['beyond_half']:.1f}%  {row['mean']:+.2f}\n" in reported
 
 
 def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):
@@ -390,8 +390,25 @@ def test_a_slot_run_draws_its_selected_weights_and_its_exploration(tmp_path):
 
 
 def test_the_selected_options_summary_on_a_tiny_case():
-    """Mean |option| in units of sigma and the share strictly beyond half the bound."""
+    """Mean |option| in units of sigma, the mean, and the share strictly beyond half the
+    bound."""
     layers = [("a", np.array([[-1.5, 0.2], [1.0, -0.9]]), 2.0), ("b", np.array([0.5]), 0.5)]
     assert run_folder.selected_summary(layers) == {
-        "a": dict(weights=4, mean_abs=0.9, beyond_half=0.25),       # 1.0 is not beyond 1.0
-        "b": dict(weights=1, mean_abs=0.5, beyond_half=1.0)}
+        "a": dict(weights=4, mean_abs=0.9, mean=-0.3, beyond_half=0.25),  # 1.0 is not beyond
+        "b": dict(weights=1, mean_abs=0.5, mean=0.5, beyond_half=1.0)}
+
+
+def test_eval_prints_a_learned_nets_weights_in_units_of_sigma(tmp_path, capsys):
+    """For learned weights, --eval prints each layer's mean |w| and mean w in units of
+    sigma = sqrt(2 / (fan_in + fan_out)), computed here from the checkpoint's own arrays."""
+    out = tmp_path / "learned"
+    run("--epochs", "1", "--learned", "--out", str(out))
+    capsys.readouterr()
+    assert train.main(["--eval", str(out / "best.npz"), "--dataset", "synthetic"]) == 0
+    reported = capsys.readouterr().out
+    with np.load(out / "best.npz") as data:
+        for name, (fan_out, fan_in) in (("fc1", (300, 784)), ("fc2", (100, 300)),
+                                        ("fc3", (10, 100))):
+            w = data[f"param/{name}.W"] / np.sqrt(2 / (fan_in + fan_out))
+            mean_abs, mean = (round(float(v), 4) for v in (np.abs(w).mean(), w.mean()))
+            assert f"{name:8s} {w.size:>10,} weights  {mean_abs:.2f}  {mean:+.2f}\n" in reported

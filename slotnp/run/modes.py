@@ -12,7 +12,8 @@ from . import checkpoint, exploration, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
-from .run_folder import RunFolderError, selected_in_sigmas, selected_summary
+from .run_folder import (RunFolderError, selected_in_sigmas, selected_summary, weight_summary,
+                         weights_in_sigmas)
 
 
 def load_slot_machine(path):
@@ -92,12 +93,17 @@ def evaluate_checkpoint(args):
         print(f"draws that differ (two draws from softmax(scores); where it is flat, "
               f"1 - 1/K = {1 - 1 / config['K']:.3f}): " +
               ", ".join(f"{name} {share:.3f}" for name, share in differ.items()))
-    summary = selected_summary(selected_in_sigmas(net, config)) if config["slot"] else {}
-    if summary:
+    if config["slot"]:
         bound = config["option_bound"]
         print("options selected (argmax), in units of sigma: mean |option|, share beyond half "
-              f"the bound {bound:g} (all options: {bound / 2:.3g}, 50%)")
-        for name, row in summary.items():
+              f"the bound {bound:g}, mean option (all options: {bound / 2:.3g}, 50%, 0)")
+        for name, row in selected_summary(selected_in_sigmas(net, config)).items():
             print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  "
-                  f"{100 * row['beyond_half']:.1f}%")
+                  f"{100 * row['beyond_half']:.1f}%  {row['mean']:+.2f}")
+    elif config.get("edge_popup") is None:
+        print("weights in units of sigma, sqrt(2 / (fan_in + fan_out)), the options' scale: "
+              "mean |w|, mean w")
+        for name, row in weight_summary(weights_in_sigmas(net)).items():
+            print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  "
+                  f"{row['mean']:+.2f}")
     return 0

@@ -149,25 +149,42 @@ def learning_curves(history, path):
                              "checkpoints and metrics are intact") from None
 
 
+def weights_in_sigmas(net):
+    """(name, weight / sigma) of each weighted layer of `net`, the weight its evaluation uses: a
+    slot layer's selected options (the argmax of its scores), a dense layer's own weight."""
+    from ..core import backend, init
+    from ..core.base import WeightedLayer
+    return [(name, backend.to_host(layer.weight()) / init.glorot_sigma(layer.weight_shape))
+            for name, layer in net.named_layers() if isinstance(layer, WeightedLayer)]
+
+
 def selected_in_sigmas(net, config):
     """(name, selected options / sigma (weight_shape), option bound b) of each slot layer of
     `net`, at its evaluation choice (the argmax of the scores)."""
-    from ..core import backend, init
-    return [(name, backend.to_host(layer.weight()) / init.glorot_sigma(layer.weight_shape),
-             config["option_bound"]) for name, layer in net.named_layers()
-            if hasattr(layer, "slots")]
+    slot = {name for name, layer in net.named_layers() if hasattr(layer, "slots")}
+    return [(name, values, config["option_bound"]) for name, values in weights_in_sigmas(net)
+            if name in slot]
 
 
-def selected_summary(layers):
-    """{name: {weights, mean_abs, beyond_half}} of `selected_in_sigmas`' layers: how many
-    weights, their mean |option| in units of sigma, and the share beyond half the bound. All
-    options, uniform on (-b, b), would give b / 2 and one half; the paper finds the selected
-    ones larger."""
+def weight_summary(layers):
+    """{name: {weights, mean_abs, mean}} of (name, values in units of sigma) pairs: how many
+    weights, their mean |value| and their mean. Options uniform on (-b, b) give b / 2 and 0."""
     import numpy
     return {name: dict(weights=int(values.size),
                        mean_abs=round(float(numpy.abs(values).mean()), 4),
-                       beyond_half=round(float((numpy.abs(values) > bound / 2).mean()), 4))
-            for name, values, bound in layers}
+                       mean=round(float(values.mean()), 4))
+            for name, values in layers}
+
+
+def selected_summary(layers):
+    """weight_summary of `selected_in_sigmas`' layers, and each one's share beyond half the
+    bound. All options, uniform on (-b, b), would give b / 2, 0 and one half; the paper finds
+    the selected ones larger."""
+    import numpy
+    summary = weight_summary([(name, values) for name, values, _ in layers])
+    for name, values, bound in layers:
+        summary[name]["beyond_half"] = round(float((numpy.abs(values) > bound / 2).mean()), 4)
+    return summary
 
 
 def selected_weights(net, config, out):
