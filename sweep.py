@@ -63,11 +63,14 @@ CIFAR_CONV2 = [dict(net=["conv2"], K=[8], selection=["greedy"], learned=True, se
                dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0])]
 # The short protocol: the full one's first SGDR cycle, 25 epochs (--epochs 25 leaves out the
 # restarts at 25 and 75, so the rate falls along one cosine to 0): epoch for epoch the same
-# run as the full protocol's first 25 epochs. The K sweep, PS K = 8 and learned weights.
+# run as the full protocol's first 25 epochs. The K sweep, PS K = 8 and learned weights; then
+# GS K = 8 and learned weights again from seed 1: how far one seed moves what the rest compare.
 CIFAR_CONV2_SHORT = [dict(net=["conv2"], K=[2, 64, 4, 16, 32, 8], selection=["greedy"],
                           seeds=[0], epochs=25),
                      dict(net=["conv2"], K=[8], selection=["sample"], seeds=[0], epochs=25),
-                     dict(net=["conv2"], learned=True, seeds=[0], epochs=25)]
+                     dict(net=["conv2"], learned=True, seeds=[0], epochs=25),
+                     dict(net=["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[1],
+                          epochs=25)]
 # The deeper nets under the short protocol: CONV-4 and CONV-6, GS K = 8 and learned weights,
 # 25 epochs each (on one core, beside another run, a CONV-4 run takes about 2.3 hours, a CONV-6
 # one about 3; 200 epochs of CONV-6 would take a day).
