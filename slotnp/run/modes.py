@@ -93,17 +93,18 @@ def evaluate_checkpoint(args):
         print(f"draws that differ (two draws from softmax(scores); where it is flat, "
               f"1 - 1/K = {1 - 1 / config['K']:.3f}): " +
               ", ".join(f"{name} {share:.3f}" for name, share in differ.items()))
+    rows = {}
     if config["slot"]:
         bound = config["option_bound"]
         print("options selected (argmax), in units of sigma: mean |option|, share beyond half "
               f"the bound {bound:g}, mean option (all options: {bound / 2:.3g}, 50%, 0)")
-        for name, row in selected_summary(selected_in_sigmas(net, config)).items():
-            print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  "
-                  f"{100 * row['beyond_half']:.1f}%  {row['mean']:+.2f}")
+        rows = selected_summary(selected_in_sigmas(net, config))
     elif config.get("edge_popup") is None:
         print("weights in units of sigma, sqrt(2 / (fan_in + fan_out)), the options' scale: "
               "mean |w|, mean w")
-        for name, row in weight_summary(weights_in_sigmas(net)).items():
-            print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  "
-                  f"{row['mean']:+.2f}")
+        rows = weight_summary(weights_in_sigmas(net))
+    for name, row in rows.items():
+        share = f"{100 * row['beyond_half']:.1f}%  " if "beyond_half" in row else ""
+        print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  {share}"
+              f"{row['mean']:+.2f}")
     return 0

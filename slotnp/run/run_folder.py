@@ -161,7 +161,8 @@ def weights_in_sigmas(net):
 def selected_in_sigmas(net, config):
     """(name, selected options / sigma (weight_shape), option bound b) of each slot layer of
     `net`, at its evaluation choice (the argmax of the scores)."""
-    slot = {name for name, layer in net.named_layers() if hasattr(layer, "slots")}
+    from ..slots.nets import slot_layers
+    slot = {name for name, _ in slot_layers(net)}
     return [(name, values, config["option_bound"]) for name, values in weights_in_sigmas(net)
             if name in slot]
 
