@@ -76,6 +76,11 @@ CIFAR_CONV2_SHORT = [dict(net=["conv2"], K=[2, 64, 4, 16, 32, 8], selection=["gr
 # one about 3; 200 epochs of CONV-6 would take a day).
 CIFAR_DEEPER_SHORT = dict(net=["conv4", "conv6"], K=[8], selection=["greedy"], learned=True,
                           seeds=[0], epochs=25)
+# The sign of the selected weights: every convolution after the first selects a negative mean
+# option (README). Does a learned bias in every layer take over that role? CONV-2, GS K = 8
+# and learned weights, the short protocol, seed 0: against the same runs without biases.
+CIFAR_CONV2_BIAS = dict(net=["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0],
+                        bias=["learned"], epochs=25)
 # Why GS K = 8 trails learned weights by more than the paper's 1.2 points after 200 epochs: the
 # short protocol's GS K = 8 with one departure at a time between the paper's text and the
 # authors' code: the option bound sigma (scores U(0, sigma) likewise), the paper's lambda for
@@ -152,6 +157,7 @@ PRESETS = {
     "cifar-conv2-authors": CIFAR_CONV2_AUTHORS,
     "cifar-conv2-finetune": CIFAR_CONV2_FINETUNE,
     "cifar-deeper-short": CIFAR_DEEPER_SHORT,
+    "cifar-conv2-bias": CIFAR_CONV2_BIAS,
     # Everything in the README's MNIST table and figure.
     "mnist": [MNIST_SLOTS, MNIST_EXTRAS, MNIST_EDGE_POPUP],
     "mnist-slots": MNIST_SLOTS,
@@ -621,6 +627,8 @@ def parse_args(argv=None):
     p.add_argument("--dropout-at", nargs="+", choices=nets.DROPOUT_PLACES,
                    help="where the FC layers' dropout goes, as train.py's --dropout-at "
                         "(default after)")
+    p.add_argument("--bias", nargs="+", choices=configs.BIASES,
+                   help="biases, as train.py's --bias (default none, as the paper's nets)")
     p.add_argument("--augment", nargs="+", choices=tuple(prepare.AUGMENTATIONS),
                    help="training-image augmentation(s), as train.py's --augment (default: "
                         "train.py's, crop-flip on CIFAR-10, none on MNIST)")

@@ -65,18 +65,19 @@ def straight_through_check(layer, x, dout):
 SLOT_CONV_CASES = CONV_CASES[:2]
 
 
-def slot_linear_straight_through(rng, selection, shared, score_form):
+def slot_linear_straight_through(rng, selection, shared, score_form, bias=False):
     """straight_through_check of a float64 SlotLinear (7 -> 5, K = 4) holding `score_form`."""
     layer = SlotLinear(7, 5, K=4, selection=selection, shared=shared, rng=rng,
-                       dtype=np.float64, score_form=score_form)
+                       dtype=np.float64, score_form=score_form, bias=bias)
     straight_through_check(layer, device(rng.standard_normal((3, 7))),
                            device(rng.standard_normal((3, 5))))
 
 
-def slot_conv_straight_through(rng, selection, case, score_form):
+def slot_conv_straight_through(rng, selection, case, score_form, bias=False):
     """straight_through_check of a float64 SlotConv2d (K = 3) of a CONV_CASES `case`."""
     shape, F, kernel, stride, padding = case
     layer = SlotConv2d(shape[1], F, kernel, K=3, stride=stride, padding=padding,
-                       selection=selection, rng=rng, dtype=np.float64, score_form=score_form)
+                       selection=selection, rng=rng, dtype=np.float64, score_form=score_form,
+                       bias=bias)
     x = device(rng.standard_normal(shape))
     straight_through_check(layer, x, device(rng.standard_normal(layer.forward(x).shape)))

@@ -125,14 +125,24 @@ def test_run_names_and_flags_say_what_defines_a_run():
     assert authors.name == "conv2-K8-greedy-bound1.73205-scores1.73205-wd0.0001-padauthors-" \
         "constant-dropoutbefore-augmentflip-lr0.1-e140-seed0"
     flags, config = authors.train_flags("R"), authors.config()
-    assert {key: config[key] for key in configs.VARIATIONS} == dict(
-        padding="authors", schedule="constant", dropout_at="before", augment="flip", lr=0.1)
+    assert {key: config.get(key) for key in configs.VARIATIONS} == dict(
+        padding="authors", schedule="constant", dropout_at="before", augment="flip", lr=0.1,
+        bias=None)
     assert [flags[flags.index(flag) + 1] for flag in ("--padding", "--schedule", "--dropout-at",
                                                       "--augment", "--lr")] == \
         ["authors", "constant", "before", "flip", "0.1"]
     assert describe(authors) == "GS, K = 8, bound 1.73205, scores U(0, 1.73205 sigma), " \
         "leading convolutions unpadded, a constant rate, dropout before FC1 and FC2, " \
         "flips only, lr 0.1, 140 epochs"
+    biased = sweep.grid(["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[0],
+                        bias=["learned"], epochs=25)
+    assert [run.name for run in biased] == [
+        "conv2-K8-greedy-bound1.73205-scores1.73205-wd0.0001-biaslearned-e25-seed0",
+        "conv2-learned-wd0.0001-biaslearned-e25-seed0"]
+    for run in biased:
+        flags = run.train_flags("R")
+        assert flags[flags.index("--bias") + 1] == "learned" and "learned biases" in \
+            describe(run)
     # on MNIST the default augmentation is none: crop-flip departs from it
     mnist = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0],
                        augment=["none", "crop-flip"])

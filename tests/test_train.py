@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import train  # noqa: E402
 from slotnp.core import init, optim  # noqa: E402
-from slotnp.run import checkpoint, config as configs, run_folder  # noqa: E402
+from slotnp.run import checkpoint, config as configs, export, run_folder  # noqa: E402
 from slotnp.run.cli import parse_args  # noqa: E402
 from shared import BACKENDS  # noqa: E402
 
@@ -396,6 +396,49 @@ def test_the_selected_options_summary_on_a_tiny_case():
     assert run_folder.selected_summary(layers) == {
         "a": dict(weights=4, mean_abs=0.9, mean=-0.3, beyond_half=0.25),  # 1.0 is not beyond
         "b": dict(weights=1, mean_abs=0.5, mean=0.5, beyond_half=1.0)}
+
+
+def test_learned_biases_reach_the_run_its_eval_export_resume_and_fine_tuning(tmp_path, capsys):
+    """--bias learned: in config.json and the run's name; every layer's bias trained and saved;
+    --eval prints each layer's mean bias and share below 0 from the checkpoint's arrays; the
+    export keeps the biases (format 2) and evaluates as the checkpoint; a resume ends as a run
+    trained straight through; fine-tuning starts from the slot machine's biases; --resume with
+    --bias none is refused."""
+    config = configs.resolve_config(parse_args(["--bias", "learned"]))
+    assert config["bias"] == "learned" and config["out"].endswith("-biaslearned-seed0")
+    assert configs.resolve_config(parse_args([]))["bias"] == "none"
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    run("--epochs", "2", "--bias", "learned", "--K", "4", "--out", str(whole))
+    run("--epochs", "2", "--bias", "learned", "--K", "4", "--out", str(pieces), "--stop-after",
+        "1")
+    run("--resume", "--out", str(pieces))
+    assert metrics(pieces) == metrics(whole)
+    capsys.readouterr()
+    assert train.main(["--eval", str(whole / "best.npz"), "--dataset", "synthetic"]) == 0
+    reported = capsys.readouterr().out
+    with np.load(whole / "best.npz") as data:
+        biases = {name: data[f"param/{name}.b"] for name in ("fc1", "fc2", "fc3")}
+    for name, b in biases.items():
+        assert np.abs(b).max() > 0                                  # trained from 0
+        share = 100 * float((b < 0).mean())
+        assert f"{name:8s} {b.size:>10,} biases   {float(b.mean()):+.4f}  {share:.1f}%\n" \
+            in reported
+    exported = tmp_path / "net.slot"
+    assert train.main(["--export", str(whole / "best.npz"), str(exported)]) == 0
+    header, _, read = export.read(str(exported))
+    assert header["format"] == 2 and all(np.array_equal(read[n], biases[n]) for n in biases)
+    capsys.readouterr()
+    for path in (exported, whole / "best.npz"):
+        assert train.main(["--eval", str(path), "--dataset", "synthetic"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "accuracy:" in line]
+    assert lines[:2] == lines[2:4]
+    tuned = tmp_path / "tuned"
+    run("--epochs", "0", "--finetune", str(whole / "best.npz"), "--out", str(tuned))
+    assert json.loads((tuned / "config.json").read_text())["bias"] == "learned"
+    with np.load(tuned / "best.npz") as data:
+        assert all(np.array_equal(data[f"param/{n}.b"], biases[n]) for n in biases)
+    assert train.main(["--resume", "--out", str(pieces), "--bias", "none"]) == 2
+    assert "--bias none" in capsys.readouterr().err
 
 
 def test_eval_prints_a_learned_nets_weights_in_units_of_sigma(tmp_path, capsys):

@@ -58,6 +58,20 @@ class WeightedLayer(Layer):
                              f"{tuple(weight.shape)}")
         self.params["W"] = backend.to_device(weight)
 
+    def _set_bias(self, bias, dtype):
+        """params["b"], one per output (zeros), where `bias`: the paper's nets have none."""
+        if bias:
+            self.params["b"] = backend.to_device(np.zeros(self.weight_shape[0], dtype))
+
+    def _with_bias_of_mine(self, dense):
+        """`dense` (a layer of this one's shape) holding a copy of this layer's bias, if any."""
+        if "b" in self.params:
+            dense.params["b"] = self.params["b"].copy()
+        return dense
+
+    def _bias_repr(self):
+        return ", bias=True" if "b" in self.params else ""
+
 
 def raise_backward_after_evaluation(layer):
     """The error for a backward whose forward ran with train=False, which keeps no cache."""

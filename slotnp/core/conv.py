@@ -44,8 +44,7 @@ class Conv2d(WeightedLayer):
         super().__init__()
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
         self._set_weight(weight, rng, dtype)
-        if bias:
-            self.params["b"] = backend.to_device(np.zeros(self.out_channels, self.params["W"].dtype))
+        self._set_bias(bias, self.params["W"].dtype)
 
     def _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding):
         self.in_channels = check_int(in_channels, "in_channels")
@@ -59,10 +58,11 @@ class Conv2d(WeightedLayer):
         return (self.out_channels, self.in_channels) + self.kernel_size
 
     def dense_with(self, weight):
-        """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW), without
-        bias."""
-        return Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
-                      self.padding, weight=weight)
+        """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW), and a copy
+        of this layer's bias where it has one."""
+        return self._with_bias_of_mine(Conv2d(self.in_channels, self.out_channels,
+                                              self.kernel_size, self.stride, self.padding,
+                                              weight=weight))
 
     def forward(self, x, train=True):
         check_input(self, x, 4, "(N, C, H, W)", self.in_channels)
@@ -100,4 +100,5 @@ class Conv2d(WeightedLayer):
     def __repr__(self):
         kh, kw = self.kernel_size
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
-                f"kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding})")
+                f"kernel_size=({kh}, {kw}), stride={self.stride}, padding={self.padding}"
+                f"{self._bias_repr()})")

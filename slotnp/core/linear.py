@@ -1,7 +1,7 @@
 """Fully connected layer y = x W^T (+ b), with W of shape (out_features, in_features)."""
 import numpy as np
 
-from . import backend, twins
+from . import twins
 from .base import WeightedLayer, check_input, check_int
 
 
@@ -13,8 +13,7 @@ class Linear(WeightedLayer):
         super().__init__()
         self._set_geometry(in_features, out_features)
         self._set_weight(weight, rng, dtype)
-        if bias:
-            self.params["b"] = backend.to_device(np.zeros(self.out_features, self.params["W"].dtype))
+        self._set_bias(bias, self.params["W"].dtype)
 
     def _set_geometry(self, in_features, out_features):
         self.in_features = check_int(in_features, "in_features")
@@ -25,8 +24,9 @@ class Linear(WeightedLayer):
         return (self.out_features, self.in_features)
 
     def dense_with(self, weight):
-        """A plain Linear of this layer's shape holding `weight` (out, in), without bias."""
-        return Linear(self.in_features, self.out_features, weight=weight)
+        """A plain Linear of this layer's shape holding `weight` (out, in), and a copy of this
+        layer's bias where it has one."""
+        return self._with_bias_of_mine(Linear(self.in_features, self.out_features, weight=weight))
 
     def forward(self, x, train=True):
         check_input(self, x, 2, "(N, in_features)", self.in_features)
@@ -52,4 +52,4 @@ class Linear(WeightedLayer):
         return dx
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.in_features}, {self.out_features})"
+        return f"{type(self).__name__}({self.in_features}, {self.out_features}{self._bias_repr()})"

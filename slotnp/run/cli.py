@@ -19,7 +19,7 @@ from ..core import backend, twins
 from ..slots import nets
 from . import memory, run_folder
 from .checkpoint import CheckpointError
-from .config import DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS, SCHEDULES
+from .config import BIASES, DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS, SCHEDULES
 from .evaluation import DEFAULT_EVAL_DRAWS, EVALUATIONS
 from .run_folder import RunFolderError
 
@@ -129,6 +129,9 @@ def parse_args(argv=None, description=None):
     p.add_argument("--dropout-at", choices=nets.DROPOUT_PLACES, default="after",
                    help="the dropout of the first two FC layers: after: on their outputs, as "
                         "the paper's text; before: on their inputs, as the authors' code")
+    p.add_argument("--bias", choices=BIASES, default="none",
+                   help="none: no biases, as the paper's nets; learned: every convolution and "
+                        "FC layer adds a bias, trained by SGD beside the scores (an ablation)")
     p.add_argument("--shared", nargs="?", const="layer", choices=("layer", "network"),
                    help="one set of K values per layer (--shared, or --shared layer), or one "
                         "for the whole net, in units of each layer's sigma (--shared network)")

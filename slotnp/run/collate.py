@@ -206,6 +206,7 @@ def derived_text(derived, seeds):
 VARIATION_WORDS = {("padding", "authors"): "leading convolutions unpadded",
                    ("schedule", "constant"): "a constant rate",
                    ("dropout_at", "before"): "dropout before FC1 and FC2",
+                   ("bias", "learned"): "learned biases",
                    ("augment", "crop-flip"): "random crops and flips",
                    ("augment", "flip"): "flips only", ("augment", "none"): "no augmentation"}
 

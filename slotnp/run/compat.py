@@ -10,9 +10,9 @@
 from ..core import init
 
 # The configuration keys added since the first runs, with the value every run before them had
-OLDER_DEFAULTS = dict(padding="same", dropout_at="after", schedule="sgdr", normalise="channels",
-                      compare_eval_modes=False, weight_init="signed_constant",
-                      score_form="explicit", options_version=1)
+OLDER_DEFAULTS = dict(padding="same", dropout_at="after", bias="none", schedule="sgdr",
+                      normalise="channels", compare_eval_modes=False,
+                      weight_init="signed_constant", score_form="explicit", options_version=1)
 
 
 def completed(config):

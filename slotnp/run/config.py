@@ -38,7 +38,9 @@ VARIATIONS = {"padding": ("same", "pad"),           # authors: the leading convo
               "schedule": ("sgdr", ""),             # constant: the same rate every epoch
               "dropout_at": ("after", "dropout"),   # before: on the FC layers' inputs
               "augment": (None, "augment"),         # None: the data set's (DEFAULT_AUGMENT)
-              "lr": (None, "lr")}                   # None: the paper's rate (paper_lr)
+              "lr": (None, "lr"),                   # None: the paper's rate (paper_lr)
+              "bias": ("none", "bias")}             # learned: every layer adds a learned bias
+BIASES = ("none", "learned")
 SCHEDULES = ("sgdr", "constant")
 
 
@@ -121,7 +123,7 @@ def resolve_config(args):
                   edge_popup=args.keep if popup else None,
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
-                  padding=args.padding, dropout_at=args.dropout_at,
+                  padding=args.padding, dropout_at=args.dropout_at, bias=args.bias,
                   epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
                   else args.epochs,
                   batch_size=args.batch_size, lr=args.lr or lr,
@@ -155,7 +157,7 @@ def resolve_config(args):
         variant += f"-scores{args.score_bound}"
     if slot and args.shared:
         variant += f"-shared{args.shared}"
-    for key in ("padding", "schedule", "dropout_at", "augment"):
+    for key in ("padding", "schedule", "dropout_at", "augment", "bias"):
         value = getattr(args, key)
         if value not in (None, variation_default(key, dataset)):
             variant += "-" + variation_name(key, value)
@@ -184,7 +186,7 @@ def build_net(config):
                       dropout=config["dropout"], option_bound=config.get("option_bound") or 1.0,
                       score_form=config["score_form"], options_version=config["options_version"],
                       score_bound=config.get("score_bound"), padding=config["padding"],
-                      dropout_at=config["dropout_at"])
+                      dropout_at=config["dropout_at"], bias=config["bias"] == "learned")
 
 
 def schedule_of(config):
@@ -257,7 +259,7 @@ def holds(config):
 
 # What a fine-tuning run's configuration takes from its slot machine, whatever the flags say
 FROM_SOURCE = ("net", "dataset", "seed", "val_fraction", "augment", "normalise", "dropout",
-               "padding", "dropout_at")
+               "padding", "dropout_at", "bias")
 
 
 def finetune_source(config):

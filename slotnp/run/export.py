@@ -8,7 +8,9 @@ header of about a kilobyte.
 
 File layout: MAGIC, the header's length (4 bytes, little-endian), the header (JSON: format,
 config, options_digest, and per slot layer its name, shape, K and bits), then each slot
-layer's packed indices, in the header's order.
+layer's packed indices, in the header's order. A net with learned biases (--bias learned) is
+format 2: its header also lists `biases` (per layer its name and count), and their float32
+values (little-endian) follow the indices, in that order.
 """
 import json
 import math
@@ -20,6 +22,8 @@ from .checkpoint import atomic_file
 
 MAGIC = b"SLOTNP-EXPORT\n"
 FORMAT = 1
+FORMAT_WITH_BIASES = 2
+BIAS_DTYPE = np.dtype("<f4")
 
 
 class ExportError(RuntimeError):
@@ -48,15 +52,20 @@ def unpack(data, count, bits):
     return (planes << np.arange(bits, dtype=np.int64)).sum(axis=1)
 
 
-def write(path, config, options_digest, layers):
-    """layers: [(name, index array (weight shape), K)] of the slot layers, in net order."""
+def write(path, config, options_digest, layers, biases=()):
+    """layers: [(name, index array (weight shape), K)] of the slot layers, in net order;
+    biases: [(name, bias array)] of the layers with learned biases, if any."""
     entries, payload = [], []
     for name, index, K in layers:
         index = np.asarray(index)
         entries.append(dict(name=name, shape=list(index.shape), K=K, bits=bits_for(K)))
         payload.append(pack(index, bits_for(K)))
-    header = json.dumps(dict(format=FORMAT, config=config, options_digest=options_digest,
-                             layers=entries), separators=(",", ":")).encode()
+    fields = dict(format=FORMAT, config=config, options_digest=options_digest, layers=entries)
+    if biases:
+        fields.update(format=FORMAT_WITH_BIASES, biases=[dict(name=name, count=int(np.size(b)))
+                                                         for name, b in biases])
+        payload += [np.asarray(b, BIAS_DTYPE).tobytes() for _, b in biases]
+    header = json.dumps(fields, separators=(",", ":")).encode()
     with atomic_file(path) as file:     # whole or not at all: a failed write leaves nothing
         file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
 
@@ -71,7 +80,8 @@ def is_export(path):
 
 
 def read(path):
-    """(header, {layer name: index array of its shape}) of an export file."""
+    """(header, {layer name: index array of its shape}, {layer name: float32 biases}) of an
+    export file ({} for the biases of a net without)."""
     with open(path, "rb") as file:
         raw = file.read()
     if not raw.startswith(MAGIC):
@@ -83,9 +93,9 @@ def read(path):
     try:
         header = json.loads(raw[at + 4:at + 4 + length])
         entries = header["layers"]
-        if header.get("format") != FORMAT:
+        if header.get("format") not in (FORMAT, FORMAT_WITH_BIASES):
             raise ExportError(f"{path} has export format {header.get('format')!r}; this "
-                              f"slotnp reads format {FORMAT}")
+                              f"slotnp reads formats {FORMAT} and {FORMAT_WITH_BIASES}")
         at += 4 + length
         indices = {}
         for entry in entries:
@@ -102,10 +112,18 @@ def read(path):
                                   f"{index.max()} of {entry['K']}: the file is corrupt")
             indices[entry["name"]] = index
             at += size
+        biases = {}
+        for entry in header.get("biases", []) if header["format"] == FORMAT_WITH_BIASES else []:
+            size = entry["count"] * BIAS_DTYPE.itemsize
+            if len(raw) < at + size:
+                raise ExportError(f"{path}: the biases of layer {entry['name']} are cut short: "
+                                  "the file is truncated; export it again")
+            biases[entry["name"]] = np.frombuffer(raw[at:at + size], BIAS_DTYPE).copy()
+            at += size
     except (ValueError, KeyError, TypeError) as error:
         raise ExportError(f"{path} has a damaged header ({type(error).__name__}: {error}); "
                           "export it again") from None
     if at != len(raw):
         raise ExportError(f"{path} holds {len(raw) - at} bytes more than its header describes: "
                           "the file is corrupt; export it again")
-    return header, indices
+    return header, indices, biases

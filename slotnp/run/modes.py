@@ -12,8 +12,8 @@ from . import checkpoint, exploration, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
-from .run_folder import (RunFolderError, selected_in_sigmas, selected_summary, weight_summary,
-                         weights_in_sigmas)
+from .run_folder import (RunFolderError, bias_summary, selected_in_sigmas, selected_summary,
+                         weight_summary, weights_in_sigmas)
 
 
 def load_slot_machine(path):
@@ -39,13 +39,16 @@ def export_slot_machine(args):
     config, net, digest = load_slot_machine(source)
     layers = [(name, backend.to_host(layer.selected()), layer.K)
               for name, layer in nets.slot_layers(net)]
+    biases = [(name, backend.to_host(layer.params["b"])) for name, layer in net.named_layers()
+              if "b" in layer.params]
     try:
-        export.write(target, config, digest, layers)
+        export.write(target, config, digest, layers, biases)
     except OSError as error:
         raise RunFolderError(f"could not write {target} ({error.strerror or error})") from None
     size = os.path.getsize(target)
-    dense = 4 * sum(index.size for _, index, _ in layers)
-    print(f"wrote {target}: {size:,} bytes; the same net's float32 weights: {dense:,} bytes "
+    dense = 4 * sum(index.size for _, index, _ in layers) + 4 * sum(b.size for _, b in biases)
+    print(f"wrote {target}: {size:,} bytes; the same net's float32 weights"
+          f"{' and biases' if biases else ''}: {dense:,} bytes "
           f"({size / dense:.4f} of them, {export.bits_for(config['K'])} bits a connection)")
     return 0
 
@@ -53,7 +56,7 @@ def export_slot_machine(args):
 def evaluate_export(args):
     """--eval of an export: the options drawn again from the seed, picked by the indices."""
     try:
-        header, indices = export.read(args.eval)
+        header, indices, biases = export.read(args.eval)
     except export.ExportError as error:
         raise CheckpointError(str(error)) from None
     config = header["config"]
@@ -66,6 +69,14 @@ def evaluate_export(args):
     if set(indices) != set(layers) or any(indices[n].shape != layers[n].weight_shape
                                           for n in layers):
         raise CheckpointError(f"{args.eval} does not match the network its config describes")
+    own = {name: layer.params["b"].shape for name, layer in net.named_layers()
+           if "b" in layer.params}
+    if set(biases) != set(own) or any(biases[n].shape != own[n] for n in own):
+        raise CheckpointError(f"{args.eval}: its biases do not match the network its config "
+                              "describes")
+    for name, layer in net.named_layers():
+        if name in biases:
+            layer.params["b"][...] = backend.to_device(biases[name])
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
     data = load_data(config, data_dir_of(args, config))
     for split in ("val", "test"):
@@ -107,4 +118,10 @@ def evaluate_checkpoint(args):
         share = f"{100 * row['beyond_half']:.1f}%  " if "beyond_half" in row else ""
         print(f"  {name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  {share}"
               f"{row['mean']:+.2f}")
+    biases = bias_summary(net)
+    if biases:
+        print("learned biases: mean b, share below 0")
+    for name, row in biases.items():
+        print(f"  {name:8s} {row['biases']:>10,} biases   {row['mean']:+.4f}  "
+              f"{100 * row['below_zero']:.1f}%")
     return 0

@@ -177,6 +177,16 @@ def weight_summary(layers):
             for name, values in layers}
 
 
+def bias_summary(net):
+    """{name: {biases, mean, below_zero}} of each layer of `net` with a learned bias (--bias
+    learned): how many, their mean, and the share below 0; {} for the paper's nets."""
+    from ..core import backend
+    return {name: dict(biases=int(b.size), mean=round(float(b.mean()), 4),
+                       below_zero=round(float((b < 0).mean()), 4))
+            for name, b in ((name, backend.to_host(layer.params["b"]))
+                            for name, layer in net.named_layers() if "b" in layer.params)}
+
+
 def selected_summary(layers):
     """weight_summary of `selected_in_sigmas`' layers, and each one's share beyond half the
     bound. All options, uniform on (-b, b), would give b / 2, 0 and one half; the paper finds

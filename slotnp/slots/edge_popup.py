@@ -98,28 +98,30 @@ class EdgePopupWeightMixin:
 
 class EdgePopupLinear(EdgePopupWeightMixin, Linear):
     """A Linear layer using the `keep` fraction of its fixed weights (out, in) with the
-    largest |score|. Trainable: `params["scores"]`, (out, in)."""
+    largest |score|. Trainable: `params["scores"]`, (out, in) (and `bias`, (out,))."""
 
     def __init__(self, in_features, out_features, keep=0.5, weight_init="signed_constant",
-                 rng=None, dtype=np.float32):
+                 rng=None, dtype=np.float32, bias=False):
         Layer.__init__(self)  # not Linear.__init__: its weight is drawn below, and fixed
         self._set_geometry(in_features, out_features)
         self._make_supermask(keep, weight_init, rng, dtype)
+        self._set_bias(bias, dtype)
 
     def __repr__(self):
-        return f"EdgePopupLinear({self.in_features}, {self.out_features}, " \
+        return f"EdgePopupLinear({self.in_features}, {self.out_features}{self._bias_repr()}, " \
                f"{self._supermask_repr()})"
 
 
 class EdgePopupConv2d(EdgePopupWeightMixin, Conv2d):
     """A Conv2d using the `keep` fraction of its fixed weights (F, C, KH, KW) with the largest
-    |score|. Trainable: `params["scores"]`, (F, C, KH, KW)."""
+    |score|. Trainable: `params["scores"]`, (F, C, KH, KW) (and `bias`, (F,))."""
 
     def __init__(self, in_channels, out_channels, kernel_size, keep=0.5, stride=1, padding=0,
-                 weight_init="signed_constant", rng=None, dtype=np.float32):
+                 weight_init="signed_constant", rng=None, dtype=np.float32, bias=False):
         Layer.__init__(self)
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
         self._make_supermask(keep, weight_init, rng, dtype)
+        self._set_bias(bias, dtype)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._supermask_repr()})"

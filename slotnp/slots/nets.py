@@ -1,8 +1,8 @@
 """The paper's networks, as slot machines or with ordinary learned weights: 3x3 convolutions
 with padding 1 (padding="authors": the leading ones unpadded, as the authors' code), ReLU, 2x2
-max pooling, no biases; dropout 0.5 after the CONV nets' first two FC layers (dropout_at=
-"before": on their inputs instead, as the authors' code; Lenet has none: with it a K=2 slot
-Lenet stalled near 94% on MNIST here).
+max pooling, no biases (bias=True: learned ones); dropout 0.5 after the CONV nets' first two FC
+layers (dropout_at="before": on their inputs instead, as the authors' code; Lenet has none: with
+it a K=2 slot Lenet stalled near 94% on MNIST here).
   lenet  784-300-100-10                                  (MNIST, 1x28x28)
   conv2  [64, 64, P] then FC 256-256-10                  (CIFAR-10, 3x32x32)
   conv4  [64, 64, P, 128, 128, P] then FC 256-256-10
@@ -43,7 +43,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
           dropout=None, option_bound=1.0, score_form=None, dtype=np.float32,
           options_version=OPTIONS_VERSION, keep_options=False, edge_popup=None,
           weight_init="signed_constant", score_bound=None, padding="same",
-          dropout_at="after"):
+          dropout_at="after", bias=False):
     """Net `name`, every weight drawn from one Generator seeded by `seed`; `net.config` holds
     these arguments. slot: K options per connection chosen by `selection` (slot=False: learned
     weights; `edge_popup`, a kept fraction: edge-popup layers, weights by `weight_init`).
@@ -52,6 +52,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
     U(0, score_bound*sigma) (default: the paper's lambda). `dropout`: after the first two FC
     layers (default DEFAULT_DROPOUT), or on their inputs (`dropout_at` "before"); `image_size`:
     smaller CIFAR inputs; `score_form`, `options_version`, `keep_options`: slot.make_slots.
+    `bias`: every convolution and FC layer adds a learned bias (the paper's nets have none).
     """
     steps = plan(name, image_size, padding)    # checks the name, image size and padding
     if slot and edge_popup is not None:
@@ -73,8 +74,8 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
 
     slot_args = dict(K=K, selection=selection, shared=values, rng=rng, dtype=dtype,
                      option_bound=option_bound, score_form=score_form,
-                     options_version=options_version, keep_options=keep_options)
-    popup_args = dict(keep=edge_popup, weight_init=weight_init, rng=rng, dtype=dtype)
+                     options_version=options_version, keep_options=keep_options, bias=bias)
+    popup_args = dict(keep=edge_popup, weight_init=weight_init, rng=rng, dtype=dtype, bias=bias)
 
     def linear(n_in, n_out):
         if edge_popup is not None:
@@ -82,7 +83,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         if slot:
             return SlotLinear(n_in, n_out, score_bound=0.1 if score_bound is None else score_bound,
                               **slot_args)
-        return Linear(n_in, n_out, rng=rng, dtype=dtype)
+        return Linear(n_in, n_out, rng=rng, dtype=dtype, bias=bias)
 
     def conv(c_in, c_out, pad):
         if edge_popup is not None:
@@ -90,7 +91,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
         if slot:
             return SlotConv2d(c_in, c_out, 3, padding=pad, **slot_args,
                               score_bound=1.0 if score_bound is None else score_bound)
-        return Conv2d(c_in, c_out, 3, padding=pad, rng=rng, dtype=dtype)
+        return Conv2d(c_in, c_out, 3, padding=pad, rng=rng, dtype=dtype, bias=bias)
 
     n_fc = sum(kind == "fc" for kind, _, _ in steps)
     layers = []
@@ -130,7 +131,7 @@ def build(name, slot=True, K=8, selection="greedy", seed=0, shared=False, image_
                       score_form=score_form, dtype=np.dtype(dtype).name,
                       options_version=options_version, edge_popup=edge_popup,
                       weight_init=weight_init, score_bound=score_bound, padding=padding,
-                      dropout_at=dropout_at)
+                      dropout_at=dropout_at, bias=bias)
     return net
 
 

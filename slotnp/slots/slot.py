@@ -214,34 +214,40 @@ class SlotWeightMixin:
 
 class SlotLinear(SlotWeightMixin, Linear):
     """A Linear layer whose weight (out, in) is chosen from K options per connection: fixed
-    `options` (out, in, K), trainable scores (lambda = `score_bound`, 0.1 for linear layers)."""
+    `options` (out, in, K), trainable scores (lambda = `score_bound`, 0.1 for linear layers).
+    `bias`: a learned bias (out,) beside them (the paper's nets have none)."""
 
     def __init__(self, in_features, out_features, K, selection="greedy", shared=False, rng=None,
                  dtype=np.float32, option_bound=1.0, score_form=None,
-                 options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1):
+                 options_version=init.OPTIONS_VERSION, keep_options=False, score_bound=0.1,
+                 bias=False):
         Layer.__init__(self)  # not Linear.__init__: there is no learned weight to draw
         self._set_geometry(in_features, out_features)
         self._make_slots(score_form, K, score_bound=score_bound, selection=selection,
                          shared=shared, rng=rng, dtype=dtype, option_bound=option_bound,
                          options_version=options_version, keep_options=keep_options)
+        self._set_bias(bias, dtype)
 
     def __repr__(self):
-        return f"SlotLinear({self.in_features}, {self.out_features}, {self._slot_repr()})"
+        return f"SlotLinear({self.in_features}, {self.out_features}{self._bias_repr()}, " \
+               f"{self._slot_repr()})"
 
 
 class SlotConv2d(SlotWeightMixin, Conv2d):
     """A Conv2d whose weight (F, C, KH, KW) is chosen from K options per connection: fixed
-    `options` (F, C, KH, KW, K), trainable scores (lambda = `score_bound`, 1 for convolutions)."""
+    `options` (F, C, KH, KW, K), trainable scores (lambda = `score_bound`, 1 for convolutions).
+    `bias`: a learned bias (F,) beside them (the paper's nets have none)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, K, stride=1, padding=0,
                  selection="greedy", shared=False, rng=None, dtype=np.float32, option_bound=1.0,
                  score_form=None, options_version=init.OPTIONS_VERSION,
-                 keep_options=False, score_bound=1.0):
+                 keep_options=False, score_bound=1.0, bias=False):
         Layer.__init__(self)  # not Conv2d.__init__: there is no learned weight to draw
         self._set_geometry(in_channels, out_channels, kernel_size, stride, padding)
         self._make_slots(score_form, K, score_bound=score_bound, selection=selection,
                          shared=shared, rng=rng, dtype=dtype, option_bound=option_bound,
                          options_version=options_version, keep_options=keep_options)
+        self._set_bias(bias, dtype)
 
     def __repr__(self):
         return Conv2d.__repr__(self)[:-1] + f", {self._slot_repr()})"

@@ -32,4 +32,6 @@ def straight_through_errors(layer, x, dout):
         expected = dw * backend.to_host(layer.supermask.weight) * np.sign(scores)
         got = layer.grads["scores"]
     errors["scores"] = rel_error(got, expected)
+    if "b" in layer.params:                         # a learned bias: the dense twin's, checked
+        errors["b (own)"] = rel_error(layer.grads["b"], dense.grads["b"])
     return errors

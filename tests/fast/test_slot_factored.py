@@ -30,6 +30,12 @@ def test_slot_conv_straight_through_gradient(xp, rng, selection, case):
     slot_conv_straight_through(rng, selection, case, "factored")
 
 
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_learned_biases_beside_factored_scores_in_float64(xp, rng, selection):
+    slot_linear_straight_through(rng, selection, False, "factored", bias=True)
+    slot_conv_straight_through(rng, selection, SLOT_CONV_CASES[0], "factored", bias=True)
+
+
 def test_factored_greedy_selection_exact_values(xp):
     """scores = a * options + b * initial: the argmax of those, also when b is not positive."""
     layer = SlotLinear(2, 1, K=3, dtype=F64, keep_options=True)

@@ -70,14 +70,15 @@ def test_checkpoints_keep_the_running_averages_of_batch_normalisation(tmp_path, 
 def test_an_older_runs_configuration_reads_as_it_ran():
     """Keys a run predates read as the values it ran with, wherever a configuration is read:
     its scores explicit (the memory estimate counts K of them a connection), options version 1,
-    padded, dropout after FC1 and FC2, SGDR."""
+    padded, dropout after FC1 and FC2, no biases, SGDR."""
     from slotnp.run import memory
     from slotnp.run.cli import parse_args
     from slotnp.run.config import resolve_config, schedule_of
     new = resolve_config(parse_args(["--net", "conv2", "--K", "8", "--score-form", "explicit",
                                      "--out", "run"]))
     old = {key: value for key, value in new.items() if key not in (
-        "score_form", "options_version", "padding", "dropout_at", "schedule", "method")}
+        "score_form", "options_version", "padding", "dropout_at", "bias", "schedule",
+        "method")}
     assert compat.completed(old) == dict(new, options_version=1, weight_init="signed_constant")
     assert memory.estimate(old, 1000) == memory.estimate(new, 1000)
     assert schedule_of(old).lr(25) == schedule_of(new).lr(25) == new["lr"]   # a restart

@@ -30,6 +30,22 @@ def test_bits_per_connection():
         [0, 1, 2, 2, 3, 4, 6, 10, 11]
 
 
+def test_biases_follow_the_indices_in_format_2_and_a_cut_one_is_named(tmp_path, rng):
+    index, bias = rng.integers(0, 4, (3, 5)), rng.standard_normal(3).astype(np.float32)
+    plain, biased = tmp_path / "plain.slot", tmp_path / "biased.slot"
+    export.write(str(plain), {}, "d", [("fc1", index, 4)])
+    export.write(str(biased), {}, "d", [("fc1", index, 4)], [("fc1", bias)])
+    assert plain.stat().st_size + 12 < biased.stat().st_size          # 3 float32 and a name
+    header, indices, biases = export.read(str(plain))
+    assert header["format"] == 1 and biases == {} and np.array_equal(indices["fc1"], index)
+    header, indices, biases = export.read(str(biased))
+    assert header["format"] == 2 and np.array_equal(indices["fc1"], index)
+    assert biases["fc1"].dtype == np.float32 and np.array_equal(biases["fc1"], bias)
+    biased.write_bytes(biased.read_bytes()[:-4])
+    with pytest.raises(export.ExportError, match="biases of layer fc1 are cut short"):
+        export.read(str(biased))
+
+
 def accuracies(capsys, path):
     capsys.readouterr()
     assert train.main(["--eval", str(path), "--dataset", "synthetic"]) == 0
@@ -48,7 +64,7 @@ def test_an_export_is_small_and_evaluates_exactly_as_its_checkpoint(tmp_path, ca
     weights = 4 * (784 * 300 + 300 * 100 + 100 * 10)
     assert os.path.getsize(target) <= export.bits_for(K) / 32 * weights + 4096
     assert accuracies(capsys, target) == accuracies(capsys, out / "best.npz")
-    header, indices = export.read(str(target))
+    header, indices, _ = export.read(str(target))
     assert header["config"]["K"] == K and indices["fc1"].shape == (300, 784)
     from slotnp import fast
     from slotnp.core import backend

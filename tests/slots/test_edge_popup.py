@@ -44,9 +44,11 @@ def straight_through_check(layer, x, dout):
     assert dropped.any() and np.abs(backend.to_host(layer.grads["scores"])[dropped]).max() > 0
 
 
-@pytest.mark.parametrize("init", ["signed_constant", "kaiming_normal"])
-def test_linear_gradient(xp, rng, init):
-    layer = EdgePopupLinear(7, 5, keep=0.4, weight_init=init, rng=rng, dtype=F64)
+@pytest.mark.parametrize("init, bias", [("signed_constant", False), ("kaiming_normal", False),
+                                        ("signed_constant", True)])
+def test_linear_gradient(xp, rng, init, bias):
+    layer = EdgePopupLinear(7, 5, keep=0.4, weight_init=init, rng=rng, dtype=F64, bias=bias)
+    assert ("b" in layer.params) == bias
     straight_through_check(layer, device(rng.standard_normal((3, 7))),
                            device(rng.standard_normal((3, 5))))
 

@@ -94,6 +94,24 @@ def test_freeze_net_matches_slot_machine_in_evaluation(rng):
     assert np.array_equal(frozen.forward(x, train=False), net.forward(x, train=False))
 
 
+@pytest.mark.parametrize("method", [dict(), dict(slot=False), dict(slot=False, edge_popup=0.5)])
+def test_biases_add_one_per_output_to_every_weighted_layer_and_change_no_draw(rng, method):
+    """bias=True (--bias learned): conv2's five weighted layers each gain a zero bias of their
+    outputs, and the options, scores and weights drawn are the ones of the net without."""
+    plain = nets.build("conv2", K=4, image_size=8, **method)
+    biased = nets.build("conv2", K=4, image_size=8, bias=True, **method)
+    biases = {name: p.shape for name, p in biased.params.items() if name.endswith(".b")}
+    assert biases == {"conv1.b": (64,), "conv2.b": (64,), "fc1.b": (256,), "fc2.b": (256,),
+                      "fc3.b": (10,)}
+    assert all(np.array_equal(biased.params[n], p) for n, p in plain.params.items())
+    x, _ = random_batch("conv2", 4, rng, 8)
+    assert np.array_equal(biased.forward(x, train=False), plain.forward(x, train=False))
+    assert biased.config["bias"] is True and "bias=True" in repr(biased)
+    if method.get("edge_popup") is None:
+        frozen = nets.freeze(biased) if method.get("slot", True) else biased
+        assert set(biases) <= set(frozen.params)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(name="resnet"), "unknown net"), (dict(name="lenet", K=0), "K"),
     (dict(name="conv2", selection="softmax"), "unknown selection"),

@@ -31,6 +31,31 @@ def test_slot_conv_straight_through_gradient(xp, rng, selection, case):
     slot_conv_straight_through(rng, selection, case, "explicit")
 
 
+@pytest.mark.parametrize("selection", ["greedy", "sample"])
+def test_learned_biases_beside_the_scores_in_float64(xp, rng, selection):
+    """--bias learned: the bias's gradient (checked numerically through the dense twin) beside
+    the straight-through score gradient."""
+    slot_linear_straight_through(rng, selection, False, "explicit", bias=True)
+    slot_conv_straight_through(rng, selection, SLOT_CONV_CASES[0], "explicit", bias=True)
+
+
+def test_a_learned_bias_adds_to_each_output_exactly(xp):
+    layer = SlotLinear(2, 2, K=2, dtype=F64, score_form="explicit", bias=True)
+    assert backend.to_host(layer.params["b"]).tolist() == [0.0, 0.0]        # starts at 0
+    layer.slots.options = device([[[1.0, 2.0], [3.0, 4.0]], [[-1.0, 0.5], [0.0, 2.0]]])
+    layer.params["scores"] = device([[[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    layer.params["b"] = device([0.25, -2.0])                  # w = [[2, 3], [-1, 2]]
+    y = layer.forward(device([[1.0, 1.0], [2.0, 0.0]]))
+    assert backend.to_host(y).tolist() == [[5.25, -1.0], [4.25, -4.0]]
+    layer.backward(device([[1.0, 2.0], [3.0, -1.0]]))
+    assert backend.to_host(layer.grads["b"]).tolist() == [4.0, 1.0]        # summed over N
+    assert "bias=True" in repr(layer)
+    frozen = layer.freeze()
+    assert backend.to_host(frozen.params["b"]).tolist() == [0.25, -2.0]
+    frozen.params["b"] += 1.0                                # a copy
+    assert backend.to_host(layer.params["b"]).tolist() == [0.25, -2.0]
+
+
 def test_greedy_selection_exact_values(xp):
     layer = SlotLinear(2, 1, K=3, dtype=F64, score_form="explicit")
     layer.slots.options = device([[[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]]])
