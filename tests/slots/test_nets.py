@@ -1,4 +1,5 @@
 """The paper's networks: shapes, initial loss, overfitting a small batch, seeds, errors."""
+import contextlib
 import math
 
 import numpy as np
@@ -110,6 +111,29 @@ def test_biases_add_one_per_output_to_every_weighted_layer_and_change_no_draw(rn
     if method.get("edge_popup") is None:
         frozen = nets.freeze(biased) if method.get("slot", True) else biased
         assert set(biases) <= set(frozen.params)
+
+
+def test_biases_through_the_fast_twins_as_through_the_plain_net(rng):
+    """conv2 with biases, plain (explicit scores, im2col) and with the fast twins on (factored
+    scores, their convolutions): the same logits and bias gradients, up to float32 rounding."""
+    from slotnp import fast
+    x, y = random_batch("conv2", 8, rng, 16)
+    results = []
+    for switched in (False, True):
+        with fast.on() if switched else contextlib.nullcontext():
+            net = nets.build("conv2", K=4, image_size=16, bias=True, dropout=0.0)
+            for name, b in net.params.items():
+                if name.endswith(".b"):
+                    b[...] = np.random.default_rng(len(name)).standard_normal(b.shape)
+            logits = net.forward(x, train=True)
+            _, dlogits = softmax_cross_entropy(logits, y)
+            net.backward(dlogits)
+            results.append((logits, {n: g for n, g in net.grads.items() if n.endswith(".b")}))
+    (plain, plain_grads), (quick, quick_grads) = results
+    assert np.allclose(quick, plain, rtol=1e-4, atol=1e-4)
+    assert set(plain_grads) == set(quick_grads) and len(plain_grads) == 5
+    for name in plain_grads:
+        assert np.allclose(quick_grads[name], plain_grads[name], rtol=1e-3, atol=1e-6), name
 
 
 @pytest.mark.parametrize("kwargs, message", [
