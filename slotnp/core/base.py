@@ -63,7 +63,7 @@ class WeightedLayer(Layer):
         if bias:
             self.params["b"] = backend.to_device(np.zeros(self.weight_shape[0], dtype))
 
-    def _with_bias_of_mine(self, dense):
+    def _with_own_bias(self, dense):
         """`dense` (a layer of this one's shape) holding a copy of this layer's bias, if any."""
         if "b" in self.params:
             dense.params["b"] = self.params["b"].copy()

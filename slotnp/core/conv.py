@@ -60,7 +60,7 @@ class Conv2d(WeightedLayer):
     def dense_with(self, weight):
         """A plain Conv2d of this layer's geometry holding `weight` (F, C, KH, KW), and a copy
         of this layer's bias where it has one."""
-        return self._with_bias_of_mine(Conv2d(self.in_channels, self.out_channels,
+        return self._with_own_bias(Conv2d(self.in_channels, self.out_channels,
                                               self.kernel_size, self.stride, self.padding,
                                               weight=weight))
 

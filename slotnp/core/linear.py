@@ -26,7 +26,7 @@ class Linear(WeightedLayer):
     def dense_with(self, weight):
         """A plain Linear of this layer's shape holding `weight` (out, in), and a copy of this
         layer's bias where it has one."""
-        return self._with_bias_of_mine(Linear(self.in_features, self.out_features, weight=weight))
+        return self._with_own_bias(Linear(self.in_features, self.out_features, weight=weight))
 
     def forward(self, x, train=True):
         check_input(self, x, 2, "(N, in_features)", self.in_features)
