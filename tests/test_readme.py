@@ -82,6 +82,8 @@ COLLATED = {"cifar-short": ("results/cifar10/cifar-conv2-short-summary.md", None
             "cifar-authors-progress": ("results/cifar10/cifar-conv2-authors-progress.md", None),
             "cifar-finetune": ("results/cifar10/cifar-conv2-finetune-summary.md", None),
             "cifar-deeper": ("results/cifar10/cifar-deeper-short-summary.md", None),
+            "cifar-bias": ("results/cifar10/cifar-conv2-bias-summary.md", None),
+            "cifar-bias-progress": ("results/cifar10/cifar-conv2-bias-progress.md", None),
             "mnist-table": ("results/mnist/mnist-summary.md", 8)}
 
 
