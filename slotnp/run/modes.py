@@ -12,8 +12,8 @@ from . import checkpoint, exploration, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
-from .run_folder import (RunFolderError, bias_summary, selected_in_sigmas, selected_summary,
-                         weight_summary, weights_in_sigmas)
+from .run_folder import (RunFolderError, bias_summary, biased_layers, selected_in_sigmas,
+                         selected_summary, weight_summary, weights_in_sigmas)
 
 
 def load_slot_machine(path):
@@ -39,8 +39,7 @@ def export_slot_machine(args):
     config, net, digest = load_slot_machine(source)
     layers = [(name, backend.to_host(layer.selected()), layer.K)
               for name, layer in nets.slot_layers(net)]
-    biases = [(name, backend.to_host(layer.params["b"])) for name, layer in net.named_layers()
-              if "b" in layer.params]
+    biases = [(name, backend.to_host(layer.params["b"])) for name, layer in biased_layers(net)]
     try:
         export.write(target, config, digest, layers, biases)
     except OSError as error:
@@ -69,14 +68,12 @@ def evaluate_export(args):
     if set(indices) != set(layers) or any(indices[n].shape != layers[n].weight_shape
                                           for n in layers):
         raise CheckpointError(f"{args.eval} does not match the network its config describes")
-    own = {name: layer.params["b"].shape for name, layer in net.named_layers()
-           if "b" in layer.params}
-    if set(biases) != set(own) or any(biases[n].shape != own[n] for n in own):
+    own = dict(biased_layers(net))
+    if set(biases) != set(own) or any(biases[n].shape != own[n].params["b"].shape for n in own):
         raise CheckpointError(f"{args.eval}: its biases do not match the network its config "
                               "describes")
-    for name, layer in net.named_layers():
-        if name in biases:
-            layer.params["b"][...] = backend.to_device(biases[name])
+    for name, layer in own.items():
+        layer.params["b"][...] = backend.to_device(biases[name])
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
     data = load_data(config, data_dir_of(args, config))
     for split in ("val", "test"):

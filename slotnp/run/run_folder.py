@@ -177,14 +177,19 @@ def weight_summary(layers):
             for name, values in layers}
 
 
+def biased_layers(net):
+    """(name, layer) of each layer of `net` with a learned bias (--bias learned)."""
+    return [(name, layer) for name, layer in net.named_layers() if "b" in layer.params]
+
+
 def bias_summary(net):
-    """{name: {biases, mean, below_zero}} of each layer of `net` with a learned bias (--bias
-    learned): how many, their mean, and the share below 0; {} for the paper's nets."""
+    """{name: {biases, mean, below_zero}} of each layer of `net` with a learned bias: how many,
+    their mean, and the share below 0; {} for the paper's nets."""
     from ..core import backend
     return {name: dict(biases=int(b.size), mean=round(float(b.mean()), 4),
                        below_zero=round(float((b < 0).mean()), 4))
             for name, b in ((name, backend.to_host(layer.params["b"]))
-                            for name, layer in net.named_layers() if "b" in layer.params)}
+                            for name, layer in biased_layers(net))}
 
 
 def selected_summary(layers):
