@@ -512,6 +512,10 @@ def time_limit_flags(args, now):
     return ["--time-limit", f"{min(limits):.6g}"] if limits else []
 
 
+# train.py's exit status when a signal stopped it after saving its last finished epoch
+STOPPED_BY_SIGNAL = {130: "interrupted by SIGINT", 143: "terminated by SIGTERM"}
+
+
 def run_all(runs, args):
     """Run the unfinished runs, `args.jobs` at a time, each with its share of the cores."""
     todo = [r for r in runs if status(r, args.runs, args.results) != "done"]
@@ -529,11 +533,12 @@ def run_all(runs, args):
         log.close()
         if process.returncode == 0 and record(run, args.runs, args.results):
             print(f"  done    {run.name}", flush=True)
-        elif process.returncode == 0:
+        elif process.returncode in (0, *STOPPED_BY_SIGNAL):
             paused.append(run)
             record_progress(run, args.runs, args.results)
-            print(f"  paused  {run.name} (--time-limit, --until or --stop-after; run the sweep "
-                  "again to resume)", flush=True)
+            why = STOPPED_BY_SIGNAL.get(process.returncode,
+                                        "--time-limit, --until or --stop-after")
+            print(f"  paused  {run.name} ({why}; run the sweep again to resume)", flush=True)
         else:
             failed.append(run)
             print(f"  FAILED  {run.name} (exit {process.returncode}; see "

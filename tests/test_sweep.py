@@ -702,6 +702,37 @@ def test_a_run_that_fails_is_reported_failed_not_paused(tmp_path):
     assert "0 paused, 1 failed" in done.stdout and "paused  lenet" not in done.stdout
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="finds the run's pid in /proc")
+@pytest.mark.parametrize("signum, why", [(signal.SIGINT, "interrupted by SIGINT"),
+                                         (signal.SIGTERM, "terminated by SIGTERM")])
+def test_a_run_stopped_by_a_signal_is_reported_paused_not_failed(tmp_path, signum, why):
+    """A signal sent to a run's train.py (not to the sweep): train.py saves its last finished
+    epoch and ends with 130 or 143; the sweep says paused, records the epochs so far, ends
+    with 0, and the next sweep resumes the run."""
+    argv = [sys.executable, "sweep.py", "--net", "lenet", "--K", "2", "--selection", "greedy",
+            "--seeds", "0", "--epochs", "1000", *folders(tmp_path), "--", "--dataset",
+            "synthetic", "--batch-size", "100"]
+    sweep_process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    name = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=1000)[0].name
+    last = tmp_path / "runs" / name / "last.npz"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    pid = sweep_process.pid
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    assert last.exists() and len(children) == 1
+    os.kill(int(children[0]), signum)
+    out = sweep_process.communicate(timeout=120)[0]
+    assert sweep_process.returncode == 0, out
+    assert f"  paused  {name} ({why}; run the sweep again" in out, out
+    assert "1 paused, 0 failed" in out and "FAILED" not in out
+    progress = tmp_path / "results" / "mnist" / "in-progress" / name
+    assert (progress / "metrics.jsonl").read_text().count("\n") >= 1
+    again = subprocess.run(argv + ["--stop-after", "1"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert f"  resume  {name}" in again.stdout, again.stdout + again.stderr
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--net", "LeNet"], "argument --net: invalid choice: 'LeNet'"),
     (["--preset", "foo"], "argument --preset: invalid choice: 'foo'"),
