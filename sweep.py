@@ -80,8 +80,11 @@ CIFAR_DEEPER_SHORT = dict(net=["conv4", "conv6"], K=[8], selection=["greedy"], l
 # option (README). Does a learned bias in every layer take over that role? CONV-2, GS K = 8
 # and learned weights, the short protocol, seed 1: against the same runs without biases, whose
 # checkpoints at epoch 25 exist (seed 0's are epochs of the full runs, saved at 200 only).
-CIFAR_CONV2_BIAS = dict(net=["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[1],
-                        bias=["learned"], epochs=25)
+# The slot machine's biases train at its scores' rate, 0.2 (as before --bias-lr), the learned
+# weights' at theirs, 0.01.
+CIFAR_CONV2_BIAS = [dict(net=["conv2"], K=[8], selection=["greedy"], seeds=[1], bias=["learned"],
+                         bias_lr=[0.2], epochs=25),
+                    dict(net=["conv2"], learned=True, seeds=[1], bias=["learned"], epochs=25)]
 # Why GS K = 8 trails learned weights by more than the paper's 1.2 points after 200 epochs: the
 # short protocol's GS K = 8 with one departure at a time between the paper's text and the
 # authors' code: the option bound sigma (scores U(0, sigma) likewise), the paper's lambda for
@@ -250,6 +253,10 @@ class Run:
         if self.finetune_of is None:
             config["normalise"] = self.normalise
         config.update(self.variations)
+        if self.variations.get("bias") == "learned" and "bias_lr" not in self.variations:
+            own_lr = self.variations.get("lr", configs.LEARNED_LR)    # (of learned weights)
+            config["bias_lr"] = configs.bias_lr_default("learned" if self.learned else "slot",
+                                                        own_lr)
         if self.keep is not None:
             config.update(method="edge-popup", edge_popup=self.keep)
         elif self.finetune_of is None and not self.learned:
@@ -635,6 +642,9 @@ def parse_args(argv=None):
                         "(default after)")
     p.add_argument("--bias", nargs="+", choices=configs.BIASES,
                    help="biases, as train.py's --bias (default none, as the paper's nets)")
+    p.add_argument("--bias-lr", nargs="+", type=float, metavar="RATE",
+                   help="the rate(s) of learned biases, as train.py's --bias-lr (default: "
+                        "train.py's)")
     p.add_argument("--augment", nargs="+", choices=tuple(prepare.AUGMENTATIONS),
                    help="training-image augmentation(s), as train.py's --augment (default: "
                         "train.py's, crop-flip on CIFAR-10, none on MNIST)")

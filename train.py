@@ -86,7 +86,7 @@ def train_in(out, args):
             checkpoint.resume_into(net, saved, digest, os.path.join(out, "last.npz"))
         # 4. The optimizer and the learning-rate schedule.
         optimizer = optim.SGD(net.params, config["lr"], config["momentum"],
-                              config["weight_decay"])
+                              config["weight_decay"], lr_scale=configs.bias_rates(config, net))
         if saved:
             optimizer.load_state_dict(saved[2])
         schedule = configs.schedule_of(config)

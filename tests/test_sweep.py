@@ -67,6 +67,25 @@ def write_record(results, run, test_acc=0.7):
     return folder
 
 
+def test_a_record_from_before_bias_lr_counts_as_trained_at_its_own_rate(tmp_path):
+    """A run with learned biases recorded before --bias-lr (no bias_lr in its config.json)
+    trained them at its own rate: GS K = 8's record is the run at --bias-lr 0.2, not the run at
+    the default rate (learned weights': 0.01); learned weights' record is their default run."""
+    def runs(**rates):
+        return sweep.grid(["conv2"], K=[8], selection=["greedy"], learned=True, seeds=[1],
+                          epochs=25, bias=["learned"], **rates)
+    (slot_at_own, _), (slot_at_default, learned) = runs(bias_lr=[0.2]), runs()
+    assert slot_at_own.name.endswith("-biaslearned-biaslr0.2-e25-seed1")
+    for run, lr in ((slot_at_own, 0.2), (learned, 0.01)):
+        folder = tmp_path / run.name
+        folder.mkdir()
+        ran = dict(run.config(), slot=run.K is not None, options_version=2, lr=lr)
+        ran.pop("bias_lr", None)
+        (folder / "config.json").write_text(json.dumps(ran))
+        assert sweep.current(str(folder), run)
+    assert not sweep.current(str(tmp_path / slot_at_own.name), slot_at_default)
+
+
 def test_run_names_and_flags_say_what_defines_a_run():
     runs = sweep.grid(["lenet"], K=[2], selection=["greedy", "sample"], learned=True,
                       seeds=[0, 1], option_bound=[1.0, sweep.SQRT3], normalise=["channels"],
@@ -127,7 +146,7 @@ def test_run_names_and_flags_say_what_defines_a_run():
     flags, config = authors.train_flags("R"), authors.config()
     assert {key: config.get(key) for key in configs.VARIATIONS} == dict(
         padding="authors", schedule="constant", dropout_at="before", augment="flip", lr=0.1,
-        bias=None)
+        bias=None, bias_lr=None)
     assert [flags[flags.index(flag) + 1] for flag in ("--padding", "--schedule", "--dropout-at",
                                                       "--augment", "--lr")] == \
         ["authors", "constant", "before", "flip", "0.1"]
@@ -714,13 +733,13 @@ def test_a_run_stopped_by_a_signal_is_reported_paused_not_failed(tmp_path, signu
             "synthetic", "--batch-size", "100"]
     sweep_process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     name = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=1000)[0].name
-    last = tmp_path / "runs" / name / "last.npz"
+    metrics = tmp_path / "runs" / name / "metrics.jsonl"    # written after last.npz
     deadline = time.time() + 120
-    while not last.exists() and time.time() < deadline:
+    while not metrics.exists() and time.time() < deadline:
         time.sleep(0.05)
     pid = sweep_process.pid
     children = open(f"/proc/{pid}/task/{pid}/children").read().split()
-    assert last.exists() and len(children) == 1
+    assert metrics.exists() and len(children) == 1
     os.kill(int(children[0]), signum)
     out = sweep_process.communicate(timeout=120)[0]
     assert sweep_process.returncode == 0, out

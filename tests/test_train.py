@@ -194,8 +194,8 @@ def test_weight_decay_and_momentum_flags_reach_the_optimizer(tmp_path, monkeypat
     out = tmp_path / "flags"
     built = []                                  # (momentum, weight decay) of every SGD made
     monkeypatch.setattr(optim.SGD, "__init__", lambda self, params, lr, momentum, weight_decay,
-                        init=optim.SGD.__init__: built.append((momentum, weight_decay)) or
-                        init(self, params, lr, momentum, weight_decay))
+                        init=optim.SGD.__init__, **rest: built.append((momentum, weight_decay))
+                        or init(self, params, lr, momentum, weight_decay, **rest))
     run("--epochs", "1", "--weight-decay", "0.003", "--momentum", "0.5", "--out", str(out))
     config = json.loads((out / "config.json").read_text())
     assert (config["weight_decay"], config["momentum"]) == (0.003, 0.5)
@@ -401,7 +401,7 @@ def test_the_selected_options_summary_on_a_tiny_case():
 def test_learned_biases_reach_the_run_its_eval_export_resume_and_fine_tuning(tmp_path, capsys):
     """--bias learned: in config.json and the run's name; every layer's bias trained and saved;
     --eval prints each layer's mean bias and share below 0 from the checkpoint's arrays; the
-    export keeps the biases (format 2) and evaluates as the checkpoint; a resume ends as a run
+    export keeps the biases (format 3) and evaluates as the checkpoint; a resume ends as a run
     trained straight through; fine-tuning starts from the slot machine's biases; --resume with
     --bias none is refused."""
     config = configs.resolve_config(parse_args(["--bias", "learned"]))
@@ -426,7 +426,8 @@ def test_learned_biases_reach_the_run_its_eval_export_resume_and_fine_tuning(tmp
     exported = tmp_path / "net.slot"
     assert train.main(["--export", str(whole / "best.npz"), str(exported)]) == 0
     header, _, read = export.read(str(exported))
-    assert header["format"] == 2 and all(np.array_equal(read[n], biases[n]) for n in biases)
+    assert header["format"] == 3
+    assert all(np.array_equal(read[f"{name}.b"], b) for name, b in biases.items())
     capsys.readouterr()
     for path in (exported, whole / "best.npz"):
         assert train.main(["--eval", str(path), "--dataset", "synthetic"]) == 0
@@ -439,6 +440,38 @@ def test_learned_biases_reach_the_run_its_eval_export_resume_and_fine_tuning(tmp
         assert all(np.array_equal(data[f"param/{n}.b"], biases[n]) for n in biases)
     assert train.main(["--resume", "--out", str(pieces), "--bias", "none"]) == 2
     assert "--bias none" in capsys.readouterr().err
+
+
+def test_learned_biases_train_at_their_own_rate(tmp_path, monkeypatch, capsys):
+    """--bias-lr: the biases' base rate, by default learned weights' (0.01; a run of learned
+    weights: its own --lr), in config.json and, where given, the run's name; SGD gets it as a
+    factor of the run's rate. PS trains its scores at 25: with biases at 0.01 it learns, with
+    biases at 25 fc2's units die and it stays near chance. A resume refuses another rate."""
+    def config(*flags):
+        return configs.resolve_config(parse_args(list(flags)))
+    assert config("--bias", "learned")["bias_lr"] == 0.01
+    assert config("--bias", "learned", "--selection", "sample")["bias_lr"] == 0.01
+    assert config("--bias", "learned", "--learned", "--lr", "0.05")["bias_lr"] == 0.05
+    assert config("--bias-lr", "0.2")["bias_lr"] is None                  # no biases to train
+    assert config("--bias-lr", "0.2")["out"] == config()["out"]
+    assert config("--bias", "learned", "--bias-lr", "0.2")["out"].endswith(
+        "-biaslearned-biaslr0.2-seed0")
+    scales = []
+    monkeypatch.setattr(optim.SGD, "__init__", lambda self, *args, init=optim.SGD.__init__,
+                        **kwargs: scales.append(kwargs["lr_scale"]) or init(self, *args,
+                                                                             **kwargs))
+    accuracy = {}
+    for rate in ("0.01", "25"):
+        out = tmp_path / f"ps-{rate}"
+        run("--selection", "sample", "--epochs", "3", "--bias", "learned", "--bias-lr", rate,
+            "--dropout", "0", "--out", str(out))
+        accuracy[rate] = json.loads((out / "result.json").read_text())["test_acc"]
+    assert scales == [{f"fc{i}.b": float(rate) / 25 for i in (1, 2, 3)}
+                      for rate in ("0.01", "25")]
+    assert accuracy["0.01"] > 0.5 and accuracy["25"] < 0.2, accuracy
+    capsys.readouterr()
+    assert train.main(["--resume", "--out", str(tmp_path / "ps-25"), "--bias-lr", "0.01"]) == 2
+    assert "--bias-lr 0.01 (the run's bias lr: 25)" in capsys.readouterr().err
 
 
 def test_eval_prints_a_learned_nets_weights_in_units_of_sigma(tmp_path, capsys):

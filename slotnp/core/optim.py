@@ -9,14 +9,20 @@ class SGD:
     """Updates arrays in place (PyTorch's convention):
         v <- momentum * v + (grad + weight_decay * param);   param <- param - lr * v
     `params` is a dict name -> array (e.g. `model.params`); the velocity is keyed the same way.
+    `lr_scale`: name -> factor, for arrays that train at factor * lr (a slot machine's learned
+    biases: scores and biases take rates of different sizes); the others at lr.
     """
 
-    def __init__(self, params, lr, momentum=0.9, weight_decay=1e-4):
+    def __init__(self, params, lr, momentum=0.9, weight_decay=1e-4, lr_scale=None):
         for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"SGD {name} must be a finite number >= 0, got {value!r}")
         self.params = params
         self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.lr_scale = dict(lr_scale or {})
+        unknown = set(self.lr_scale) - set(params)
+        if unknown:
+            raise ValueError(f"lr_scale names arrays that are not params: {sorted(unknown)}")
         self.velocity = {name: backend.xp_of(p).zeros_like(p) for name, p in params.items()}
 
     def step(self, grads, lr=None):
@@ -31,7 +37,7 @@ class SGD:
             velocity += grads[name]
             if self.weight_decay:
                 velocity += self.weight_decay * param
-            param -= lr * velocity
+            param -= lr * self.lr_scale.get(name, 1.0) * velocity
 
     def state_dict(self):
         """Host copies of the velocities, keyed by parameter name."""

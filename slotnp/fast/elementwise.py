@@ -267,22 +267,23 @@ def sgd_step(optimizer, grads, lr):
     """SGD.step's update of every array, in blocks of memory, one per core; the same float
     operations in the same order. False (the plain step runs) where an array is not one
     contiguous block."""
-    arrays = [(optimizer.params[n], optimizer.velocity[n], grads[n]) for n in optimizer.params]
+    arrays = [(optimizer.params[n], optimizer.velocity[n], grads[n],
+               lr * optimizer.lr_scale.get(n, 1.0)) for n in optimizer.params]
     if any(backend.xp_of(p) is not np or not all(a.flags.c_contiguous for a in (p, v, g))
-           or g.shape != p.shape for p, v, g in arrays):
+           or g.shape != p.shape for p, v, g, _ in arrays):
         return False
     momentum, decay = optimizer.momentum, optimizer.weight_decay
-    for param, velocity, grad in arrays:
+    for param, velocity, grad, rate in arrays:
         flat = [a.reshape(-1) for a in (param, velocity, grad)]
 
-        def work(a, b, p=flat[0], v=flat[1], g=flat[2]):
+        def work(a, b, p=flat[0], v=flat[1], g=flat[2], rate=rate):
             for start in range(a, b, SGD_CHUNK):       # each chunk's four passes in cache
                 part = slice(start, min(start + SGD_CHUNK, b))
                 v[part] *= momentum
                 v[part] += g[part]
                 if decay:
                     v[part] += decay * p[part]
-                p[part] -= lr * v[part]
+                p[part] -= rate * v[part]
         threads.in_parts(np, work, param.size)
     return True
 

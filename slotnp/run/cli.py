@@ -19,7 +19,8 @@ from ..core import backend, twins
 from ..slots import nets
 from . import memory, run_folder
 from .checkpoint import CheckpointError
-from .config import BIASES, DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, METHODS, SCHEDULES
+from .config import BIASES, DEFAULT_MOMENTUM, DEFAULT_OPTION_BOUND, LEARNED_LR, METHODS, \
+    SCHEDULES
 from .evaluation import DEFAULT_EVAL_DRAWS, EVALUATIONS
 from .run_folder import RunFolderError
 
@@ -132,6 +133,10 @@ def parse_args(argv=None, description=None):
     p.add_argument("--bias", choices=BIASES, default="none",
                    help="none: no biases, as the paper's nets; learned: every convolution and "
                         "FC layer adds a bias, trained by SGD beside the scores (an ablation)")
+    p.add_argument("--bias-lr", type=positive_float, default=None, metavar="RATE",
+                   help="--bias learned: the biases' rate, scaled by the run's schedule as its "
+                        f"own (default: learned weights' rate, {LEARNED_LR:g}; a run of "
+                        "learned weights: its --lr)")
     p.add_argument("--shared", nargs="?", const="layer", choices=("layer", "network"),
                    help="one set of K values per layer (--shared, or --shared layer), or one "
                         "for the whole net, in units of each layer's sigma (--shared network)")

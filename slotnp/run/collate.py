@@ -13,8 +13,10 @@ import os
 import numpy as np
 
 from ..core import init
+from . import compat
 from .config import AUTHORS_EPOCHS, AUTHORS_PROTOCOL, DEFAULT_SCORE_BOUND, VARIATIONS, \
-    authors_lr, default_weight_decay, paper_lr, variation_default, variation_text
+    authors_lr, bias_lr_default, default_weight_decay, paper_lr, variation_default, \
+    variation_text
 
 # The paper's test accuracies (%), read off its K-sweep figures (about +-0.2 on MNIST, +-0.3
 # on CIFAR-10; learned weights are drawn there as a band).
@@ -53,8 +55,8 @@ def current(folder, run):
         config = json.load(file)
     if config.get("slot") and config.get("options_version") != init.OPTIONS_VERSION:
         return False
-    expected = run.config()
-    return all(config.get(key) == value for key, value in expected.items())
+    ran = compat.completed(config)     # a key the run predates: as it ran (biases' rate: lr)
+    return all(ran.get(key) == value for key, value in run.config().items())
 
 
 def records_of(results_dir, run):
@@ -232,6 +234,7 @@ def scores_text(run):
 def variations_text(run):
     """', leading convolutions unpadded, lr 0.1', ...: what departs from the paper's protocol."""
     return "".join(f", lr {variation_text(key, value)}" if key == "lr" else
+                   f" at lr {variation_text(key, value)}" if key == "bias_lr" else   # (biases)
                    f", {VARIATION_WORDS[key, value]}" for key, value in run.variations.items())
 
 
@@ -623,8 +626,8 @@ def line_label(run, others):
     apart = (("bound", lambda r: f"{r.option_bound:g}"), ("wd", lambda r: f"{r.weight_decay:g}"),
              ("scores", lambda r: "lambda" if r.score_bound is None else f"{r.score_bound:g}"),
              ("inputs", lambda r: r.normalise)) + tuple(
-        (key.split("_")[0], lambda r, key=key: variation_text(key, variation_of(r, key)))
-        for key in VARIATIONS)
+        ("bias lr" if key == "bias_lr" else key.split("_")[0],
+         lambda r, key=key: variation_text(key, variation_of(r, key))) for key in VARIATIONS)
     for name, value in apart:
         counts = collections.Counter(value(r) for r in twins)
         (common, most), *rest = counts.most_common()
@@ -638,6 +641,8 @@ def variation_of(run, key):
     rate)."""
     if key in run.variations:
         return run.variations[key]
+    if key == "bias_lr":
+        return bias_lr_default("slot", None) if "bias" in run.variations else None
     return paper_lr(run.selection, run.K) if key == "lr" else \
         variation_default(key, run.dataset)
 

@@ -17,11 +17,13 @@ OLDER_DEFAULTS = dict(padding="same", dropout_at="after", bias="none", schedule=
 
 def completed(config):
     """A run's configuration (a copy) with each key it predates filled in as the run ran: those
-    above, and its `method`. One of those keys saved as None (score_form of learned weights:
-    it does not apply) reads as missing too."""
+    above, its biases' rate and its `method`. One of those keys saved as None (score_form of
+    learned weights: it does not apply) reads as missing too."""
     known = {key: value for key, value in config.items()
              if value is not None or key not in OLDER_DEFAULTS}
     filled = dict(OLDER_DEFAULTS, **known)
+    if "bias_lr" not in filled:      # biases before --bias-lr trained at the run's own rate
+        filled["bias_lr"] = filled.get("lr") if filled["bias"] == "learned" else None
     if "method" not in filled:
         filled["method"] = "slot" if filled["slot"] else \
             "learned" if filled.get("edge_popup") is None else "edge-popup"

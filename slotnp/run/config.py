@@ -16,6 +16,7 @@ from ..slots import nets
 from . import checkpoint, compat
 from .checkpoint import CheckpointError
 from .evaluation import DEFAULT_EVAL_DRAWS
+from .run_folder import biased_layers
 
 DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10",
                    "conv6": "cifar10", "vgg19": "cifar10"}
@@ -39,7 +40,8 @@ VARIATIONS = {"padding": ("same", "pad"),           # authors: the leading convo
               "dropout_at": ("after", "dropout"),   # before: on the FC layers' inputs
               "augment": (None, "augment"),         # None: the data set's (DEFAULT_AUGMENT)
               "lr": (None, "lr"),                   # None: the paper's rate (paper_lr)
-              "bias": ("none", "bias")}             # learned: every layer adds a learned bias
+              "bias": ("none", "bias"),             # learned: every layer adds a learned bias
+              "bias_lr": (None, "biaslr")}          # None: bias_lr_default
 BIASES = ("none", "learned")
 SCHEDULES = ("sgdr", "constant")
 
@@ -51,7 +53,14 @@ def variation_default(key, dataset):
 
 def variation_text(key, value):
     """A variation's value as a name and a flag write it: 0.1, constant, authors."""
-    return f"{value:g}" if key == "lr" else str(value)
+    return f"{value:g}" if key in ("lr", "bias_lr") and value is not None else str(value)
+
+
+def bias_lr_default(method, lr):
+    """The base rate of learned biases: learned weights' own rate (`lr`, the run's), and for
+    the scores of slot machines and edge-popup, whose rates (0.1 to 25) are of another scale,
+    the rate learned weights train at."""
+    return lr if method == "learned" else LEARNED_LR
 
 
 def variation_name(key, value):
@@ -111,7 +120,8 @@ def resolve_config(args):
     long_run = method == "learned" and args.net in ("conv4", "conv6")
     sampled = slot and args.selection == "sample"
     dropout = own.get("dropout", nets.DEFAULT_DROPOUT[args.net])
-    lr = own.get("lr", paper_lr(args.selection, args.K) if slot else LEARNED_LR)
+    lr = args.lr or own.get("lr", paper_lr(args.selection, args.K) if slot else LEARNED_LR)
+    biased = args.bias == "learned"
     config = dict(net=args.net, method=method, slot=slot, K=args.K if slot else None,
                   selection=args.selection if slot else None,
                   shared=SHARING[args.shared] if slot else False,
@@ -124,9 +134,11 @@ def resolve_config(args):
                   weight_init=args.weight_init if popup else None,
                   dropout=dropout if args.dropout is None else args.dropout,
                   padding=args.padding, dropout_at=args.dropout_at, bias=args.bias,
+                  bias_lr=(args.bias_lr or bias_lr_default(method, lr))
+                  if biased or args.finetune else None,   # (fine-tuning: biases if its source's)
                   epochs=own.get("epochs", 330 if long_run else 200) if args.epochs is None
                   else args.epochs,
-                  batch_size=args.batch_size, lr=args.lr or lr,
+                  batch_size=args.batch_size, lr=lr,
                   momentum=DEFAULT_MOMENTUM if args.momentum is None else args.momentum,
                   weight_decay=own.get("weight_decay", default_weight_decay(
                       args.selection if slot else None))
@@ -157,8 +169,8 @@ def resolve_config(args):
         variant += f"-scores{args.score_bound}"
     if slot and args.shared:
         variant += f"-shared{args.shared}"
-    for key in ("padding", "schedule", "dropout_at", "augment", "bias"):
-        value = getattr(args, key)
+    for key in ("padding", "schedule", "dropout_at", "augment", "bias", "bias_lr"):
+        value = getattr(args, key) if key != "bias_lr" or biased else None
         if value not in (None, variation_default(key, dataset)):
             variant += "-" + variation_name(key, value)
     config["out"] = args.out or os.path.join("runs", f"{args.net}-{variant}-seed{args.seed}")
@@ -187,6 +199,13 @@ def build_net(config):
                       score_form=config["score_form"], options_version=config["options_version"],
                       score_bound=config.get("score_bound"), padding=config["padding"],
                       dropout_at=config["dropout_at"], bias=config["bias"] == "learned")
+
+
+def bias_rates(config, net):
+    """SGD's lr_scale of a run's learned biases: each trains at bias_lr / lr times the rate of
+    the step ({} without biases)."""
+    config = compat.completed(config)
+    return {f"{name}.b": config["bias_lr"] / config["lr"] for name, _ in biased_layers(net)}
 
 
 def schedule_of(config):
@@ -272,6 +291,8 @@ def finetune_source(config):
         raise CheckpointError(f"{path} holds {holds(source)}, not a slot machine; --finetune "
                               "takes a slot-machine checkpoint")
     config.update({key: source[key] for key in FROM_SOURCE}, data_dir=source.get("data_dir"))
+    if source["bias"] != "learned":
+        config["bias_lr"] = None
     return source, params, path
 
 

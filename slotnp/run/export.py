@@ -8,9 +8,11 @@ header of about a kilobyte.
 
 File layout: MAGIC, the header's length (4 bytes, little-endian), the header (JSON: format,
 config, options_digest, and per slot layer its name, shape, K and bits), then each slot
-layer's packed indices, in the header's order. A net with learned biases (--bias learned) is
-format 2: its header also lists `biases` (per layer its name and count), and their float32
-values (little-endian) follow the indices, in that order.
+layer's packed indices, in the header's order. A net with values the seed does not give,
+learned biases (--bias learned) and batch normalisation's running statistics (vgg19), is format
+3: its header also lists `arrays` (each one's name, as checkpoints name it, "fc1.b" or
+"buffer/norm1.running_mean", and its count), and their float32 values (little-endian) follow
+the indices, in that order. Format 2, read still, listed `biases` by layer name.
 """
 import json
 import math
@@ -22,8 +24,10 @@ from .checkpoint import atomic_file
 
 MAGIC = b"SLOTNP-EXPORT\n"
 FORMAT = 1
-FORMAT_WITH_BIASES = 2
-BIAS_DTYPE = np.dtype("<f4")
+FORMAT_WITH_BIASES = 2          # (read only: its arrays were the biases, by layer name)
+FORMAT_WITH_ARRAYS = 3
+FORMATS = (FORMAT, FORMAT_WITH_BIASES, FORMAT_WITH_ARRAYS)
+ARRAY_DTYPE = np.dtype("<f4")
 
 
 class ExportError(RuntimeError):
@@ -52,19 +56,19 @@ def unpack(data, count, bits):
     return (planes << np.arange(bits, dtype=np.int64)).sum(axis=1)
 
 
-def write(path, config, options_digest, layers, biases=()):
+def write(path, config, options_digest, layers, arrays=()):
     """layers: [(name, index array (weight shape), K)] of the slot layers, in net order;
-    biases: [(name, bias array)] of the layers with learned biases, if any."""
+    arrays: [(name, array)] of the net's other values, if any (run_folder.exported_arrays)."""
     entries, payload = [], []
     for name, index, K in layers:
         index = np.asarray(index)
         entries.append(dict(name=name, shape=list(index.shape), K=K, bits=bits_for(K)))
         payload.append(pack(index, bits_for(K)))
     fields = dict(format=FORMAT, config=config, options_digest=options_digest, layers=entries)
-    if biases:
-        fields.update(format=FORMAT_WITH_BIASES, biases=[dict(name=name, count=int(np.size(b)))
-                                                         for name, b in biases])
-        payload += [np.asarray(b, BIAS_DTYPE).tobytes() for _, b in biases]
+    if arrays:
+        fields.update(format=FORMAT_WITH_ARRAYS, arrays=[dict(name=name, count=int(np.size(a)))
+                                                         for name, a in arrays])
+        payload += [np.asarray(a, ARRAY_DTYPE).tobytes() for _, a in arrays]
     header = json.dumps(fields, separators=(",", ":")).encode()
     with atomic_file(path) as file:     # whole or not at all: a failed write leaves nothing
         file.write(MAGIC + struct.pack("<I", len(header)) + header + b"".join(payload))
@@ -80,8 +84,8 @@ def is_export(path):
 
 
 def read(path):
-    """(header, {layer name: index array of its shape}, {layer name: float32 biases}) of an
-    export file ({} for the biases of a net without)."""
+    """(header, {layer name: index array of its shape}, {name: float32 values (flat)} of the
+    net's other arrays) of an export file ({} for a net without)."""
     with open(path, "rb") as file:
         raw = file.read()
     if not raw.startswith(MAGIC):
@@ -93,9 +97,9 @@ def read(path):
     try:
         header = json.loads(raw[at + 4:at + 4 + length])
         entries = header["layers"]
-        if header.get("format") not in (FORMAT, FORMAT_WITH_BIASES):
+        if header.get("format") not in FORMATS:
             raise ExportError(f"{path} has export format {header.get('format')!r}; this "
-                              f"slotnp reads formats {FORMAT} and {FORMAT_WITH_BIASES}")
+                              f"slotnp reads formats {', '.join(map(str, FORMATS))}")
         at += 4 + length
         indices = {}
         for entry in entries:
@@ -112,13 +116,16 @@ def read(path):
                                   f"{index.max()} of {entry['K']}: the file is corrupt")
             indices[entry["name"]] = index
             at += size
-        biases = {}
-        for entry in header.get("biases", []) if header["format"] == FORMAT_WITH_BIASES else []:
-            size = entry["count"] * BIAS_DTYPE.itemsize
+        listed = header.get("arrays", []) if header["format"] == FORMAT_WITH_ARRAYS else \
+            [dict(entry, name=f"{entry['name']}.b") for entry in header.get("biases", [])] \
+            if header["format"] == FORMAT_WITH_BIASES else []
+        arrays = {}
+        for entry in listed:
+            size = entry["count"] * ARRAY_DTYPE.itemsize
             if len(raw) < at + size:
-                raise ExportError(f"{path}: the biases of layer {entry['name']} are cut short: "
-                                  "the file is truncated; export it again")
-            biases[entry["name"]] = np.frombuffer(raw[at:at + size], BIAS_DTYPE).copy()
+                raise ExportError(f"{path}: the values of {entry['name']} are cut short: the "
+                                  "file is truncated; export it again")
+            arrays[entry["name"]] = np.frombuffer(raw[at:at + size], ARRAY_DTYPE).copy()
             at += size
     except (ValueError, KeyError, TypeError) as error:
         raise ExportError(f"{path} has a damaged header ({type(error).__name__}: {error}); "
@@ -126,4 +133,4 @@ def read(path):
     if at != len(raw):
         raise ExportError(f"{path} holds {len(raw) - at} bytes more than its header describes: "
                           "the file is corrupt; export it again")
-    return header, indices, biases
+    return header, indices, arrays

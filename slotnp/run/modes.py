@@ -12,7 +12,7 @@ from . import checkpoint, exploration, export
 from .checkpoint import CheckpointError
 from .config import build_net, data_dir_of, holds, load_data
 from .evaluation import evaluate, evaluation_settings, sampled_layers
-from .run_folder import (RunFolderError, bias_summary, biased_layers, selected_in_sigmas,
+from .run_folder import (RunFolderError, bias_summary, exported_arrays, selected_in_sigmas,
                          selected_summary, weight_summary, weights_in_sigmas)
 
 
@@ -39,23 +39,33 @@ def export_slot_machine(args):
     config, net, digest = load_slot_machine(source)
     layers = [(name, backend.to_host(layer.selected()), layer.K)
               for name, layer in nets.slot_layers(net)]
-    biases = [(name, backend.to_host(layer.params["b"])) for name, layer in biased_layers(net)]
+    arrays = [(name, backend.to_host(value)) for name, value in exported_arrays(net).items()]
     try:
-        export.write(target, config, digest, layers, biases)
+        export.write(target, config, digest, layers, arrays)
     except OSError as error:
         raise RunFolderError(f"could not write {target} ({error.strerror or error})") from None
     size = os.path.getsize(target)
-    dense = 4 * sum(index.size for _, index, _ in layers) + 4 * sum(b.size for _, b in biases)
+    dense = 4 * sum(index.size for _, index, _ in layers) + 4 * sum(a.size for _, a in arrays)
     print(f"wrote {target}: {size:,} bytes; the same net's float32 weights"
-          f"{' and biases' if biases else ''}: {dense:,} bytes "
+          f"{' and other values' if arrays else ''}: {dense:,} bytes "
           f"({size / dense:.4f} of them, {export.bits_for(config['K'])} bits a connection)")
     return 0
+
+
+def load_exported_arrays(net, arrays, path):
+    """Copy an export's other values (export.read's {name: flat float32 array}) into `net`."""
+    own = exported_arrays(net)
+    if set(arrays) != set(own) or any(arrays[n].size != own[n].size for n in own):
+        raise CheckpointError(f"{path}: its biases and running statistics do not match the "
+                              "network its config describes; export it again from its checkpoint")
+    for name, value in own.items():
+        value[...] = backend.to_device(arrays[name].reshape(value.shape).astype(value.dtype))
 
 
 def evaluate_export(args):
     """--eval of an export: the options drawn again from the seed, picked by the indices."""
     try:
-        header, indices, biases = export.read(args.eval)
+        header, indices, arrays = export.read(args.eval)
     except export.ExportError as error:
         raise CheckpointError(str(error)) from None
     config = header["config"]
@@ -68,12 +78,7 @@ def evaluate_export(args):
     if set(indices) != set(layers) or any(indices[n].shape != layers[n].weight_shape
                                           for n in layers):
         raise CheckpointError(f"{args.eval} does not match the network its config describes")
-    own = dict(biased_layers(net))
-    if set(biases) != set(own) or any(biases[n].shape != own[n].params["b"].shape for n in own):
-        raise CheckpointError(f"{args.eval}: its biases do not match the network its config "
-                              "describes")
-    for name, layer in own.items():
-        layer.params["b"][...] = backend.to_device(biases[name])
+    load_exported_arrays(net, arrays, args.eval)
     frozen = nets.freeze(net, {n: backend.to_device(i) for n, i in indices.items()})
     data = load_data(config, data_dir_of(args, config))
     for split in ("val", "test"):

@@ -18,8 +18,8 @@ RUN_FLAGS = {"net": "net", "method": "method", "learned": "method", "finetune": 
              "option_bound": "option_bound", "score_bound": "score_bound",
              "score_form": "score_form", "plain": "score_form", "keep": "edge_popup",
              "weight_init": "weight_init", "dropout": "dropout", "padding": "padding",
-             "dropout_at": "dropout_at", "bias": "bias", "epochs": "epochs",
-             "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
+             "dropout_at": "dropout_at", "bias": "bias", "bias_lr": "bias_lr",
+             "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
              "weight_decay": "weight_decay", "schedule": "schedule", "restarts": "restarts",
              "seed": "seed", "dataset": "dataset", "augment": "augment", "normalise": "normalise",
              "eval_mode": "eval_mode", "eval_draws": "eval_draws", "eval_seed": "eval_seed",
@@ -46,6 +46,8 @@ def applies(key, run):
         return run["method"] == "edge-popup"
     if key in SAMPLING_KEYS:
         return run["slot"] and run["selection"] == "sample"
+    if key == "bias_lr":
+        return run["bias"] == "learned"
     return True
 
 

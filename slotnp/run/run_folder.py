@@ -182,6 +182,15 @@ def biased_layers(net):
     return [(name, layer) for name, layer in net.named_layers() if "b" in layer.params]
 
 
+def exported_arrays(net):
+    """{name: device array} of the values of `net` that its seed and selection do not give, as
+    checkpoints name them: learned biases ("fc1.b") and batch normalisation's running
+    statistics ("buffer/norm1.running_mean"); an export stores them (export.write)."""
+    arrays = {f"{name}.b": layer.params["b"] for name, layer in biased_layers(net)}
+    arrays.update({f"buffer/{name}": value for name, value in net.buffers.items()})
+    return arrays
+
+
 def bias_summary(net):
     """{name: {biases, mean, below_zero}} of each layer of `net` with a learned bias: how many,
     their mean, and the share below 0; {} for the paper's nets."""

@@ -20,6 +20,22 @@ def test_sgd_momentum_weight_decay_exact_values(xp):
     assert np.allclose(sgd.state_dict()["w"], [1.035, 0.48])
 
 
+def test_lr_scale_trains_an_array_at_its_own_rate_exactly(xp):
+    """lr_scale {"b": 0.1}: b moves by 0.1 * lr * v, the rest by lr * v, with the same momentum
+    and decay; a name that is not a param is refused."""
+    params = {"w": xp.asarray([1.0, -2.0]), "b": xp.asarray([1.0, -2.0])}
+    sgd = SGD(params, lr=0.5, momentum=0.9, weight_decay=0.1, lr_scale={"b": 0.1})
+    for _ in range(2):
+        sgd.step({"w": xp.asarray([1.0, 1.0]), "b": xp.asarray([1.0, 1.0])})
+    # v1 = [1.1, 0.8]; w1 = [0.45, -2.4]; v2 = 0.9 v1 + 1 + 0.1 w1 = [2.035, 1.48]; w2 = w1 - 0.5 v2
+    assert np.allclose(backend.to_host(params["w"]), [-0.5675, -3.14])
+    # b1 = [0.945, -2.04]; v2 = [1.99 + 0.0945, 1.72 - 0.204]; b2 = b1 - 0.05 v2
+    assert np.allclose(backend.to_host(params["b"]), [0.945 - 0.05 * 2.0845,
+                                                      -2.04 - 0.05 * 1.516])
+    with pytest.raises(ValueError, match="not params: \\['c'\\]"):
+        SGD(params, lr=0.5, lr_scale={"c": 2.0})
+
+
 def test_sgd_keeps_float32_and_round_trips_state(xp):
     param = xp.ones(3, dtype=np.float32)
     sgd = SGD({"a.scores": param}, lr=0.1)

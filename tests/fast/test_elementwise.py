@@ -123,13 +123,15 @@ def test_flatten_hands_back_its_gradient_in_the_memory_order_of_its_input(rng, c
     assert np.shares_memory(layer.backward(dout), dout)
 
 
-def test_the_sgd_update_is_the_plain_one_exactly(rng, cores, monkeypatch):
+@pytest.mark.parametrize("lr_scale", [None, {"b": 0.05}])    # b: a bias at its own rate
+def test_the_sgd_update_is_the_plain_one_exactly(rng, cores, monkeypatch, lr_scale):
     monkeypatch.setattr(elementwise, "SGD_CHUNK", 64)       # many chunks, one part-sized
     shapes = {"a": (300, 7), "b": (5,)}
     params = [{k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
               for _ in range(2)]
     params[1] = {k: v.copy() for k, v in params[0].items()}
-    optimizers = [SGD(p, lr=0.3, momentum=0.9, weight_decay=1e-3) for p in params]
+    optimizers = [SGD(p, lr=0.3, momentum=0.9, weight_decay=1e-3, lr_scale=lr_scale)
+                  for p in params]
     for _ in range(3):
         grads = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
         optimizers[0].step(grads)

@@ -77,8 +77,11 @@ def test_an_older_runs_configuration_reads_as_it_ran():
     new = resolve_config(parse_args(["--net", "conv2", "--K", "8", "--score-form", "explicit",
                                      "--out", "run"]))
     old = {key: value for key, value in new.items() if key not in (
-        "score_form", "options_version", "padding", "dropout_at", "bias", "schedule",
-        "method")}
+        "score_form", "options_version", "padding", "dropout_at", "bias", "bias_lr",
+        "schedule", "method")}
     assert compat.completed(old) == dict(new, options_version=1, weight_init="signed_constant")
     assert memory.estimate(old, 1000) == memory.estimate(new, 1000)
     assert schedule_of(old).lr(25) == schedule_of(new).lr(25) == new["lr"]   # a restart
+    # biases from before --bias-lr trained at the run's own rate
+    biased = dict(old, bias="learned")
+    assert compat.completed(biased)["bias_lr"] == new["lr"] == 0.2

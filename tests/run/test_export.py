@@ -30,20 +30,63 @@ def test_bits_per_connection():
         [0, 1, 2, 2, 3, 4, 6, 10, 11]
 
 
-def test_biases_follow_the_indices_in_format_2_and_a_cut_one_is_named(tmp_path, rng):
+def test_other_values_follow_the_indices_in_format_3_and_a_cut_one_is_named(tmp_path, rng):
+    """Biases and running statistics: float32 after the indices (format 3); format 2's biases,
+    by layer name, read under their checkpoint names."""
     index, bias = rng.integers(0, 4, (3, 5)), rng.standard_normal(3).astype(np.float32)
+    mean = rng.standard_normal(3).astype(np.float32)
     plain, biased = tmp_path / "plain.slot", tmp_path / "biased.slot"
     export.write(str(plain), {}, "d", [("fc1", index, 4)])
-    export.write(str(biased), {}, "d", [("fc1", index, 4)], [("fc1", bias)])
-    assert plain.stat().st_size + 12 < biased.stat().st_size          # 3 float32 and a name
-    header, indices, biases = export.read(str(plain))
-    assert header["format"] == 1 and biases == {} and np.array_equal(indices["fc1"], index)
-    header, indices, biases = export.read(str(biased))
-    assert header["format"] == 2 and np.array_equal(indices["fc1"], index)
-    assert biases["fc1"].dtype == np.float32 and np.array_equal(biases["fc1"], bias)
+    export.write(str(biased), {}, "d", [("fc1", index, 4)],
+                 [("fc1.b", bias), ("buffer/norm1.running_mean", mean)])
+    assert plain.stat().st_size + 24 < biased.stat().st_size       # 6 float32 and two names
+    header, indices, arrays = export.read(str(plain))
+    assert header["format"] == 1 and arrays == {} and np.array_equal(indices["fc1"], index)
+    header, indices, arrays = export.read(str(biased))
+    assert header["format"] == 3 and np.array_equal(indices["fc1"], index)
+    assert list(arrays) == ["fc1.b", "buffer/norm1.running_mean"]
+    assert all(a.dtype == np.float32 for a in arrays.values())
+    assert np.array_equal(arrays["fc1.b"], bias)
+    assert np.array_equal(arrays["buffer/norm1.running_mean"], mean)
     biased.write_bytes(biased.read_bytes()[:-4])
-    with pytest.raises(export.ExportError, match="biases of layer fc1 are cut short"):
+    with pytest.raises(export.ExportError, match="values of buffer/norm1.running_mean are cut"):
         export.read(str(biased))
+    # format 2, as the slotnp before format 3 wrote it
+    header = json.dumps(dict(format=2, config={}, options_digest="d", layers=[dict(
+        name="fc1", shape=[3, 5], K=4, bits=2)], biases=[dict(name="fc1", count=3)])).encode()
+    older = tmp_path / "older.slot"
+    older.write_bytes(export.MAGIC + struct.pack("<I", len(header)) + header +
+                      export.pack(index, 2) + bias.astype("<f4").tobytes())
+    _, indices, arrays = export.read(str(older))
+    assert np.array_equal(indices["fc1"], index) and list(arrays) == ["fc1.b"]
+    assert np.array_equal(arrays["fc1.b"], bias)
+
+
+def test_an_export_restores_the_running_statistics_and_biases(tmp_path, rng):
+    """A net with a learned bias and batch normalisation: what export.write stores of it
+    (run_folder.exported_arrays), loaded into a fresh net of the same weights, evaluates as
+    the trained one; an export that lacks them (format 1, as before format 3) is refused."""
+    from slotnp.core import BatchNorm2d, Conv2d, Sequential
+    from slotnp.run import modes, run_folder
+    from slotnp.run.checkpoint import CheckpointError
+
+    def net():
+        layers = [("conv1", Conv2d(2, 3, 3, padding=1, rng=np.random.default_rng(0),
+                                   bias=True)), ("norm1", BatchNorm2d(3))]
+        return Sequential(layers)
+    trained, fresh = net(), net()
+    trained.params["conv1.b"][...] = rng.standard_normal(3)
+    for _ in range(3):                                   # running statistics away from 0, 1
+        trained.forward(rng.standard_normal((4, 2, 5, 5)).astype(np.float32) + 2, train=True)
+    path = tmp_path / "net.slot"
+    export.write(str(path), {}, "d", [],
+                 [(n, a) for n, a in run_folder.exported_arrays(trained).items()])
+    x = rng.standard_normal((2, 2, 5, 5)).astype(np.float32)
+    assert not np.allclose(fresh.forward(x, train=False), trained.forward(x, train=False))
+    modes.load_exported_arrays(fresh, export.read(str(path))[2], str(path))
+    assert np.array_equal(fresh.forward(x, train=False), trained.forward(x, train=False))
+    with pytest.raises(CheckpointError, match="biases and running statistics do not match"):
+        modes.load_exported_arrays(fresh, {}, "old.slot")
 
 
 def accuracies(capsys, path):
