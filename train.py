@@ -35,8 +35,8 @@ def dispatch(args):
     backend.use(args.backend)
     switch = twins.switched_on(False)
     if not args.plain:        # the fast twins register themselves; BLAS keeps to its share of
-        from slotnp import fast   # the cores from the first product on, so a resumed run
-        switch = fast.on()        # rounds as the run it continues
+        switch = cli.fast_twins().on()   # the cores from the first product on, so a resumed
+                                         # run rounds as the run it continues
     with switch:
         if args.eval:
             return modes.evaluate_checkpoint(args)

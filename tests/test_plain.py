@@ -75,6 +75,12 @@ def test_train_py_plain_runs_with_the_fast_twins_unimportable(tmp_path, net):
                               "None\ntry:\n    import slotnp.fast\nexcept ImportError:\n    "
                               "print('unimportable')"], cwd=ROOT, capture_output=True, text=True)
     assert blocked.stdout.strip() == "unimportable"
+    without_plain = subprocess.run([sys.executable, "-c", code.replace("'--plain', ", "")],
+                                   cwd=ROOT, capture_output=True, text=True)
+    err = without_plain.stderr.strip().splitlines()
+    assert without_plain.returncode == 2 and len(err) == 1, without_plain.stderr
+    assert err[0].startswith("error: the fast twins (slotnp/fast) cannot be imported (") and \
+        err[0].endswith("restore that folder, or train with the plain engine: --plain")
 
 
 def test_plain_and_fast_runs_agree_up_to_rounding(tmp_path):

@@ -270,6 +270,20 @@ class OneLineError(RuntimeError):
     """A failure of the run itself (its loss diverged, say), told in one line."""
 
 
+def fast_twins():
+    """The slotnp.fast package (imported, its twins register themselves), or one line where it
+    cannot be imported: the plain engine runs without it (--plain)."""
+    try:
+        from .. import fast
+    except ImportError as error:
+        if (getattr(error, "name", None) or "").split(".")[0] in REQUIRED_PACKAGES:
+            raise                               # one_line_errors: pip install -r ...
+        raise OneLineError(f"the fast twins (slotnp/fast) cannot be imported ({error}): "
+                           "restore that folder, or train with the plain engine: --plain") \
+            from None
+    return fast
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a cluster scheduler's time limit, `kill`), handled as Ctrl-C is."""
 
