@@ -393,8 +393,8 @@ def write_collation(runs, results_dir, name="sweep"):
     (progress_markdown); the paths of the table and of the figures drawn (a list)."""
     rows = collate(runs, results_dir)
     lines = ["# Sweep results", "",
-             "Test accuracy (%) at the best validation epoch, mean +- std over seeds, as "
-             "collated by `sweep.py` from the records in this folder. Sampled (PS) nets are "
+             "Test accuracy (%) at the best validation epoch, mean +- std over seeds (the "
+             "sample std, n - 1; none for one seed), as collated by `sweep.py` from the records in this folder. Sampled (PS) nets are "
              "evaluated as `eval` says; their other evaluation modes, each at its own best "
              "validation epoch, follow. Minutes: mean wall time per run.", "",
              "| net | configuration | weight decay | epochs | test acc. | seeds | minutes | "
@@ -402,8 +402,9 @@ def write_collation(runs, results_dir, name="sweep"):
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         run = row["run"]
+        spread = f" +- {row['std']:.2f}" if len(row["tests"]) > 1 else ""
         accuracy = unfinished_cell(row) if row["mean"] is None else \
-            f"**{row['mean']:.2f}** +- {row['std']:.2f}"
+            f"**{row['mean']:.2f}**{spread}"
         paper = paper_value(run)
         others = ", ".join(f"{mode} {np.mean(v):.2f}" for mode, v in row["modes"].items()
                            if mode != row.get("eval"))

@@ -65,12 +65,12 @@ def evaluate(net, splits, mode="argmax", draws=1, seed=0):
     if not sampled_layers(net) or mode == "argmax":
         return {name: accuracy(net, x, y) for name, (x, y) in splits.items()}
     draws = draws if mode == "sample" else 1
-    totals = dict.fromkeys(splits, 0.0)
-    for draw in range(draws):
+    correct = dict.fromkeys(splits, 0)   # counted, not summed as shares: the same count over
+    for draw in range(draws):            # the draws is the same accuracy, to the last bit
         dense = evaluation_net(net, mode, seed, draw)
         for name, (x, y) in splits.items():
-            totals[name] += accuracy(dense, x, y)
-    return {name: total / draws for name, total in totals.items()}
+            correct[name] += round(accuracy(dense, x, y) * len(y))
+    return {name: correct[name] / (draws * len(y)) for name, (_, y) in splits.items()}
 
 
 def evaluation_settings(config, args=None):

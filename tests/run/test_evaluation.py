@@ -46,6 +46,20 @@ def test_sampled_net_evaluation_is_the_mean_over_seeded_draws(xp, rng):
     assert training.accuracy(net, *splits["test"]) == by_argmax    # the net itself is untouched
 
 
+def test_sampled_accuracy_is_the_count_over_every_draw(monkeypatch):
+    """Draws of 55, 52, 49, 55 and 51 right of 150: 262 / 750 exactly, where the mean of the
+    five shares rounds to another float (0.3493333333333334), so two epochs with the same
+    count always compare equal (the first of them stays the best)."""
+    counts = iter([55, 52, 49, 55, 51])
+    monkeypatch.setattr(evaluation, "sampled_layers", lambda net: ["fc1"])
+    monkeypatch.setattr(evaluation, "evaluation_net", lambda net, mode, seed, draw: None)
+    monkeypatch.setattr(evaluation, "accuracy", lambda net, x, y: next(counts) / len(y))
+    y = np.zeros(150, np.int64)
+    assert evaluation.evaluate(None, {"val": (None, y)}, "sample", draws=5) == \
+        {"val": 262 / 750}
+    assert sum(c / 150 for c in (55, 52, 49, 55, 51)) / 5 != 262 / 750
+
+
 def test_greedy_and_learned_nets_evaluate_one_way(xp, rng):
     splits = {"test": data(rng)}
     for net in (nets.build("lenet", K=4, seed=1), nets.build("lenet", slot=False, seed=1)):
