@@ -23,7 +23,6 @@ import argparse
 import copy
 import datetime
 import itertools
-import json
 import os
 import shutil
 import signal
@@ -36,7 +35,7 @@ from slotnp.fast.threads import CPU_CORES
 from slotnp.run import cli, config as configs, evaluation, run_folder
 from slotnp.slots import nets
 from slotnp.run.collate import DamagedRecord, best_epoch, current, epochs_recorded, \
-    epochs_so_far, progress_of, records_of, recorded, write_collation
+    epochs_so_far, progress_of, read_record, records_of, recorded, write_collation
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 RECORDS = ("config.json", "metrics.jsonl", "result.json")
@@ -395,9 +394,11 @@ def command(run, runs_dir, results_dir, data_dir, extra=()):
     if status(run, runs_dir, results_dir) == "resume":
         return prefix + ["--resume", "--out", folder] + common
     # a run killed before its first epoch ended left a config but nothing to resume from; a
-    # trained one without last.npz is never overwritten (train.py refuses, naming it)
+    # trained one (last.npz of another configuration, or best.npz or result.json without it)
+    # is never overwritten (train.py refuses, naming it)
     restart = ["--overwrite"] if run_folder.existing_run_files(folder) and \
-        not run_folder.trained_files(folder) else []
+        not run_folder.trained_files(folder) and \
+        not os.path.exists(os.path.join(folder, "last.npz")) else []
     return prefix + run.train_flags(runs_dir) + restart + common
 
 
@@ -408,8 +409,7 @@ def record(run, runs_dir, results_dir):
     path = os.path.join(folder, "result.json")
     if not os.path.isfile(path) or not current(folder, run):
         return False
-    with open(path) as file:
-        result = json.load(file)
+    result = read_record(path)
     if result.get("epochs_run") != result.get("epochs"):
         return False
     target = records_of(results_dir, run)
@@ -460,8 +460,7 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     if not folders:
         return False
     folder = folders[0]
-    with open(os.path.join(folder, "config.json")) as file:
-        config = json.load(file)
+    config = read_record(os.path.join(folder, "config.json"))
     own = configs.resolve_config(cli.parse_args(run.train_flags(runs_dir) +
                                                 run.invocation_flags() + list(extra)))
     # (an entry newer than the twin's config.json is at its default there, as train.py reads
@@ -484,8 +483,7 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     result.update(evaluation.evaluation_result(config, rows))
     finished = os.path.join(folder, "result.json")     # a finished twin names its backend
     if os.path.isfile(finished):
-        with open(finished) as file:
-            result.update({k: v for k, v in json.load(file).items() if k == "backend"})
+        result.update({k: v for k, v in read_record(finished).items() if k == "backend"})
     target = records_of(results_dir, run)
     os.makedirs(target, exist_ok=True)
     run_folder.write_json(os.path.join(target, "config.json"), config)
@@ -590,13 +588,15 @@ def run_all(runs, args):
                 run, process, log = running.pop(pid)
                 process.returncode = os.waitstatus_to_exitcode(wait_status)
                 finish(run, process, log)
-    except KeyboardInterrupt:
+    except BaseException as error:     # an interrupt, or an error: no run is left behind
         # SIGTERM, not SIGINT: a run started in the background may ignore SIGINT
         for run, process, log in running.values():
             process.send_signal(signal.SIGTERM)
         for run, process, log in running.values():
             process.wait()
             log.close()
+        if not isinstance(error, KeyboardInterrupt):
+            raise
         print("\nsweep interrupted: each run keeps its last finished epoch; run the same "
               "command again to resume", file=sys.stderr)
         return 130
@@ -619,10 +619,10 @@ def parse_args(argv=None):
     p.add_argument("--learned", action="store_true", default=None,
                    help="also learned-weights runs")
     p.add_argument("--seeds", nargs="+", type=cli.non_negative_int)
-    p.add_argument("--option-bound", nargs="+", type=float)
-    p.add_argument("--score-bound", nargs="+",
+    p.add_argument("--option-bound", nargs="+", type=cli.positive_float)
+    p.add_argument("--score-bound", nargs="+", type=cli.score_bound,
                    help="initial-score bounds: numbers, 'paper' or 'options' (train.py's)")
-    p.add_argument("--weight-decay", nargs="+", type=float,
+    p.add_argument("--weight-decay", nargs="+", type=cli.non_negative_float,
                    help="default: train.py's default for each run")
     p.add_argument("--shared", nargs="*", choices=("layer", "network"), default=None,
                    help="also each slot run with one set of K values per layer (--shared, or "
@@ -642,13 +642,13 @@ def parse_args(argv=None):
                         "(default after)")
     p.add_argument("--bias", nargs="+", choices=configs.BIASES,
                    help="biases, as train.py's --bias (default none, as the paper's nets)")
-    p.add_argument("--bias-lr", nargs="+", type=float, metavar="RATE",
+    p.add_argument("--bias-lr", nargs="+", type=cli.positive_float, metavar="RATE",
                    help="the rate(s) of learned biases, as train.py's --bias-lr (default: "
                         "train.py's)")
     p.add_argument("--augment", nargs="+", choices=tuple(prepare.AUGMENTATIONS),
                    help="training-image augmentation(s), as train.py's --augment (default: "
                         "train.py's, crop-flip on CIFAR-10, none on MNIST)")
-    p.add_argument("--lr", nargs="+", type=float,
+    p.add_argument("--lr", nargs="+", type=cli.positive_float,
                    help="learning rate(s) of every slot and learned run of the grid (default: "
                         "train.py's, the paper's for each run; a rate named is in the run's "
                         "name, the paper's too)")
@@ -731,8 +731,12 @@ def main(argv=None):
         signal.signal(signum, interrupt)
     try:
         return sweep_grid(args)
-    except DamagedRecord as error:
+    except (DamagedRecord, run_folder.RunFolderError) as error:
         print(f"sweep: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:                   # --runs or --results a file, a full disk, ...
+        print(f"sweep: error: {error.strerror or error}"
+              f"{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
         return 2
 
 

@@ -51,6 +51,7 @@ def train(args):
     if args.resume:
         run_folder.check_resumable(out)
     else:
+        run_folder.check_not_inside(args.finetune, out)   # the slot machine it starts from
         run_folder.check_new(out, args.overwrite, remove=False)  # refuse without touching it
     run_folder.make(out)
     with run_folder.Lock(out):
@@ -66,7 +67,7 @@ def train_in(out, args):
     state = dict(epoch=0, history=[], best=None, seconds=0.0)
     saved = None
     if args.resume:
-        saved = checkpoint.load(os.path.join(out, "last.npz"))
+        saved = checkpoint.load_run(os.path.join(out, "last.npz"))
         config, state = saved[0]["config"], saved[0]["state"]
         resume_flags.check(args.given, config)        # flags that would change it: refused
     else:
@@ -169,8 +170,10 @@ def end_epoch(out, net, optimizer, state, digest, config, record, seconds):
 
 
 def finish(out, config, state, net):
-    """curves.png, selected.png (slot runs) and result.json: the test accuracy at the best
+    """metrics.jsonl again (an interrupt after the last epoch's last.npz may have cut it short),
+    curves.png, selected.png (slot runs) and result.json: the test accuracy at the best
     validation epoch."""
+    run_folder.write_json(os.path.join(out, "metrics.jsonl"), state["history"], lines=True)
     run_folder.learning_curves(state["history"], os.path.join(out, "curves.png"))
     best = state["best"]
     result = dict(best_epoch=best["epoch"], val_acc=best["val_acc"], test_acc=best["test_acc"],

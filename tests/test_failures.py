@@ -161,6 +161,18 @@ def bad_inputs(tmp, trained):
     np.savez(tmp / "other-options.npz", **arrays)
     cases.append((["--eval", str(tmp / "other-options.npz")], "the slot options rebuilt from its "
                   "seed differ from the ones it was trained with"))
+    edited = dict(arrays, meta=np.array(json.dumps(dict(meta, config=dict(meta["config"],
+                                                                           K="8")))))
+    np.savez(tmp / "edited.npz", **edited)                     # a meta edited by hand
+    cases.append((["--eval", str(tmp / "edited.npz")], "its meta (the run's configuration and "
+                  "state) is damaged or was edited"))
+    shutil.copytree(trained / "slot", tmp / "stateless")
+    with np.load(tmp / "stateless" / "last.npz") as saved:
+        arrays = dict(saved)
+    stateless = {k: v for k, v in json.loads(str(arrays["meta"])).items() if k != "state"}
+    np.savez(tmp / "stateless" / "last.npz", **dict(arrays, meta=np.array(json.dumps(stateless))))
+    cases.append((["--resume", "--out", str(tmp / "stateless")], "its meta (the run's "
+                  "configuration and state) is damaged or was edited"))
     cases.append((SYNTHETIC + ["--finetune", str(trained / "learned" / "best.npz"),
                                "--out", str(tmp / "ft")], "holds learned weights"))
     # memory and divergence

@@ -183,6 +183,26 @@ def test_run_names_and_flags_say_what_defines_a_run():
         assert line[line.index("--no-progress") + 1:] == tested
 
 
+def test_the_sweep_overwrites_only_a_folder_that_no_epoch_finished_in(tmp_path):
+    """A config.json alone (killed in its first epoch): started again with --overwrite. A
+    last.npz of another configuration, or a best.npz: never overwritten (train.py refuses,
+    naming what the folder holds)."""
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0])[0]
+    folder = tmp_path / "runs" / run.name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(dict(net="lenet", K=4)))   # not this run
+
+    def overwrites():
+        return "--overwrite" in sweep.command(run, str(tmp_path / "runs"),
+                                              str(tmp_path / "results"), "D")
+    assert overwrites()
+    (folder / "metrics.jsonl").write_text("{}\n")
+    for trained in ("last.npz", "best.npz"):
+        (folder / trained).write_bytes(b"epochs")
+        assert not overwrites(), trained
+        (folder / trained).unlink()
+
+
 def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
     printed = sweep_cli(tmp_path, "--print-commands")
     lines = printed.stdout.strip().splitlines()
@@ -758,12 +778,39 @@ def test_a_run_stopped_by_a_signal_is_reported_paused_not_failed(tmp_path, signu
     (["--net", "lenet", "--K", "0", "--selection", "greedy"], "--K: must be an integer >= 1"),
     (["--net", "lenet", "--learned", "--seeds", "-1"], "--seeds: must be an integer >= 0"),
     (["--net", "lenet", "--learned", "--time-limit", "0"], "--time-limit: must be a positive"),
+    (["--net", "lenet", "--learned", "--lr", "0"], "--lr: must be a positive number, got 0"),
+    (["--net", "lenet", "--K", "2", "--selection", "greedy", "--option-bound", "nan"],
+     "--option-bound: must be a positive number, got nan"),
+    (["--net", "lenet", "--K", "2", "--selection", "greedy", "--score-bound", "abc"],
+     "--score-bound: must be a positive number, 'paper' or 'options', got abc"),
 ])
 def test_a_bad_sweep_flag_is_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
         sweep.parse_args(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_a_runs_folder_that_is_a_file_or_a_damaged_record_is_one_line(tmp_path, capsys):
+    """--runs naming a file, and a result.json cut short (a full disk while it was copied):
+    one line each, status 2, no traceback."""
+    grid = ["--net", "lenet", "--K", "2", "--selection", "greedy", "--seeds", "0"]
+    (tmp_path / "a-file").write_text("")
+    code = sweep.main(grid + ["--runs", str(tmp_path / "a-file"), "--results",
+                              str(tmp_path / "results"), "--", "--dataset", "synthetic"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"sweep: error: Not a directory: {tmp_path / 'a-file'}/"
+                                 f"{sweep.grid(['lenet'], K=[2], selection=['greedy'])[0].name}"]
+    run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0])[0]
+    folder = write_record(tmp_path / "results", run)
+    (folder / "result.json").write_text('{"best_epoch": 1, "val_a')
+    code = sweep.main(grid + ["--collate", "--runs", str(tmp_path / "runs"), "--results",
+                              str(tmp_path / "results")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"sweep: error: {folder / 'result.json'} is not a run's JSON "
+                                 "record: the file is damaged; restore it from the run's "
+                                 "records, or delete that run's record (or its folder) to run "
+                                 "it again"]
 
 
 def test_resume_or_start_continues_every_recorded_run_with_its_own_flags():

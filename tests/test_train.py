@@ -154,6 +154,26 @@ def test_finetune_and_eval_from_checkpoints(tmp_path, capsys):
     for name, row in best["selected_options"].items():        # the same selection, printed
         assert f"{name:8s} {row['weights']:>10,} weights  {row['mean_abs']:.2f}  " \
             f"{100 * row['beyond_half']:.1f}%  {row['mean']:+.2f}\n" in reported
+    # fine-tuning into the slot machine's own folder, --overwrite or not, would delete what it
+    # starts from: one line, and every file stays
+    before = {p.name: p.read_bytes() for p in slot.iterdir()}
+    for overwrite in ([], ["--overwrite"]):
+        assert train.main(FAST + ["--finetune", str(slot / "best.npz"), "--out", str(slot),
+                                  *overwrite]) == 2
+        assert capsys.readouterr().err.strip() == f"error: --finetune {slot / 'best.npz'} lies " \
+            f"in --out {slot}, whose run a new run replaces; fine-tune into another --out"
+    assert {p.name: p.read_bytes() for p in slot.iterdir()} == before
+
+
+def test_a_finished_run_resumed_writes_its_metrics_again(tmp_path):
+    """An interrupt after the last epoch's last.npz and before its metrics.jsonl line: --resume
+    has nothing to train, and writes metrics.jsonl again from the checkpoint's history."""
+    out = tmp_path / "run"
+    run("--epochs", "2", "--out", str(out))
+    whole = (out / "metrics.jsonl").read_text()
+    (out / "metrics.jsonl").write_text(whole.splitlines(keepends=True)[0])
+    run("--resume", "--out", str(out))
+    assert (out / "metrics.jsonl").read_text() == whole
 
 
 def test_sampled_runs_record_how_they_were_evaluated(tmp_path, capsys):

@@ -134,8 +134,26 @@ def load(path):
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: "
                               f"{error}); use another checkpoint (best.npz or last.npz) or "
                               "train again") from None
-    if "config" not in meta or not params:
+    if not isinstance(meta, dict) or "config" not in meta or not params:
         raise CheckpointError(f"{path} is not a slotnp checkpoint (no config or parameters)")
+    return meta, params, velocities
+
+
+def load_run(path):
+    """load() of a run's checkpoint (train.py's best.npz or last.npz), whose meta must hold
+    what every run's does: config (net, slot, K, seed) and state (epoch, history); a meta
+    edited or damaged otherwise is one line, not a KeyError later."""
+    meta, params, velocities = load(path)
+    config, state = meta["config"], meta.get("state")
+    fine = isinstance(config, dict) and isinstance(state, dict) and \
+        isinstance(config.get("net"), str) and isinstance(config.get("slot"), bool) and \
+        isinstance(config.get("seed"), int) and \
+        isinstance(config.get("K"), int if config.get("slot") else (int, type(None))) and \
+        isinstance(state.get("epoch"), int) and isinstance(state.get("history"), list)
+    if not fine:
+        raise CheckpointError(f"{path}: its meta (the run's configuration and state) is damaged "
+                              "or was edited; use the run's other checkpoint (best.npz or "
+                              "last.npz), or train again")
     return meta, params, velocities
 
 

@@ -51,8 +51,7 @@ def current(folder, run):
     path = os.path.join(folder, "config.json")
     if not os.path.isfile(path):
         return False
-    with open(path) as file:
-        config = json.load(file)
+    config = read_record(path)
     if config.get("slot") and config.get("options_version") != init.OPTIONS_VERSION:
         return False
     ran = compat.completed(config)     # a key the run predates: as it ran (biases' rate: lr)
@@ -70,7 +69,22 @@ def progress_of(results_dir, run):
 
 
 class DamagedRecord(ValueError):
-    """A run's metrics.jsonl or config.json that cannot be read, told in one line."""
+    """A run's metrics.jsonl, config.json or result.json that cannot be read, in one line."""
+
+
+def read_record(path):
+    """The JSON object that a run's config.json or result.json holds; DamagedRecord, naming
+    the file, where it holds none (cut short by a full disk or a kill while written)."""
+    try:
+        with open(path) as file:
+            value = json.load(file)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, dict):
+        raise DamagedRecord(f"{path} is not a run's JSON record: the file is damaged; restore it "
+                            "from the run's records, or delete that run's record (or its "
+                            "folder) to run it again")
+    return value
 
 
 def epochs_recorded(folder):
@@ -99,12 +113,7 @@ def epochs_planned(folder):
     path = os.path.join(folder, "config.json")
     if not os.path.isfile(path):
         return None
-    try:
-        with open(path) as file:
-            epochs = json.load(file).get("epochs")
-    except (json.JSONDecodeError, AttributeError):
-        raise DamagedRecord(f"{path} is not a run's configuration: the file is damaged; "
-                            "restore it from the run's records") from None
+    epochs = read_record(path).get("epochs")
     return epochs if isinstance(epochs, int) else None
 
 
@@ -123,8 +132,7 @@ def recorded(results_dir, run):
     path = os.path.join(folder, "result.json")
     if not os.path.isfile(path) or not current(folder, run):
         return None
-    with open(path) as file:
-        result = json.load(file)
+    result = read_record(path)
     return result if result.get("epochs_run") == result.get("epochs") else None
 
 
@@ -468,8 +476,7 @@ def progress_markdown(runs, results_dir):
         epochs = epochs_recorded(folder)
         if recorded(results_dir, run) is not None or not epochs or not current(folder, run):
             continue
-        with open(os.path.join(folder, "config.json")) as file:
-            config = json.load(file)
+        config = read_record(os.path.join(folder, "config.json"))
         restart = min(config.get("restarts") or [], default=None)
         short = best_epoch(epochs[:restart]) if restart and len(epochs) >= restart else {}
         paper = paper_value(run)

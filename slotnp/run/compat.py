@@ -25,7 +25,7 @@ def completed(config):
     if "bias_lr" not in filled:      # biases before --bias-lr trained at the run's own rate
         filled["bias_lr"] = filled.get("lr") if filled["bias"] == "learned" else None
     if "method" not in filled:
-        filled["method"] = "slot" if filled["slot"] else \
+        filled["method"] = "slot" if filled.get("slot") else \
             "learned" if filled.get("edge_popup") is None else "edge-popup"
     return filled
 

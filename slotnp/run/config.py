@@ -285,7 +285,7 @@ def finetune_source(config):
     """(the slot machine's config, its params, its path) for a --finetune run, whose config
     takes the net, data and seed from it."""
     path = config["finetune"]
-    meta, params, _ = checkpoint.load(path)
+    meta, params, _ = checkpoint.load_run(path)
     source = compat.completed(meta["config"])
     if not source["slot"]:
         raise CheckpointError(f"{path} holds {holds(source)}, not a slot machine; --finetune "

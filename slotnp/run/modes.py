@@ -18,7 +18,7 @@ from .run_folder import (RunFolderError, bias_summary, exported_arrays, selected
 
 def load_slot_machine(path):
     """(config, net, options digest) of a greedy slot-machine checkpoint, for --export."""
-    saved = checkpoint.load(path)
+    saved = checkpoint.load_run(path)
     config = saved[0]["config"]
     if not config["slot"]:
         raise CheckpointError(f"{path} holds {holds(config)}; --export writes slot machines")
@@ -89,7 +89,7 @@ def evaluate_export(args):
 def evaluate_checkpoint(args):
     if export.is_export(args.eval):
         return evaluate_export(args)
-    saved = checkpoint.load(args.eval)
+    saved = checkpoint.load_run(args.eval)
     config = saved[0]["config"]
     net = build_net(config)
     checkpoint.resume_into(net, saved, checkpoint.options_digest(net), args.eval)

@@ -55,6 +55,15 @@ def check_new(folder, overwrite, remove=True):
         os.remove(os.path.join(folder, name))
 
 
+def check_not_inside(source, folder):
+    """Refuse a new run into `folder` that starts from a checkpoint `source` (--finetune) in
+    that folder: --overwrite would delete what it starts from."""
+    if source and os.path.realpath(os.path.dirname(os.path.abspath(source))) == \
+            os.path.realpath(folder):
+        raise RunFolderError(f"--finetune {source} lies in --out {folder}, whose run a new run "
+                             "replaces; fine-tune into another --out")
+
+
 def trained_files(folder):
     """What a finished epoch leaves besides last.npz: best.npz, result.json (those present;
     none before metrics.jsonl, which an epoch writes after its checkpoints)."""
@@ -219,7 +228,7 @@ def selected_weights(net, config, out):
     from . import checkpoint
     from .plot import selected_weights as draw
     path = os.path.join(out, "best.npz")
-    meta, params, _ = checkpoint.load(path)
+    meta, params, _ = checkpoint.load_run(path)
     checkpoint.load_params(net, params, path)
     layers = selected_in_sigmas(net, config)
     target = os.path.join(out, "selected.png")
