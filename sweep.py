@@ -211,6 +211,7 @@ class Run:
         self.score_bound = score_bound                       # None: the paper's lambda
         self.learned, self.K, self.selection = learned, K, selection
         self.option_bound, self.shared, self.finetune_of = option_bound, shared, finetune_of
+        self.extra = ()         # the train.py flags a sweep passes every run (after its --)
         self.name = self._name()
 
     def _name(self):
@@ -247,6 +248,9 @@ class Run:
     def config(self):
         """The entries of train.py's config.json that this run fixes."""
         config = dict(net=self.net, seed=self.seed, weight_decay=self.weight_decay)
+        # the data and the batch, which flags after the sweep's -- may change
+        given = cli.parse_args(list(self.extra))
+        config.update(dataset=given.dataset or self.dataset, batch_size=given.batch_size)
         if self.epochs is not None:
             config["epochs"] = self.epochs
         if self.finetune_of is None:
@@ -440,7 +444,7 @@ def record_progress(run, runs_dir, results_dir):
     return True
 
 
-def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
+def record_as_first_epochs(run, runs_dir, results_dir, extra=None):
     """Record a shorter run of E epochs as the first E epochs of its full-protocol twin (the
     same run but for --epochs: every entry of its config.json but the epochs and the later
     restarts, as train.py with `extra` flags would write the run's) where the twin has run them
@@ -449,11 +453,13 @@ def record_as_first_epochs(run, runs_dir, results_dir, extra=()):
     (tests/test_sweep.py shows it). The records are those the run would write, with
     `derived_from` naming the twin, less result.json's `selected_options` (read from a
     best.npz of the run's own); True if recorded. The twin is read from its run folder,
-    else from its records (results/, a finished twin on a fresh clone)."""
+    else from its records (results/, a finished twin on a fresh clone). `extra`: the run's own
+    (run.extra) by default."""
     if not run.epochs or run.finetune_of is not None:
         return False
+    extra = run.extra if extra is None else tuple(extra)
     twin = copy.copy(run)
-    twin.epochs = None
+    twin.epochs, twin.extra = None, extra
     twin.name = twin._name()
     folders = [f for f in (os.path.join(runs_dir, twin.name), records_of(results_dir, twin))
                if current(f, twin) and os.path.isfile(os.path.join(f, "metrics.jsonl"))]
@@ -743,6 +749,8 @@ def main(argv=None):
 def sweep_grid(args):
     """Record what other runs have, run the rest (or print their commands), then collate."""
     runs = list({run.name: run for spec in args.specs for run in grid(**spec)}.values())
+    for run in runs + [r.finetune_of for r in runs if r.finetune_of is not None]:
+        run.extra = tuple(args.extra)
     tuned = {r.finetune_of.name for r in runs if r.finetune_of is not None}
     for run in runs:     # (not a run to fine-tune: that needs its own best.npz)
         if run.name not in tuned and not args.no_derive and \

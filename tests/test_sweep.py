@@ -217,6 +217,8 @@ def test_print_commands_lists_one_train_command_per_unfinished_run(tmp_path):
             subprocess.run(line.split(), cwd=ROOT, check=True,
                            capture_output=True, timeout=120)
     run = sweep.grid(["lenet"], K=[2], selection=["greedy"], seeds=[0], epochs=3)[0]  # (defaults)
+    assert not sweep.record(run, str(tmp_path / "runs"), str(tmp_path / "results"))  # (MNIST)
+    run.extra = TRAIN_FLAGS[1:]                             # the data it was trained on
     assert sweep.record(run, str(tmp_path / "runs"), str(tmp_path / "results"))
     assert len(sweep_cli(tmp_path, "--print-commands").stdout.strip().splitlines()) == 5
 
@@ -562,6 +564,7 @@ def test_a_short_run_is_recorded_from_the_first_epochs_of_its_full_protocol_run(
         elif changed:
             assert not sweep.record_as_first_epochs(short, runs, results, data)
     assert not sweep.record_as_first_epochs(short, runs, results)    # not the data it ran on
+    short.extra = tuple(data)                              # as the sweep's -- gives it
     grid = ["--net", "lenet", "--K", "2", "--selection", selection, "--seeds", "0", "--epochs",
             "2", "--runs", runs, "--print-commands"]
     for flags, trains in ((["--no-derive"], True), ([], False)):   # not recorded, then recorded
