@@ -306,6 +306,33 @@ def test_a_second_process_cannot_train_into_a_busy_folder(tmp_path):
                "1e-6").returncode == 0                    # a killed holder leaves no lock
 
 
+def test_a_folder_without_locks_and_the_files_modes(tmp_path, monkeypatch, capsys):
+    """A file system that cannot lock (flock: ENOLCK, as some network file systems): one line,
+    nothing trained. Every file a run writes, checkpoints (written atomically) included, has
+    the mode that the umask gives a new file (mkstemp alone makes 0600)."""
+    import errno
+    import fcntl
+    import train
+    out = tmp_path / "run"
+    old = os.umask(0o027)
+    try:
+        assert train.main(SYNTHETIC + ["--epochs", "1", "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()
+             if not p.name.startswith(".")}
+    assert set(modes.values()) == {"0o640"} and "last.npz" in modes, modes
+
+    def no_locks(file, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    capsys.readouterr()
+    assert train.main(SYNTHETIC + ["--epochs", "1", "--out", str(tmp_path / "nfs")]) == 2
+    assert capsys.readouterr().err == f"error: cannot lock {tmp_path / 'nfs'} (No locks " \
+        "available): train into a folder on a local disk (another --out)\n"
+    assert not (tmp_path / "nfs" / "last.npz").exists()
+
+
 def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
     """A disk that fills during a save: one clear line, and the old checkpoint still loads."""
     import train

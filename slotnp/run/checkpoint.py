@@ -68,6 +68,9 @@ def atomic_file(path, suffix=""):
                                          prefix=".tmp-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as file:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)   # as open() makes a file (mkstemp: 0600)
             yield file
             file.flush()
             os.fsync(file.fileno())

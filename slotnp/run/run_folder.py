@@ -111,7 +111,10 @@ class Lock:
                 fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
+                    self.file.close()             # (ENOLCK: a file system without locks)
+                    raise RunFolderError(f"cannot lock {os.path.dirname(self.path)} "
+                                         f"({error.strerror or error}): train into a folder on "
+                                         "a local disk (another --out)") from None
                 self.file.seek(0)
                 holder = self.file.read().strip() or "another process"
                 self.file.close()
