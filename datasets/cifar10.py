@@ -1,8 +1,10 @@
 """CIFAR-10 from the canonical python batches: a `cifar-10-batches-py` folder or the .tar.gz."""
+import gzip
 import io
 import os
 import pickle
 import tarfile
+import zlib
 
 import numpy as np
 
@@ -77,10 +79,14 @@ def _read_members(data_dir):
         raise DataError(f"{partial} lacks {', '.join(missing)}; copy the missing batches in, or "
                         "download the data again")
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        # the whole gzip stream, whose checksum is read at its end: a damaged archive fails
+        # here instead of reading its first members as other data
+        with gzip.open(archive, "rb") as file:
+            inflated = io.BytesIO(file.read())
+        with tarfile.open(fileobj=inflated, mode="r:") as tar:
             return {os.path.basename(m.name): tar.extractfile(m).read() for m in tar.getmembers()
                     if os.path.basename(m.name) in names}
-    except (tarfile.TarError, EOFError, OSError) as error:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise DataError(f"{archive} is truncated or corrupt ({error}); delete it and download "
                         "it again") from None
 

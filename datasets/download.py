@@ -1,6 +1,7 @@
 """Fetch a file over HTTP from a list of sources tried in turn, with a progress bar; verify its
 MD5 and only then move it in place."""
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -65,7 +66,7 @@ def download(urls, path, md5, hint):
             failures.append(f"{url}: {error}")                    # HTTP Error 403: Forbidden
         except urllib.error.URLError as error:
             failures.append(f"{url}: {error.reason}")             # [Errno 111] Connection ...
-        except OSError as error:
-            failures.append(f"{url}: {error}")
+        except (OSError, http.client.HTTPException) as error:   # (a reply cut short)
+            failures.append(f"{url}: {error!r}" if not str(error) else f"{url}: {error}")
     raise DataError(f"could not download {os.path.basename(path)} from any of "
                     f"{len(urls)} source(s): {'; '.join(failures)}. {hint}")

@@ -1,7 +1,7 @@
 """Image folders root/{train,test}/<class>/*.png|jpg, decoded once with Pillow and cached as .npz.
 
 The cache goes next to the data (root/slotnp-cache.npz); where that folder is read-only it goes
-to ~/.cache/slotnp/. It is rebuilt whenever the list of files or their sizes change.
+to ~/.cache/slotnp/. It is rebuilt whenever the list of files, their sizes or their modification times change.
 """
 import hashlib
 import os
@@ -15,42 +15,53 @@ CACHE_NAME = "slotnp-cache.npz"
 
 
 def list_split(root, split):
-    """[(path, class index)] sorted, and the sorted class names, of root/split/<class>/*."""
+    """[(path, class index, (bytes, modified ns))] sorted, and the sorted class names, of
+    root/split/<class>/*."""
     folder = os.path.join(root, split)
     if not os.path.isdir(folder):
         raise DataError(f"image folder {root} has no {split}/ subfolder; expected "
                         f"{root}/{{train,test}}/<class>/*.png|jpg")
-    classes = sorted(e.name for e in os.scandir(folder) if e.is_dir())
     files = []
-    for index, name in enumerate(classes):
-        for entry in sorted(os.scandir(os.path.join(folder, name)), key=lambda e: e.name):
-            if entry.name.lower().endswith(EXTENSIONS):
-                files.append((entry.path, index, entry.stat().st_size))
+    try:
+        classes = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+        for index, name in enumerate(classes):
+            for entry in sorted(os.scandir(os.path.join(folder, name)), key=lambda e: e.name):
+                if entry.name.lower().endswith(EXTENSIONS):
+                    stat = entry.stat()
+                    files.append((entry.path, index, (stat.st_size, stat.st_mtime_ns)))
+    except OSError as error:                 # an unreadable folder, a broken link
+        raise DataError(f"cannot read {error.filename or folder} ({error.strerror or error}); "
+                        "fix or remove it") from None
     if not files:
         raise DataError(f"no .png or .jpg images in {folder}/<class>/")
     return files, classes
 
 
 def decode(files):
-    """Pillow-decode every file: uint8 (N, C, H, W); C = 1 for greyscale sets, else 3 (RGB)."""
+    """Pillow-decode every file: uint8 (N, C, H, W); C = 1 where every image is greyscale,
+    else 3 (RGB; a greyscale image among colour ones repeats its one channel three times, as
+    Pillow's convert("RGB") does)."""
     from PIL import Image, UnidentifiedImageError
 
-    images, mode, size = [], None, None
+    images, size = [], None
     for path, _, _ in files:
         try:
             with Image.open(path) as image:
-                mode = mode or ("L" if image.mode in ("L", "1") else "RGB")
-                array = np.asarray(image.convert(mode))
+                grey = image.mode in ("L", "1")
+                array = np.asarray(image.convert("L" if grey else "RGB"))
         except (UnidentifiedImageError, OSError) as error:
             raise DataError(f"cannot decode image {path} ({error}); remove or replace it") from None
         if size is None:
-            size = array.shape
-        elif array.shape != size:
-            raise DataError(f"image {path} is {array.shape[:2]}, the others {size[:2]}: all "
+            size = array.shape[:2]
+        elif array.shape[:2] != size:
+            raise DataError(f"image {path} is {array.shape[:2]}, the others {size}: all "
                             "images of a folder must have one size")
         images.append(array)
-    stacked = np.stack(images)
-    return stacked[:, None] if stacked.ndim == 3 else stacked.transpose(0, 3, 1, 2)
+    if all(image.ndim == 2 for image in images):
+        return np.stack(images)[:, None]
+    colour = [np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+              for image in images]
+    return np.stack(colour).transpose(0, 3, 1, 2)
 
 
 def _writable(folder):
@@ -69,8 +80,8 @@ def _cache_paths(root):
 def _signature(file_lists):
     digest = hashlib.sha1()
     for files in file_lists:
-        for path, label, size in files:
-            digest.update(f"{os.path.basename(path)}:{label}:{size};".encode())
+        for path, label, (size, modified) in files:
+            digest.update(f"{os.path.basename(path)}:{label}:{size}:{modified};".encode())
     return digest.hexdigest()
 
 

@@ -2,6 +2,7 @@
 import gzip
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def read_idx(path):
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rb") as file:
             raw = file.read()
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:    # zlib: a damaged compressed stream
         raise DataError(f"{path} cannot be read ({error}); it is truncated or not an IDX file: "
                         "delete it and download it again") from None
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:

@@ -48,6 +48,11 @@ def test_truncated_and_corrupt_idx_files_give_clear_errors(tmp_path, rng):
     path.write_bytes(gzip.compress(raw)[:500])                       # gzip stream cut short
     with pytest.raises(DataError, match="truncated"):
         mnist.load(str(tmp_path))
+    packed = bytearray(gzip.compress(raw))                           # bytes changed inside
+    packed[len(packed) // 2:len(packed) // 2 + 8] = bytes(8)
+    path.write_bytes(bytes(packed))
+    with pytest.raises(DataError, match="cannot be read"):
+        mnist.load(str(tmp_path))
     path.write_bytes(gzip.compress(b"\x12\x34" + raw[2:]))           # wrong magic number
     with pytest.raises(DataError, match="magic"):
         mnist.load(str(tmp_path))
@@ -59,6 +64,21 @@ def test_missing_data_without_network_says_where_to_put_it(tmp_path, monkeypatch
         mnist.load(str(tmp_path))
     with pytest.raises(DataError, match="not found.*--data-dir"):
         mnist.load(str(tmp_path), allow_download=False)
+
+
+def test_a_reply_cut_short_is_one_failure_among_the_sources(tmp_path, monkeypatch):
+    """http.client's IncompleteRead (a server that hangs up inside a chunked reply) is not an
+    OSError: it is listed as that source's failure, and the next source is tried."""
+    import http.client
+    tried = []
+
+    def fetch(url, path, md5):
+        tried.append(url)
+        raise http.client.IncompleteRead(b"partial", 100)
+    monkeypatch.setattr(download, "fetch", fetch)
+    with pytest.raises(DataError, match="from any of 2 source\\(s\\): a: IncompleteRead"):
+        download.download(["a", "b"], str(tmp_path / "file.bin"), "0" * 32, "hint")
+    assert tried == ["a", "b"] and not (tmp_path / "file.bin").exists()
 
 
 def test_download_verifies_md5_and_keeps_nothing_bad(tmp_path):
@@ -132,6 +152,15 @@ def test_corrupt_cifar_batch_and_truncated_archive_give_clear_errors(tmp_path, r
     (archive_dir / cifar10.ARCHIVE).write_bytes(raw[:len(raw) // 2])
     with pytest.raises(DataError, match="truncated or corrupt"):
         cifar10.load(str(archive_dir))
+    # bytes changed inside the compressed stream (after the header and its file name), the
+    # length kept: the gzip checksum at the end (read whole before any batch is used) or the
+    # inflating itself fails; never other data
+    for at in range(100, len(raw) - 8, (len(raw) - 108) // 12):
+        damaged = bytearray(raw)
+        damaged[at:at + 4] = bytes(b ^ 0x5A for b in damaged[at:at + 4])
+        (archive_dir / cifar10.ARCHIVE).write_bytes(bytes(damaged))
+        with pytest.raises(DataError, match="truncated or corrupt"):
+            cifar10.load(str(archive_dir))
 
 
 def fake_image_folder(root, rng, size=(6, 5)):
@@ -179,6 +208,34 @@ def test_read_only_image_folder_is_cached_in_the_user_cache(tmp_path, rng, monke
     cached = list((tmp_path / "home" / ".cache" / "slotnp").glob("*" + image_folder.CACHE_NAME))
     assert len(cached) == 1
     assert np.array_equal(image_folder.load(str(root))["x_train"], first["x_train"])
+
+
+def test_a_grey_image_among_colour_ones_and_a_changed_image_of_the_same_size(tmp_path, rng):
+    """The first image does not decide the channels: a greyscale one among colour ones becomes
+    three equal channels. An image replaced by another of the same byte size (a later
+    modification time) is decoded again, not read from the cache. A broken link is one line."""
+    from PIL import Image
+    root = tmp_path / "images"
+    expected = fake_image_folder(root, rng)
+    grey = rng.integers(0, 256, (6, 5)).astype(np.uint8)
+    Image.fromarray(grey).save(root / "train" / "cat" / "0000.png")    # first of its split
+    data = datasets.load("cifar10", str(root))
+    assert data["x_train"].shape == (6, 3, 6, 5)
+    assert all(np.array_equal(data["x_train"][0][c], grey) for c in range(3))
+    assert np.array_equal(data["x_train"][1].transpose(1, 2, 0), expected[("train", "cat", 1)])
+    image = root / "train" / "dog" / "0002.png"        # stored uncompressed: one size
+    Image.fromarray(expected[("train", "dog", 2)]).save(image, compress_level=0)
+    size = image.stat().st_size
+    datasets.load("cifar10", str(root))                 # the cache holds it
+    flipped = expected[("train", "dog", 2)][::-1].copy()
+    Image.fromarray(flipped).save(image, compress_level=0)
+    assert image.stat().st_size == size
+    os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10 ** 9))
+    assert np.array_equal(
+        datasets.load("cifar10", str(root))["x_train"][5].transpose(1, 2, 0), flipped)
+    os.symlink(root / "nowhere.png", root / "train" / "dog" / "0009.png")
+    with pytest.raises(DataError, match="0009.png .*; fix or remove it"):
+        datasets.load("cifar10", str(root))
 
 
 def test_image_folder_errors(tmp_path, rng):
