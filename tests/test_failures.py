@@ -306,6 +306,20 @@ def test_a_second_process_cannot_train_into_a_busy_folder(tmp_path):
                "1e-6").returncode == 0                    # a killed holder leaves no lock
 
 
+def test_a_resume_removes_the_temporaries_a_kill_left(tmp_path):
+    """kill -9 inside an atomic write leaves its temporary (a checkpoint's .tmp-*, a record's
+    metrics.jsonl.tmp); the next train.py in that folder, holding its lock, removes them and
+    nothing else."""
+    import train
+    out = tmp_path / "run"
+    assert train.main(SYNTHETIC + ["--epochs", "2", "--stop-after", "1", "--out",
+                                    str(out)]) == 0
+    for name in (".tmp-abc123.npz", "metrics.jsonl.tmp", "notes.tmp"):
+        (out / name).write_bytes(b"cut short")
+    assert train.main(SYNTHETIC + ["--resume", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir() if "tmp" in p.name) == ["notes.tmp"]
+
+
 def test_a_folder_without_locks_and_the_files_modes(tmp_path, monkeypatch, capsys):
     """A file system that cannot lock (flock: ENOLCK, as some network file systems): one line,
     nothing trained. Every file a run writes, checkpoints (written atomically) included, has

@@ -125,11 +125,21 @@ class Lock:
         self.file.truncate()
         self.file.write(f"train.py (pid {os.getpid()})")
         self.file.flush()
+        remove_leftovers(os.path.dirname(self.path))
         return self
 
     def __exit__(self, *exc):
         self.file.close()           # closing releases the lock
         return False
+
+
+def remove_leftovers(folder):
+    """Remove the temporary files of writes that a kill -9 cut short: checkpoints' .tmp-*
+    (checkpoint.atomic_file) and <record>.tmp (write_json). Called holding the folder's lock,
+    so no write is under way."""
+    for name in os.listdir(folder):
+        if name.startswith(".tmp-") or name in {f"{n}.tmp" for n in RUN_FILES}:
+            os.remove(os.path.join(folder, name))
 
 
 def write_json(path, obj, lines=False):
