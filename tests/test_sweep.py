@@ -404,7 +404,8 @@ def test_collation_gives_mean_and_std_over_seeds_and_a_figure(tmp_path):
         "| 4 | **98.10** (1; 4.0 min) | 98.00 |"]
     assert "| learned weights | **97.92** +- 0.03 (2) | 4.0 | 97.95 |" in summary
     assert summary[-1] == ("Slot machine minus learned weights, in points: GS K = 2 -0.42 "
-                           "(the paper: -0.80); GS K = 4 +0.18 (the paper: +0.05).")
+                           "(the paper: -0.80); GS K = 4 +0.18 (the paper: +0.05). Each mean "
+                           "is over its own row's seeds.")             # (K = 4: one seed)
     collated = collate(runs, str(results))
     assert collated[0]["mean"] == pytest.approx(97.5) and collated[0]["seeds"] == [0, 1]
     assert collated[0]["std"] == pytest.approx(np.std([97.0, 98.0], ddof=1))

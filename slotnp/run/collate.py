@@ -390,7 +390,9 @@ def gap_text(slot_rows, learned_rows):
         beside = "" if paper is None or paper_learned is None else \
             f" (the paper: {paper - paper_learned:+.2f})"
         gaps.append(f"{label} K = {run.K} {row['mean'] - learned['mean']:+.2f}{beside}")
-    return ["Slot machine minus learned weights, in points: " + "; ".join(gaps) + "."] \
+    seeds = {len(row["tests"]) for row in slot_rows + [learned] if row["mean"] is not None}
+    over = " Each mean is over its own row's seeds." if len(seeds) > 1 else ""
+    return ["Slot machine minus learned weights, in points: " + "; ".join(gaps) + "." + over] \
         if gaps else []
 
 
