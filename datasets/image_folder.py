@@ -1,7 +1,8 @@
 """Image folders root/{train,test}/<class>/*.png|jpg, decoded once with Pillow and cached as .npz.
 
 The cache goes next to the data (root/slotnp-cache.npz); where that folder is read-only it goes
-to ~/.cache/slotnp/. It is rebuilt whenever the list of files, their sizes or their modification times change.
+to ~/.cache/slotnp/. It is rebuilt whenever the list of files, their sizes or their modification
+times change.
 """
 import hashlib
 import os

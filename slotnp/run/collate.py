@@ -404,7 +404,8 @@ def write_collation(runs, results_dir, name="sweep"):
     rows = collate(runs, results_dir)
     lines = ["# Sweep results", "",
              "Test accuracy (%) at the best validation epoch, mean +- std over seeds (the "
-             "sample std, n - 1; none for one seed), as collated by `sweep.py` from the records in this folder. Sampled (PS) nets are "
+             "sample std, n - 1; none for one seed), as collated by `sweep.py` from the "
+             "records in this folder. Sampled (PS) nets are "
              "evaluated as `eval` says; their other evaluation modes, each at its own best "
              "validation epoch, follow. Minutes: mean wall time per run.", "",
              "| net | configuration | weight decay | epochs | test acc. | seeds | minutes | "
